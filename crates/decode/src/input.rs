@@ -1,0 +1,344 @@
+//! Opening inputs: plain or gzip, with a decompression cap, and a line reader.
+//!
+//! Compression is recognised by its magic bytes (`1f 8b`), never by the file name, and
+//! multi-member gzip (what `cat a.gz b.gz` and some rotators produce) is read whole.
+//! The decompressed size of one file is capped ([`DecodeOptions::max_decompressed`]):
+//! deflate can expand ~1000:1, so a small hostile file could otherwise keep the
+//! pipeline busy for hours.
+//!
+//! [`LineReader`] is a lending line iterator over any `Read`: it hands out slices of
+//! its own buffer (no allocation per line), strips `\r\n`, and skips lines longer than
+//! a cap instead of growing without bound.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use flate2::read::MultiGzDecoder;
+
+use crate::DecodeOptions;
+
+/// Bytes read from the start of a file to sniff its format.
+pub const SNIFF_BYTES: usize = 64 * 1024;
+
+/// A readable input with its first bytes already read (for sniffing).
+pub struct Opened {
+    /// The sniffed prefix (decompressed), at most [`SNIFF_BYTES`].
+    pub prefix: Vec<u8>,
+    /// The rest of the stream, starting right after `prefix`.
+    pub rest: Box<dyn Read + Send>,
+    /// Whether the file was gzip-compressed.
+    pub gzip: bool,
+    /// Size of the file on disk.
+    pub file_size: u64,
+    /// Bytes read from disk so far (compressed bytes for gzip), for progress bars.
+    pub raw_read: Arc<AtomicU64>,
+}
+
+/// Opens a file, detects gzip by magic, and reads the sniffing prefix.
+pub fn open(path: &Path, opts: &DecodeOptions) -> io::Result<Opened> {
+    let mut file = File::open(path)?;
+    let meta = file.metadata()?;
+    if meta.is_dir() {
+        return Err(io::Error::other("is a directory"));
+    }
+    let file_size = meta.len();
+    let mut magic = [0u8; 2];
+    let n = read_full(&mut file, &mut magic)?;
+    let raw_read = Arc::new(AtomicU64::new(n as u64));
+    let counted = Counting { inner: file, count: raw_read.clone() };
+    let head = io::Cursor::new(magic[..n].to_vec()).chain(counted);
+    let gzip = n == 2 && magic == [0x1f, 0x8b];
+    let mut rest: Box<dyn Read + Send> = if gzip {
+        Box::new(Capped::new(MultiGzDecoder::new(head), opts.max_decompressed))
+    } else {
+        Box::new(head)
+    };
+    let mut prefix = vec![0u8; SNIFF_BYTES];
+    let got = read_full(&mut rest, &mut prefix)?;
+    prefix.truncate(got);
+    Ok(Opened { prefix, rest, gzip, file_size, raw_read })
+}
+
+/// Counts bytes read from the underlying file.
+struct Counting<R> {
+    inner: R,
+    count: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+impl Opened {
+    /// The whole stream again: prefix followed by the rest.
+    pub fn into_reader(self) -> Box<dyn Read + Send> {
+        Box::new(io::Cursor::new(self.prefix).chain(self.rest))
+    }
+}
+
+/// Reads until `buf` is full or the stream ends; returns bytes read.
+fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// Marker error text for a hit of the decompression cap.
+pub const SIZE_CAP_MSG: &str = "decompressed size cap reached";
+
+/// A reader that fails once more than `cap` bytes have passed through it.
+struct Capped<R> {
+    inner: R,
+    left: u64,
+}
+
+impl<R> Capped<R> {
+    fn new(inner: R, cap: u64) -> Self {
+        Capped { inner, left: cap }
+    }
+}
+
+impl<R: Read> Read for Capped<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.left == 0 {
+            // Distinguish "exactly at the cap and done" from "more to come".
+            let mut probe = [0u8; 1];
+            return match self.inner.read(&mut probe)? {
+                0 => Ok(0),
+                _ => Err(io::Error::other(SIZE_CAP_MSG)),
+            };
+        }
+        let want = buf.len().min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..want])?;
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
+/// What [`LineReader::next_line`] yields.
+pub enum Line<'a> {
+    /// A line without its terminator.
+    Data(&'a [u8]),
+    /// A line longer than the cap was skipped; its length so far.
+    TooLong(usize),
+    /// The stream failed; decoding of this file stops.
+    Error(io::Error),
+    /// End of input.
+    Eof,
+}
+
+/// Read chunk size. Large enough that the per-read cost vanishes.
+const CHUNK: usize = 256 * 1024;
+
+/// A line reader that lends slices of its buffer.
+pub struct LineReader {
+    inner: Box<dyn Read + Send>,
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    eof: bool,
+    max_line: usize,
+    /// 1-based number of the line last returned.
+    pub line_no: u64,
+    /// Bytes consumed so far.
+    pub bytes: u64,
+    /// Range in `buf` of the last data line returned.
+    cur: (usize, usize),
+}
+
+impl LineReader {
+    /// Wraps a reader; lines longer than `max_line` bytes are skipped.
+    pub fn new(inner: Box<dyn Read + Send>, max_line: usize) -> Self {
+        LineReader {
+            inner,
+            buf: vec![0; CHUNK],
+            start: 0,
+            end: 0,
+            eof: false,
+            max_line: max_line.max(16),
+            line_no: 0,
+            bytes: 0,
+            cur: (0, 0),
+        }
+    }
+
+    /// Reads more input into the buffer; returns false at end of input.
+    fn fill(&mut self) -> io::Result<bool> {
+        if self.eof {
+            return Ok(false);
+        }
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        if self.end == self.buf.len() {
+            let grow = self.buf.len().min(self.max_line + 1);
+            self.buf.resize(self.buf.len() + grow, 0);
+        }
+        loop {
+            match self.inner.read(&mut self.buf[self.end..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    return Ok(false);
+                }
+                Ok(n) => {
+                    self.end += n;
+                    self.bytes += n as u64;
+                    return Ok(true);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.eof = true;
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    /// The next line.
+    pub fn next_line(&mut self) -> Line<'_> {
+        let mut scanned = 0; // bytes of the current line already searched
+        loop {
+            let window = &self.buf[self.start + scanned..self.end];
+            if let Some(i) = memchr::memchr(b'\n', window) {
+                let line_end = self.start + scanned + i;
+                let s = self.start;
+                self.start = line_end + 1;
+                self.line_no += 1;
+                let len = line_end - s;
+                if len > self.max_line {
+                    return Line::TooLong(len);
+                }
+                return self.data(s, line_end);
+            }
+            scanned = self.end - self.start;
+            if scanned > self.max_line {
+                // Skip the rest of this line without keeping it.
+                return self.skip_long_line(scanned);
+            }
+            match self.fill() {
+                Ok(true) => {}
+                Ok(false) => {
+                    if self.start == self.end {
+                        return Line::Eof;
+                    }
+                    // Last line without a terminator.
+                    let (s, e) = (self.start, self.end);
+                    self.start = self.end;
+                    self.line_no += 1;
+                    return self.data(s, e);
+                }
+                Err(e) => return Line::Error(e),
+            }
+        }
+    }
+
+    /// Records `buf[s..e]` (minus a trailing `\r`) as the current line and returns it.
+    fn data(&mut self, s: usize, mut e: usize) -> Line<'_> {
+        if e > s && self.buf[e - 1] == b'\r' {
+            e -= 1;
+        }
+        self.cur = (s, e);
+        Line::Data(&self.buf[s..e])
+    }
+
+    /// The last data line returned by [`next_line`](Self::next_line), until the next call.
+    pub fn current(&self) -> Option<&[u8]> {
+        self.buf.get(self.cur.0..self.cur.1)
+    }
+
+    fn skip_long_line(&mut self, mut len: usize) -> Line<'_> {
+        self.start = self.end;
+        loop {
+            match self.fill() {
+                Ok(true) => {
+                    if let Some(i) = memchr::memchr(b'\n', &self.buf[self.start..self.end]) {
+                        len += i;
+                        self.start += i + 1;
+                        self.line_no += 1;
+                        return Line::TooLong(len);
+                    }
+                    len += self.end - self.start;
+                    self.start = self.end;
+                }
+                Ok(false) => {
+                    self.line_no += 1;
+                    return Line::TooLong(len);
+                }
+                Err(e) => return Line::Error(e),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(data: &[u8], max: usize) -> Vec<String> {
+        let mut r = LineReader::new(Box::new(io::Cursor::new(data.to_vec())), max);
+        let mut out = vec![];
+        loop {
+            match r.next_line() {
+                Line::Data(l) => out.push(String::from_utf8_lossy(l).into_owned()),
+                Line::TooLong(n) => out.push(format!("<too long {n}>")),
+                Line::Error(e) => out.push(format!("<error {e}>")),
+                Line::Eof => break,
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn splits_lines() {
+        assert_eq!(lines(b"a\nb\r\n\nc", 100), ["a", "b", "", "c"]);
+        assert_eq!(lines(b"", 100), Vec::<String>::new());
+        assert_eq!(lines(b"x\n", 100), ["x"]);
+    }
+
+    #[test]
+    fn skips_long_lines_and_goes_on() {
+        let mut data = vec![b'a'; 1000];
+        data.extend_from_slice(b"\nok\n");
+        assert_eq!(lines(&data, 100), ["<too long 1000>", "ok"]);
+        let data = vec![b'z'; 3 * CHUNK + 7];
+        assert_eq!(lines(&data, 100), [format!("<too long {}>", 3 * CHUNK + 7)]);
+    }
+
+    #[test]
+    fn long_lines_under_the_cap_cross_chunks() {
+        let mut data = vec![b'q'; CHUNK * 2 + 5];
+        data.push(b'\n');
+        data.extend_from_slice(b"tail");
+        let out = lines(&data, CHUNK * 4);
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].len(), CHUNK * 2 + 5);
+        assert_eq!(out[1], "tail");
+    }
+
+    #[test]
+    fn capped_reader() {
+        let mut r = Capped::new(io::Cursor::new(vec![1u8; 10]), 4);
+        let mut buf = [0u8; 16];
+        assert_eq!(r.read(&mut buf).unwrap(), 4);
+        assert!(r.read(&mut buf).is_err());
+        let mut r = Capped::new(io::Cursor::new(vec![1u8; 4]), 4);
+        assert_eq!(r.read(&mut buf).unwrap(), 4);
+        assert_eq!(r.read(&mut buf).unwrap(), 0);
+    }
+}

@@ -1,0 +1,171 @@
+//! Format detection from content.
+//!
+//! The file name never decides: a Zeek log may be called `conn.log`, `conn.00:00:00-01:00:00.log.gz`,
+//! `otrf_apt29_day2_UTICA-ONE-DRIVE_conn.log` or `eve.json.1`. The first bytes
+//! (decompressed) do: a `#separator` or `#fields` line is Zeek TSV; a JSON object with
+//! `event_type` and `timestamp` is Suricata EVE; one with `ts` plus a Zeek key (`uid`,
+//! `id.orig_h`/`id_orig_h`, `fuid`, `_path`, `@stream`, ...) is Zeek JSON. Binary formats
+//! dwell recognises but does not decode yet (pcap, pcapng, EVTX) are named as such.
+
+use crate::error::DecodeErrorKind;
+
+/// Input formats dwell decodes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// Zeek ASCII logs (TSV with `#` headers).
+    ZeekTsv,
+    /// Zeek JSON logs (one object per line).
+    ZeekJson,
+    /// Suricata EVE JSON.
+    Eve,
+}
+
+impl Format {
+    /// Short name for summaries.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::ZeekTsv => "zeek-tsv",
+            Format::ZeekJson => "zeek-json",
+            Format::Eve => "eve",
+        }
+    }
+}
+
+/// Keys that only Zeek JSON records carry.
+const ZEEK_KEYS: &[&str] = &[
+    "uid",
+    "id.orig_h",
+    "id_orig_h",
+    "fuid",
+    "_path",
+    "@stream",
+    "_system_name",
+    "fingerprint",
+    "certificate.subject",
+    "certificate_subject",
+];
+
+/// Detects the format of a file from its first bytes (decompressed).
+pub fn sniff(prefix: &[u8]) -> Result<Format, DecodeErrorKind> {
+    let trimmed = trim_start(prefix);
+    if trimmed.is_empty() {
+        return Err(if prefix.is_empty() {
+            DecodeErrorKind::Empty
+        } else {
+            DecodeErrorKind::UnknownFormat("only whitespace".into())
+        });
+    }
+    if let Some(what) = binary_magic(prefix) {
+        return Err(DecodeErrorKind::Unsupported(what));
+    }
+    if trimmed.starts_with(b"#separator") || trimmed.starts_with(b"#fields") {
+        return Ok(Format::ZeekTsv);
+    }
+    if trimmed.starts_with(b"{") {
+        return sniff_json(trimmed);
+    }
+    Err(DecodeErrorKind::UnknownFormat(describe(prefix)))
+}
+
+fn trim_start(b: &[u8]) -> &[u8] {
+    let skip = b.iter().take_while(|c| c.is_ascii_whitespace()).count();
+    // A UTF-8 byte-order mark is not content either.
+    let b = &b[skip..];
+    b.strip_prefix(b"\xef\xbb\xbf").unwrap_or(b)
+}
+
+fn binary_magic(b: &[u8]) -> Option<&'static str> {
+    match b {
+        [0xd4, 0xc3, 0xb2, 0xa1, ..]
+        | [0xa1, 0xb2, 0xc3, 0xd4, ..]
+        | [0x4d, 0x3c, 0xb2, 0xa1, ..]
+        | [0xa1, 0xb2, 0x3c, 0x4d, ..] => Some("pcap (packet capture decoding: issue 4)"),
+        [0x0a, 0x0d, 0x0d, 0x0a, ..] => Some("pcapng (packet capture decoding: issue 4)"),
+        [b'E', b'l', b'f', b'F', b'i', b'l', b'e', 0, ..] => {
+            Some("EVTX (Windows event log decoding: issue 6)")
+        }
+        _ => None,
+    }
+}
+
+fn sniff_json(b: &[u8]) -> Result<Format, DecodeErrorKind> {
+    let mut first_err = None;
+    for line in b.split(|&c| c == b'\n').filter(|l| !trim_start(l).is_empty()).take(8) {
+        let obj: serde_json::Map<String, serde_json::Value> = match serde_json::from_slice(line) {
+            Ok(o) => o,
+            Err(e) => {
+                first_err.get_or_insert_with(|| e.to_string());
+                continue;
+            }
+        };
+        if obj.contains_key("event_type") && obj.contains_key("timestamp") {
+            return Ok(Format::Eve);
+        }
+        if obj.contains_key("ts") && ZEEK_KEYS.iter().any(|k| obj.contains_key(*k)) {
+            return Ok(Format::ZeekJson);
+        }
+        // Zeek logs without a uid (notice, software, known_*): every Zeek record has a
+        // `ts` in epoch seconds or ISO 8601, and no other field named like EVE's.
+        let ts_like = match obj.get("ts") {
+            Some(serde_json::Value::Number(_)) => true,
+            Some(serde_json::Value::String(s)) => dwell_model::Timestamp::parse_rfc3339(s).is_some(),
+            _ => false,
+        };
+        if ts_like && !obj.contains_key("event_type") && !obj.contains_key("EventID") {
+            return Ok(Format::ZeekJson);
+        }
+        if obj.contains_key("EventID") || obj.contains_key("winlog") || obj.contains_key("Event")
+        {
+            return Err(DecodeErrorKind::Unsupported(
+                "Windows event JSON (Sysmon/Winlogbeat decoding: issue 6)",
+            ));
+        }
+        let mut keys: Vec<&str> = obj.keys().map(String::as_str).take(8).collect();
+        keys.sort_unstable();
+        return Err(DecodeErrorKind::UnknownFormat(format!(
+            "JSON lines, but neither Zeek nor Suricata EVE (first record's keys: {})",
+            keys.join(", ")
+        )));
+    }
+    Err(DecodeErrorKind::UnknownFormat(match first_err {
+        Some(e) => format!("starts like JSON but does not parse: {e}"),
+        None => "starts like JSON but has no complete record".into(),
+    }))
+}
+
+fn describe(b: &[u8]) -> String {
+    let head: Vec<String> = b.iter().take(8).map(|c| format!("{c:02x}")).collect();
+    let printable = b.iter().take(512).filter(|c| c.is_ascii_graphic() || **c == b' ').count();
+    let kind = if printable * 10 >= b.len().min(512) * 9 { "text" } else { "binary data" };
+    format!("{kind} that is not Zeek TSV/JSON or Suricata EVE (first bytes {})", head.join(" "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_by_content() {
+        assert_eq!(sniff(b"#separator \\x09\n#fields\tts\n").unwrap(), Format::ZeekTsv);
+        assert_eq!(
+            sniff(br#"{"timestamp":"2021-06-06T15:59:46+0200","event_type":"flow"}"#).unwrap(),
+            Format::Eve
+        );
+        assert_eq!(sniff(br#"{"ts":1.5,"uid":"C1"}"#).unwrap(), Format::ZeekJson);
+        assert_eq!(sniff(br#"{"ts":1.5,"id_orig_h":"1.2.3.4"}"#).unwrap(), Format::ZeekJson);
+        assert_eq!(sniff(b"\n\n{\"ts\":1.5,\"fuid\":\"F\"}\n").unwrap(), Format::ZeekJson);
+    }
+
+    #[test]
+    fn names_what_it_cannot_read() {
+        assert!(matches!(sniff(b""), Err(DecodeErrorKind::Empty)));
+        assert!(matches!(sniff(&[0xd4, 0xc3, 0xb2, 0xa1, 2, 0]), Err(DecodeErrorKind::Unsupported(_))));
+        assert!(matches!(sniff(b"ElfFile\0xxxx"), Err(DecodeErrorKind::Unsupported(_))));
+        let e = sniff(&[0u8, 1, 2, 3, 250, 251]).unwrap_err().to_string();
+        assert!(e.contains("binary data"), "{e}");
+        let e = sniff(br#"{"a":1}"#).unwrap_err().to_string();
+        assert!(e.contains("neither Zeek nor Suricata"), "{e}");
+        let e = sniff(b"{not json").unwrap_err().to_string();
+        assert!(e.contains("does not parse"), "{e}");
+    }
+}

@@ -1,0 +1,387 @@
+//! Typed access to the fields of one record, whatever the text format.
+//!
+//! Zeek TSV, Zeek JSON and (partly) EVE give the same values in different spellings:
+//! unset is `-` or `null`, a set is `a,b` or `["a","b"]`, a bool is `T` or `true`, a
+//! time is `1588316522.186129` or `"2020-05-01T07:02:02.186129Z"`. [`Rec`] hides the
+//! spelling behind one trait; [`Get`] builds typed values on top of it and remembers
+//! the first field that did not parse, so a builder can write
+//! `g.u64(ORIG_BYTES)` and the caller counts one `bad_value` anomaly per record
+//! while the record itself is kept.
+
+use std::borrow::Cow;
+use std::net::IpAddr;
+
+use dwell_model::{Flow, Proto, Text, Timestamp};
+
+/// A field value that is present but not of the expected shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Malformed;
+
+/// Field access by slot index. Slots are positions in a log type's field list.
+pub trait Rec {
+    /// String semantics: unescaped text; `None` when unset.
+    fn text(&self, slot: usize) -> Result<Option<Cow<'_, str>>, Malformed>;
+    /// Scalar token text (a number or a bool as written); `None` when unset.
+    fn scalar(&self, slot: usize) -> Result<Option<Cow<'_, str>>, Malformed>;
+    /// A set or vector; empty when unset.
+    fn list(&self, slot: usize) -> Result<Vec<Cow<'_, str>>, Malformed>;
+    /// A time value.
+    fn time(&self, slot: usize) -> Result<Option<Timestamp>, Malformed>;
+}
+
+/// A builder's view of a record: typed getters that note the first malformed field.
+pub struct Get<'r, R: Rec + ?Sized> {
+    rec: &'r R,
+    names: &'static [&'static str],
+    /// Slot of the first malformed field, if any.
+    pub bad: Option<usize>,
+}
+
+/// A required field is missing or malformed; the record cannot be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Missing(pub &'static str);
+
+impl<'r, R: Rec + ?Sized> Get<'r, R> {
+    /// A view of `rec` whose slots are named by `names`.
+    pub fn new(rec: &'r R, names: &'static [&'static str]) -> Self {
+        Get { rec, names, bad: None }
+    }
+
+    /// The name of a slot.
+    pub fn name(&self, slot: usize) -> &'static str {
+        self.names.get(slot).copied().unwrap_or("?")
+    }
+
+    fn note<T>(&mut self, slot: usize, r: Result<Option<T>, Malformed>) -> Option<T> {
+        match r {
+            Ok(v) => v,
+            Err(Malformed) => {
+                self.bad.get_or_insert(slot);
+                None
+            }
+        }
+    }
+
+    /// Text field.
+    pub fn s(&mut self, slot: usize) -> Option<Text> {
+        let r = self.rec.text(slot).map(|o| o.map(|c| Text::from(c.as_ref())));
+        self.note(slot, r)
+    }
+
+    /// Text field that must be non-empty to count.
+    pub fn s_nonempty(&mut self, slot: usize) -> Option<Text> {
+        self.s(slot).filter(|s| !s.is_empty())
+    }
+
+    /// Unsigned count.
+    pub fn u64(&mut self, slot: usize) -> Option<u64> {
+        let r = self.rec.scalar(slot).and_then(|o| match o {
+            None => Ok(None),
+            Some(t) => parse_u64(&t).map(Some).ok_or(Malformed),
+        });
+        self.note(slot, r)
+    }
+
+    /// Unsigned count that must fit `u32`.
+    pub fn u32(&mut self, slot: usize) -> Option<u32> {
+        let v = self.u64(slot)?;
+        match u32::try_from(v) {
+            Ok(v) => Some(v),
+            Err(_) => {
+                self.bad.get_or_insert(slot);
+                None
+            }
+        }
+    }
+
+    /// Unsigned count that must fit `u16` (ports, DNS numbers).
+    pub fn u16(&mut self, slot: usize) -> Option<u16> {
+        let v = self.u64(slot)?;
+        match u16::try_from(v) {
+            Ok(v) => Some(v),
+            Err(_) => {
+                self.bad.get_or_insert(slot);
+                None
+            }
+        }
+    }
+
+    /// Floating-point value (intervals, in seconds).
+    pub fn f64(&mut self, slot: usize) -> Option<f64> {
+        let r = self.rec.scalar(slot).and_then(|o| match o {
+            None => Ok(None),
+            Some(t) => parse_f64(&t).map(Some).ok_or(Malformed),
+        });
+        self.note(slot, r)
+    }
+
+    /// Boolean (`T`/`F`, `true`/`false`).
+    pub fn bool(&mut self, slot: usize) -> Option<bool> {
+        let r = self.rec.scalar(slot).and_then(|o| match o.as_deref() {
+            None => Ok(None),
+            Some("T" | "true" | "1" | "t") => Ok(Some(true)),
+            Some("F" | "false" | "0" | "f") => Ok(Some(false)),
+            Some(_) => Err(Malformed),
+        });
+        self.note(slot, r)
+    }
+
+    /// IP address.
+    pub fn addr(&mut self, slot: usize) -> Option<IpAddr> {
+        let r = self.rec.text(slot).and_then(|o| match o {
+            None => Ok(None),
+            Some(t) if t.is_empty() => Ok(None),
+            Some(t) => parse_addr(&t).map(Some).ok_or(Malformed),
+        });
+        self.note(slot, r)
+    }
+
+    /// Time value.
+    pub fn time(&mut self, slot: usize) -> Option<Timestamp> {
+        let r = self.rec.time(slot);
+        self.note(slot, r)
+    }
+
+    /// List of texts.
+    pub fn list(&mut self, slot: usize) -> Vec<Text> {
+        match self.rec.list(slot) {
+            Ok(v) => v.into_iter().map(|c| Text::from(c.as_ref())).collect(),
+            Err(Malformed) => {
+                self.bad.get_or_insert(slot);
+                Vec::new()
+            }
+        }
+    }
+
+    /// List of floats (Zeek `TTLs`).
+    pub fn f64_list(&mut self, slot: usize) -> Vec<f64> {
+        match self.rec.list(slot) {
+            Ok(v) => {
+                let mut out = Vec::with_capacity(v.len());
+                for t in v {
+                    match parse_f64(&t) {
+                        Some(x) => out.push(x),
+                        None => {
+                            self.bad.get_or_insert(slot);
+                        }
+                    }
+                }
+                out
+            }
+            Err(Malformed) => {
+                self.bad.get_or_insert(slot);
+                Vec::new()
+            }
+        }
+    }
+
+    /// List of addresses.
+    pub fn addr_list(&mut self, slot: usize) -> Vec<IpAddr> {
+        let texts = self.list(slot);
+        let mut out = Vec::with_capacity(texts.len());
+        for t in texts {
+            match parse_addr(&t) {
+                Some(a) => out.push(a),
+                None => {
+                    self.bad.get_or_insert(slot);
+                }
+            }
+        }
+        out
+    }
+
+    /// Required time: missing or malformed rejects the record.
+    pub fn req_time(&mut self, slot: usize) -> Result<Timestamp, Missing> {
+        self.time(slot).ok_or(Missing(self.name(slot)))
+    }
+
+    /// Required address.
+    pub fn req_addr(&mut self, slot: usize) -> Result<IpAddr, Missing> {
+        self.addr(slot).ok_or(Missing(self.name(slot)))
+    }
+
+    /// The five-tuple from the conventional slots; addresses are required.
+    pub fn flow(&mut self, s: FlowSlots, default_proto: Proto) -> Result<Flow, Missing> {
+        let orig_h = self.req_addr(s.orig_h)?;
+        let resp_h = self.req_addr(s.resp_h)?;
+        let orig_p = self.u16(s.orig_p).unwrap_or(0);
+        let resp_p = self.u16(s.resp_p).unwrap_or(0);
+        let proto = match s.proto {
+            Some(p) => self.s(p).map(|t| Proto::parse(&t)).unwrap_or(default_proto),
+            None => default_proto,
+        };
+        Ok(Flow { orig_h, orig_p, resp_h, resp_p, proto })
+    }
+
+    /// The five-tuple if both addresses are present, else `None` (no error).
+    pub fn opt_flow(&mut self, s: FlowSlots, default_proto: Proto) -> Option<Flow> {
+        let orig_h = self.addr(s.orig_h)?;
+        let resp_h = self.addr(s.resp_h)?;
+        let orig_p = self.u16(s.orig_p).unwrap_or(0);
+        let resp_p = self.u16(s.resp_p).unwrap_or(0);
+        let proto = match s.proto {
+            Some(p) => self.s(p).map(|t| Proto::parse(&t)).unwrap_or(default_proto),
+            None => default_proto,
+        };
+        Some(Flow { orig_h, orig_p, resp_h, resp_p, proto })
+    }
+}
+
+/// Slot numbers of the five-tuple fields in a log type's field list.
+#[derive(Clone, Copy, Debug)]
+pub struct FlowSlots {
+    /// `id.orig_h`.
+    pub orig_h: usize,
+    /// `id.orig_p`.
+    pub orig_p: usize,
+    /// `id.resp_h`.
+    pub resp_h: usize,
+    /// `id.resp_p`.
+    pub resp_p: usize,
+    /// `proto`, when the log has it.
+    pub proto: Option<usize>,
+}
+
+/// Parses a non-negative decimal integer (no sign, no exponent).
+pub fn parse_u64(t: &str) -> Option<u64> {
+    let b = t.as_bytes();
+    if b.is_empty() || b.len() > 20 {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &c in b {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
+    }
+    Some(v)
+}
+
+/// Parses a decimal float. Plain `digits.digits` takes an exact fixed-point fast path
+/// (Zeek writes intervals with six decimals); anything else goes to `str::parse`.
+pub fn parse_f64(t: &str) -> Option<f64> {
+    if let Some(ts) = Timestamp::parse_epoch(t) {
+        return Some(ts.micros() as f64 / 1e6);
+    }
+    let v: f64 = t.parse().ok()?;
+    v.is_finite().then_some(v)
+}
+
+/// Parses an IPv4 or IPv6 address; tolerates an IPv6 zone suffix (`fe80::1%eth0`).
+pub fn parse_addr(t: &str) -> Option<IpAddr> {
+    if let Ok(a) = t.parse() {
+        return Some(a);
+    }
+    let (base, _zone) = t.split_once('%')?;
+    base.parse().ok()
+}
+
+/// Undoes Zeek's ASCII escaping: `\xNN` → byte, `\\` → `\`.
+///
+/// Zeek escapes non-printable bytes, the separators and the backslash itself, so its
+/// logs are ASCII; unescaped bytes that do not form UTF-8 become U+FFFD.
+pub fn zeek_unescape(s: &str) -> Cow<'_, str> {
+    if !s.contains('\\') {
+        return Cow::Borrowed(s);
+    }
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' {
+            if b.get(i + 1) == Some(&b'x') {
+                if let (Some(h), Some(l)) =
+                    (b.get(i + 2).and_then(|c| hex(*c)), b.get(i + 3).and_then(|c| hex(*c)))
+                {
+                    out.push(h << 4 | l);
+                    i += 4;
+                    continue;
+                }
+            } else if b.get(i + 1) == Some(&b'\\') {
+                out.push(b'\\');
+                i += 2;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    match String::from_utf8(out) {
+        Ok(s) => Cow::Owned(s),
+        Err(e) => Cow::Owned(String::from_utf8_lossy(e.as_bytes()).into_owned()),
+    }
+}
+
+fn hex(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Finds a name's slot in a field list. Meant for `const` contexts, where a name that is
+/// not in the list fails the build (the panic never happens at run time).
+#[allow(clippy::panic)]
+pub const fn slot(names: &[&str], name: &str) -> usize {
+    let mut i = 0;
+    while i < names.len() {
+        if const_eq(names[i], name) {
+            return i;
+        }
+        i += 1;
+    }
+    panic!("field name not in the list");
+}
+
+const fn const_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers() {
+        assert_eq!(parse_u64("0"), Some(0));
+        assert_eq!(parse_u64("18446744073709551615"), Some(u64::MAX));
+        assert_eq!(parse_u64("18446744073709551616"), None);
+        assert_eq!(parse_u64("-1"), None);
+        assert_eq!(parse_u64(""), None);
+        assert_eq!(parse_f64("0.037629"), Some(0.037629));
+        assert_eq!(parse_f64("1.5e-05"), Some(1.5e-05));
+        assert_eq!(parse_f64("inf"), None);
+        assert_eq!(parse_f64("x"), None);
+    }
+
+    #[test]
+    fn unescape() {
+        assert_eq!(zeek_unescape("plain"), "plain");
+        assert_eq!(zeek_unescape("a\\x09b"), "a\tb");
+        assert_eq!(zeek_unescape("O=Nativo\\\\, Inc."), "O=Nativo\\, Inc.");
+        assert_eq!(zeek_unescape("\\x2d"), "-");
+        assert_eq!(zeek_unescape("bad\\xZZ"), "bad\\xZZ");
+        assert_eq!(zeek_unescape("\\xff"), "\u{fffd}");
+    }
+
+    #[test]
+    fn addresses() {
+        assert!(parse_addr("10.0.0.1").is_some());
+        assert!(parse_addr("fe80::1%eth0").is_some());
+        assert!(parse_addr("10.0.0.256").is_none());
+    }
+}

@@ -1,0 +1,574 @@
+//! Zeek logs: ASCII TSV (header-driven) and JSON, one decoder each, sharing the
+//! per-log builders of [`logs`].
+//!
+//! TSV is read the way Zeek writes it: `#separator` (with `\xNN` escapes),
+//! `#set_separator`, `#empty_field`, `#unset_field`, `#path` and `#fields` set the
+//! meaning of every data line; fields may come in any order and extra trailing columns
+//! (Stratosphere `.labeled` files) are ignored. Headers may repeat mid-file (logs
+//! concatenated with `cat`) and each new `#fields` re-maps the columns.
+//!
+//! JSON is one object per line; keys in both `id.orig_h` and `id_orig_h` spellings;
+//! `ts` as epoch seconds or ISO 8601 text. The log type comes from `_path` or `@stream`
+//! when present, otherwise it is inferred from the first record's keys.
+
+pub mod logs;
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use dwell_model::{Event, FileId, Header, SourceRef, Timestamp};
+use serde::de::{Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
+
+use crate::certs::CertStore;
+use crate::error::{AnomalyKind, FileStats};
+use crate::input::{Line, LineReader};
+use crate::value::{parse_f64, zeek_unescape, Get, Malformed, Missing, Rec};
+use logs::LogType;
+
+/// Upper bound on fields a log type's list may have.
+pub const MAX_SLOTS: usize = 32;
+
+/// Zeek TSV header state.
+#[derive(Clone, Debug)]
+struct TsvHeader {
+    sep: u8,
+    set_sep: u8,
+    empty: String,
+    unset: String,
+    path: Option<String>,
+    fields: Vec<String>,
+}
+
+impl Default for TsvHeader {
+    fn default() -> Self {
+        TsvHeader {
+            sep: b'\t',
+            set_sep: b',',
+            empty: "(empty)".into(),
+            unset: "-".into(),
+            path: None,
+            fields: Vec::new(),
+        }
+    }
+}
+
+/// Parses a `#separator` value (`\x09`) into one byte.
+fn parse_sep(v: &str) -> Option<u8> {
+    let u = zeek_unescape(v);
+    match u.as_bytes() {
+        [b] => Some(*b),
+        _ => None,
+    }
+}
+
+/// Checks, from the first bytes of a TSV file, that a `#fields` line comes before the
+/// first data line, and returns the `#path` if one is given.
+pub fn check_tsv_prefix(prefix: &[u8]) -> Result<Option<String>, String> {
+    let mut hdr = TsvHeader::default();
+    for line in prefix.split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            continue;
+        }
+        if let Some(h) = header_line(line) {
+            let text = String::from_utf8_lossy(h);
+            apply_directive(&mut hdr, &text)?;
+            continue;
+        }
+        if hdr.fields.is_empty() {
+            return Err("no #fields line before the first record".into());
+        }
+        break;
+    }
+    if hdr.fields.is_empty() && prefix.len() < crate::input::SNIFF_BYTES {
+        // The whole file was read: a header without records is fine only with #fields.
+        return Err("no #fields line".into());
+    }
+    Ok(hdr.path)
+}
+
+/// The directive of a header line: `#...` after optional leading whitespace (some
+/// hand-edited logs indent `#separator`); `None` for data lines.
+fn header_line(line: &[u8]) -> Option<&[u8]> {
+    let skip = line.iter().take_while(|c| **c == b' ' || **c == b'\t').count();
+    let rest = line.get(skip..)?;
+    (rest.first() == Some(&b'#')).then_some(rest)
+}
+
+/// Applies one `#` line to the header state.
+fn apply_directive(hdr: &mut TsvHeader, line: &str) -> Result<(), String> {
+    // `#separator` is always followed by a space; the others by the separator.
+    if let Some(v) = line.strip_prefix("#separator ") {
+        hdr.sep = parse_sep(v.trim_end()).ok_or_else(|| format!("bad #separator {v:?}"))?;
+        return Ok(());
+    }
+    let sep = hdr.sep as char;
+    let (name, value) = match line.split_once(sep) {
+        Some((n, v)) => (n, v),
+        None => (line, ""),
+    };
+    match name {
+        "#set_separator" => {
+            hdr.set_sep =
+                parse_sep(value).ok_or_else(|| format!("bad #set_separator {value:?}"))?;
+        }
+        "#empty_field" => hdr.empty = value.to_string(),
+        "#unset_field" => hdr.unset = value.to_string(),
+        "#path" => hdr.path = Some(value.to_string()),
+        "#fields" => hdr.fields = value.split(sep).map(str::to_string).collect(),
+        // #open, #close, #types and comments carry nothing we need.
+        _ => {}
+    }
+    Ok(())
+}
+
+/// One TSV record: field text by slot.
+struct TsvRec<'a> {
+    cols: [Option<&'a str>; MAX_SLOTS],
+    unset: &'a str,
+    empty: &'a str,
+    set_sep: u8,
+}
+
+impl TsvRec<'_> {
+    fn raw(&self, slot: usize) -> Option<&str> {
+        let v = (*self.cols.get(slot)?)?;
+        if v == self.unset {
+            None
+        } else {
+            Some(v)
+        }
+    }
+}
+
+impl Rec for TsvRec<'_> {
+    fn text(&self, slot: usize) -> Result<Option<Cow<'_, str>>, Malformed> {
+        Ok(self.raw(slot).map(|v| if v == self.empty { Cow::Borrowed("") } else { zeek_unescape(v) }))
+    }
+
+    fn scalar(&self, slot: usize) -> Result<Option<Cow<'_, str>>, Malformed> {
+        Ok(self.raw(slot).filter(|v| *v != self.empty).map(Cow::Borrowed))
+    }
+
+    fn list(&self, slot: usize) -> Result<Vec<Cow<'_, str>>, Malformed> {
+        match self.raw(slot) {
+            None => Ok(Vec::new()),
+            Some(v) if v == self.empty => Ok(Vec::new()),
+            Some(v) => Ok(v.split(self.set_sep as char).map(zeek_unescape).collect()),
+        }
+    }
+
+    fn time(&self, slot: usize) -> Result<Option<Timestamp>, Malformed> {
+        match self.raw(slot) {
+            None => Ok(None),
+            Some(v) => Timestamp::parse_epoch(v)
+                .or_else(|| Timestamp::parse_rfc3339(v))
+                .map(Some)
+                .ok_or(Malformed),
+        }
+    }
+}
+
+/// One JSON record: raw values by slot.
+struct JsonRec<'a> {
+    slots: [Option<&'a RawValue>; MAX_SLOTS],
+}
+
+fn json_str(raw: &RawValue) -> Result<Cow<'_, str>, Malformed> {
+    let t = raw.get();
+    if t.len() >= 2 && t.starts_with('"') && t.ends_with('"') {
+        let inner = &t[1..t.len() - 1];
+        if !inner.contains('\\') {
+            return Ok(Cow::Borrowed(inner));
+        }
+        return serde_json::from_str::<String>(t).map(Cow::Owned).map_err(|_| Malformed);
+    }
+    Err(Malformed)
+}
+
+impl Rec for JsonRec<'_> {
+    fn text(&self, slot: usize) -> Result<Option<Cow<'_, str>>, Malformed> {
+        let Some(raw) = self.slots.get(slot).copied().flatten() else { return Ok(None) };
+        let t = raw.get();
+        match t.as_bytes().first() {
+            Some(b'"') => json_str(raw).map(Some),
+            Some(b'n') => Ok(None),
+            Some(b'[' | b'{') | None => Err(Malformed),
+            // Numbers and bools as their text.
+            Some(_) => Ok(Some(Cow::Borrowed(t))),
+        }
+    }
+
+    fn scalar(&self, slot: usize) -> Result<Option<Cow<'_, str>>, Malformed> {
+        let Some(raw) = self.slots.get(slot).copied().flatten() else { return Ok(None) };
+        let t = raw.get();
+        match t.as_bytes().first() {
+            Some(b'"') => json_str(raw).map(Some),
+            Some(b'n') => Ok(None),
+            Some(b'[' | b'{') | None => Err(Malformed),
+            Some(_) => Ok(Some(Cow::Borrowed(t))),
+        }
+    }
+
+    fn list(&self, slot: usize) -> Result<Vec<Cow<'_, str>>, Malformed> {
+        let Some(raw) = self.slots.get(slot).copied().flatten() else { return Ok(Vec::new()) };
+        let t = raw.get();
+        match t.as_bytes().first() {
+            Some(b'[') => {
+                let items: Vec<&RawValue> = serde_json::from_str(t).map_err(|_| Malformed)?;
+                let mut out = Vec::with_capacity(items.len());
+                for it in items {
+                    let s = it.get();
+                    match s.as_bytes().first() {
+                        Some(b'"') => out.push(json_str(it)?),
+                        Some(b'[' | b'{') | None => return Err(Malformed),
+                        Some(_) => out.push(Cow::Borrowed(s)),
+                    }
+                }
+                Ok(out)
+            }
+            Some(b'n') => Ok(Vec::new()),
+            // A lone string where a set was expected: one element.
+            Some(b'"') => Ok(vec![json_str(raw)?]),
+            _ => Err(Malformed),
+        }
+    }
+
+    fn time(&self, slot: usize) -> Result<Option<Timestamp>, Malformed> {
+        let Some(raw) = self.slots.get(slot).copied().flatten() else { return Ok(None) };
+        let t = raw.get();
+        match t.as_bytes().first() {
+            Some(b'"') => {
+                let s = json_str(raw)?;
+                Timestamp::parse_rfc3339(&s)
+                    .or_else(|| Timestamp::parse_epoch(&s))
+                    .map(Some)
+                    .ok_or(Malformed)
+            }
+            Some(b'n') => Ok(None),
+            Some(_) => Timestamp::parse_epoch(t)
+                .or_else(|| parse_f64(t).map(|f| Timestamp(0).add_secs_f64(f)))
+                .map(Some)
+                .ok_or(Malformed),
+            None => Err(Malformed),
+        }
+    }
+}
+
+/// Key → slot maps for every log type, accepting `a.b` and `a_b` spellings.
+struct KeyMaps {
+    maps: HashMap<LogType, HashMap<String, u8>>,
+}
+
+impl KeyMaps {
+    fn new() -> Self {
+        let mut maps = HashMap::new();
+        for t in LogType::ALL {
+            let mut m = HashMap::new();
+            for (i, name) in t.fields().iter().enumerate() {
+                m.insert((*name).to_string(), i as u8);
+                m.insert(name.replace('.', "_"), i as u8);
+            }
+            maps.insert(*t, m);
+        }
+        KeyMaps { maps }
+    }
+
+    fn slot(&self, t: LogType, key: &str) -> Option<usize> {
+        self.maps.get(&t)?.get(key).map(|s| usize::from(*s))
+    }
+}
+
+/// Normalises an underscore-style key to Zeek's dotted spelling, for type inference.
+fn dotted(key: &str) -> Cow<'_, str> {
+    for p in ["id_", "certificate_", "san_", "basic_constraints_", "times_"] {
+        if let Some(rest) = key.strip_prefix(p) {
+            return Cow::Owned(format!("{}.{}", &p[..p.len() - 1], rest));
+        }
+    }
+    Cow::Borrowed(key)
+}
+
+/// The (key, value) pairs of one JSON object, borrowed from the line.
+struct Pairs<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+
+impl<'de> serde::Deserialize<'de> for Pairs<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Pairs<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
+                let mut v = Vec::with_capacity(32);
+                while let Some(k) = m.next_key::<Cow<'de, str>>()? {
+                    let val: &'de RawValue = m.next_value()?;
+                    v.push((k, val));
+                }
+                Ok(Pairs(v))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// Infers the log type of a JSON object from its keys.
+fn infer_json(pairs: &[(Cow<'_, str>, &RawValue)]) -> Option<LogType> {
+    let keys: Vec<Cow<'_, str>> = pairs.iter().map(|(k, _)| dotted(k)).collect();
+    LogType::infer(|name| keys.iter().any(|k| k == name))
+}
+
+/// The explicit log type name of a JSON object (`_path`, `@stream`), if any.
+fn explicit_path<'a>(pairs: &'a [(Cow<'a, str>, &'a RawValue)]) -> Option<Cow<'a, str>> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == "_path" || k == "@stream" || k == "_log")
+        .and_then(|(_, v)| json_str(v).ok())
+}
+
+/// Guesses the Zeek log type of a JSON file from its first parsable line.
+pub fn json_prefix_log_type(prefix: &[u8]) -> Option<String> {
+    for line in prefix.split(|&b| b == b'\n').take(16) {
+        let Ok(p) = serde_json::from_slice::<Pairs<'_>>(line) else { continue };
+        if let Some(path) = explicit_path(&p.0) {
+            return Some(path.into_owned());
+        }
+        return infer_json(&p.0).map(|t| t.path().to_string());
+    }
+    None
+}
+
+/// Text encodings of Zeek logs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Encoding {
+    /// ASCII TSV with `#` headers.
+    Tsv,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Streaming decoder of one Zeek log file (TSV or JSON).
+pub struct ZeekDecoder {
+    lines: LineReader,
+    enc: Encoding,
+    file: FileId,
+    certs: Option<Arc<CertStore>>,
+    // TSV state
+    hdr: TsvHeader,
+    log: Option<LogType>,
+    colmap: Vec<Option<u8>>,
+    // JSON state
+    keymaps: Option<KeyMaps>,
+    inferred: Option<Option<LogType>>,
+}
+
+impl ZeekDecoder {
+    /// A decoder over `lines` in encoding `enc`.
+    pub fn new(
+        lines: LineReader,
+        enc: Encoding,
+        file: FileId,
+        certs: Option<Arc<CertStore>>,
+    ) -> Self {
+        ZeekDecoder {
+            lines,
+            enc,
+            file,
+            certs,
+            hdr: TsvHeader::default(),
+            log: None,
+            colmap: Vec::new(),
+            keymaps: (enc == Encoding::Json).then(KeyMaps::new),
+            inferred: None,
+        }
+    }
+
+    /// Decompressed bytes read so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.lines.bytes
+    }
+
+    /// Decodes up to the next event; `None` at end of input.
+    pub fn next_event(&mut self, stats: &mut FileStats) -> Option<Event> {
+        loop {
+            let line_no = self.lines.line_no + 1;
+            match self.lines.next_line() {
+                Line::Data(_) => {}
+                Line::TooLong(n) => {
+                    stats.records += 1;
+                    stats.anomaly(line_no, AnomalyKind::LineTooLong, format!("{n} bytes"));
+                    continue;
+                }
+                Line::Error(e) => {
+                    stats.anomaly(line_no, crate::io_anomaly_kind(&e), e);
+                    stats.bytes = self.lines.bytes;
+                    return None;
+                }
+                Line::Eof => {
+                    stats.bytes = self.lines.bytes;
+                    return None;
+                }
+            };
+            let ev = match self.enc {
+                Encoding::Tsv => decode_tsv_line(self, line_no, stats),
+                Encoding::Json => decode_json_line(self, line_no, stats),
+            };
+            if let Some(ev) = ev {
+                return Some(ev);
+            }
+        }
+    }
+}
+
+fn decode_tsv_line(d: &mut ZeekDecoder, line_no: u64, stats: &mut FileStats) -> Option<Event> {
+    // `d.lines` is borrowed by the line; re-borrow fields separately.
+    let ZeekDecoder { lines, hdr, log, colmap, file, certs, .. } = d;
+    let line = lines.current()?;
+    if line.is_empty() {
+        return None;
+    }
+    let text: Cow<'_, str> = match std::str::from_utf8(line) {
+        Ok(t) => Cow::Borrowed(t),
+        Err(_) => {
+            stats.anomaly(line_no, AnomalyKind::BadUtf8, "invalid UTF-8 replaced");
+            String::from_utf8_lossy(line)
+        }
+    };
+    if let Some(h) = header_line(text.as_bytes()) {
+        // Only ASCII whitespace was cut off the front, so this stays on a char boundary.
+        let text = String::from_utf8_lossy(h);
+        if let Err(e) = apply_directive(hdr, &text) {
+            stats.anomaly(line_no, AnomalyKind::BadHeader, e);
+        }
+        if text.starts_with("#fields") || text.starts_with("#path") || text.starts_with("#sep") {
+            *log = hdr.path.as_deref().and_then(LogType::from_path);
+            *colmap = match log {
+                Some(t) => map_columns(&hdr.fields, t.fields()),
+                None => Vec::new(),
+            };
+        }
+        return None;
+    }
+    stats.records += 1;
+    let Some(t) = *log else {
+        stats.skip(hdr.path.as_deref().unwrap_or("(no #path)"));
+        return None;
+    };
+    if hdr.fields.is_empty() {
+        stats.anomaly(line_no, AnomalyKind::BadHeader, "record before any #fields line");
+        return None;
+    }
+    let mut rec = TsvRec {
+        cols: [None; MAX_SLOTS],
+        unset: &hdr.unset,
+        empty: &hdr.empty,
+        set_sep: hdr.set_sep,
+    };
+    let mut ncols = 0;
+    for (i, field) in text.split(hdr.sep as char).enumerate() {
+        ncols = i + 1;
+        if let Some(Some(s)) = colmap.get(i) {
+            if let Some(c) = rec.cols.get_mut(usize::from(*s)) {
+                *c = Some(field);
+            }
+        }
+    }
+    if ncols < hdr.fields.len() {
+        stats.anomaly(
+            line_no,
+            AnomalyKind::ShortRecord,
+            format!("{ncols} of {} columns", hdr.fields.len()),
+        );
+    }
+    build(t, &rec, *file, line_no, certs.as_deref(), stats)
+}
+
+fn decode_json_line(d: &mut ZeekDecoder, line_no: u64, stats: &mut FileStats) -> Option<Event> {
+    let ZeekDecoder { lines, keymaps, inferred, file, certs, .. } = d;
+    let line = lines.current()?;
+    if line.iter().all(u8::is_ascii_whitespace) {
+        return None;
+    }
+    stats.records += 1;
+    let pairs = match serde_json::from_slice::<Pairs<'_>>(line) {
+        Ok(p) => p.0,
+        Err(e) => {
+            stats.anomaly(line_no, AnomalyKind::BadJson, e);
+            return None;
+        }
+    };
+    let t = match explicit_path(&pairs) {
+        Some(p) => match LogType::from_path(&p) {
+            Some(t) => t,
+            None => {
+                stats.skip(&p);
+                return None;
+            }
+        },
+        None => {
+            let t = *inferred.get_or_insert_with(|| infer_json(&pairs));
+            match t {
+                Some(t) => t,
+                None => {
+                    stats.skip("(unrecognised JSON log)");
+                    return None;
+                }
+            }
+        }
+    };
+    let maps = keymaps.as_ref()?;
+    let mut rec = JsonRec { slots: [None; MAX_SLOTS] };
+    for (k, v) in &pairs {
+        if let Some(s) = maps.slot(t, k) {
+            if let Some(c) = rec.slots.get_mut(s) {
+                *c = Some(*v);
+            }
+        }
+    }
+    build(t, &rec, *file, line_no, certs.as_deref(), stats)
+}
+
+/// Column index → slot, for a `#fields` list against a log type's list.
+fn map_columns(fields: &[String], wanted: &[&str]) -> Vec<Option<u8>> {
+    fields.iter().map(|f| wanted.iter().position(|w| w == f).map(|p| p as u8)).collect()
+}
+
+/// Builds the event of one record and does the counting.
+fn build<R: Rec>(
+    t: LogType,
+    rec: &R,
+    file: FileId,
+    line_no: u64,
+    certs: Option<&CertStore>,
+    stats: &mut FileStats,
+) -> Option<Event> {
+    let mut g = Get::new(rec, t.fields());
+    let result = logs::header(&mut g).and_then(|h| Ok((h, t.build(&mut g, certs)?)));
+    let bad = g.bad.map(|s| g.name(s));
+    match result {
+        Ok(((ts, uid, community_id), body)) => {
+            if let Some(name) = bad {
+                stats.anomaly(line_no, AnomalyKind::BadValue, format!("field {name}"));
+            }
+            *stats.events.entry(body.kind()).or_default() += 1;
+            Some(Event {
+                header: Header { ts, src: SourceRef { file, record: line_no }, uid, community_id },
+                body,
+            })
+        }
+        Err(Missing(name)) => {
+            let why = match bad {
+                Some(b) if b == name => format!("field {name} malformed"),
+                _ => format!("field {name} missing"),
+            };
+            stats.anomaly(line_no, AnomalyKind::MissingField, format!("{} record: {why}", t.path()));
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
