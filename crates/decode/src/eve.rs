@@ -18,8 +18,8 @@ use std::sync::Arc;
 
 use dwell_model::{
     dns as dnsnames, Alert, AlertSource, Anomaly, AnomalySource, Body, Certificate, Conn, DceRpc,
-    Dhcp, Dns, DnsMsg, Event, FileId, FileSeen, Flow, Header, Http, Kerberos, Proto, Rdp,
-    SourceRef, Smb, SmbKind, Text, Timestamp, Tls,
+    Dhcp, Dns, DnsMsg, Event, FileId, FileSeen, Flow, Header, Http, Kerberos, Proto, Rdp, Smb,
+    SmbKind, SourceRef, Text, Timestamp, Tls,
 };
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -582,11 +582,7 @@ fn convert(r: &Rec<'_>, stats: &mut FileStats, line_no: u64) -> Result<Converted
         }
         "dcerpc" => {
             let d = r.dcerpc.as_ref().ok_or("dcerpc record without dcerpc object")?;
-            let endpoint = d
-                .interfaces
-                .as_ref()
-                .and_then(|i| i.first())
-                .and_then(|i| t(&i.uuid));
+            let endpoint = d.interfaces.as_ref().and_then(|i| i.first()).and_then(|i| t(&i.uuid));
             Body::DceRpc(Box::new(DceRpc {
                 flow: need_flow()?,
                 rtt: None,
@@ -602,7 +598,8 @@ fn convert(r: &Rec<'_>, stats: &mut FileStats, line_no: u64) -> Result<Converted
         }
         "dhcp" => {
             let d = r.dhcp.as_ref().ok_or("dhcp record without dhcp object")?;
-            let addr = |s: &S<'_>| s.as_deref().and_then(parse_addr).filter(|a| !a.is_unspecified());
+            let addr =
+                |s: &S<'_>| s.as_deref().and_then(parse_addr).filter(|a| !a.is_unspecified());
             Body::Dhcp(Box::new(Dhcp {
                 flow,
                 mac: t(&d.client_mac),

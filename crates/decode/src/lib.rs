@@ -75,9 +75,8 @@ impl FileDecoder {
         let opened = input::open(path, opts).map_err(|e| err(DecodeErrorKind::Io(e)))?;
         let format = sniff(&opened.prefix).map_err(err)?;
         let log_hint = match format {
-            Format::ZeekTsv => {
-                zeek::check_tsv_prefix(&opened.prefix).map_err(|e| err(DecodeErrorKind::BadHeader(e)))?
-            }
+            Format::ZeekTsv => zeek::check_tsv_prefix(&opened.prefix)
+                .map_err(|e| err(DecodeErrorKind::BadHeader(e)))?,
             Format::ZeekJson => zeek::json_prefix_log_type(&opened.prefix),
             Format::Eve => None,
         };

@@ -16,7 +16,12 @@ use serde_json::{Map, Number, Value};
 /// Epoch seconds as a JSON number with exactly the microseconds of `t`.
 pub fn epoch(t: Timestamp) -> Value {
     let us = t.micros();
-    let text = format!("{}{}.{:06}", if us < 0 { "-" } else { "" }, us.unsigned_abs() / 1_000_000, us.unsigned_abs() % 1_000_000);
+    let text = format!(
+        "{}{}.{:06}",
+        if us < 0 { "-" } else { "" },
+        us.unsigned_abs() / 1_000_000,
+        us.unsigned_abs() % 1_000_000
+    );
     text.parse::<Number>().map(Value::Number).unwrap_or(Value::Null)
 }
 
@@ -136,7 +141,14 @@ pub fn to_json(ev: &Event, file: &str) -> Value {
             o.o("RA", d.ra);
             o.l("answers", &d.answers);
             if !d.ttls.is_empty() {
-                o.v("TTLs", d.ttls.iter().filter_map(|t| Number::from_f64(*t)).map(Value::Number).collect::<Vec<_>>());
+                o.v(
+                    "TTLs",
+                    d.ttls
+                        .iter()
+                        .filter_map(|t| Number::from_f64(*t))
+                        .map(Value::Number)
+                        .collect::<Vec<_>>(),
+                );
             }
             o.o("rejected", d.rejected);
         }

@@ -108,14 +108,15 @@ fn sniff_json(b: &[u8]) -> Result<Format, DecodeErrorKind> {
         // `ts` in epoch seconds or ISO 8601, and no other field named like EVE's.
         let ts_like = match obj.get("ts") {
             Some(serde_json::Value::Number(_)) => true,
-            Some(serde_json::Value::String(s)) => dwell_model::Timestamp::parse_rfc3339(s).is_some(),
+            Some(serde_json::Value::String(s)) => {
+                dwell_model::Timestamp::parse_rfc3339(s).is_some()
+            }
             _ => false,
         };
         if ts_like && !obj.contains_key("event_type") && !obj.contains_key("EventID") {
             return Ok(Format::ZeekJson);
         }
-        if obj.contains_key("EventID") || obj.contains_key("winlog") || obj.contains_key("Event")
-        {
+        if obj.contains_key("EventID") || obj.contains_key("winlog") || obj.contains_key("Event") {
             return Err(DecodeErrorKind::Unsupported(
                 "Windows event JSON (Sysmon/Winlogbeat decoding: issue 6)",
             ));
@@ -159,7 +160,10 @@ mod tests {
     #[test]
     fn names_what_it_cannot_read() {
         assert!(matches!(sniff(b""), Err(DecodeErrorKind::Empty)));
-        assert!(matches!(sniff(&[0xd4, 0xc3, 0xb2, 0xa1, 2, 0]), Err(DecodeErrorKind::Unsupported(_))));
+        assert!(matches!(
+            sniff(&[0xd4, 0xc3, 0xb2, 0xa1, 2, 0]),
+            Err(DecodeErrorKind::Unsupported(_))
+        ));
         assert!(matches!(sniff(b"ElfFile\0xxxx"), Err(DecodeErrorKind::Unsupported(_))));
         let e = sniff(&[0u8, 1, 2, 3, 250, 251]).unwrap_err().to_string();
         assert!(e.contains("binary data"), "{e}");

@@ -63,7 +63,12 @@ fn zeek_records_equal_data_lines() {
         let lines = data_lines(&row.path);
         assert_eq!(st.records, lines, "{}: records read vs data lines", row.rel);
         if let Some(kind) = hint.as_deref().and_then(kind_of_log) {
-            assert_eq!(st.events.get(&kind).copied().unwrap_or(0), lines, "{}: {kind:?} events", row.rel);
+            assert_eq!(
+                st.events.get(&kind).copied().unwrap_or(0),
+                lines,
+                "{}: {kind:?} events",
+                row.rel
+            );
             assert_eq!(n, lines, "{}", row.rel);
             checked_kinds += 1;
         }

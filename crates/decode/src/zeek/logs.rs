@@ -62,56 +62,174 @@ macro_rules! field_list {
     };
 }
 
-field_list!(CONN = [
-    "service", "duration", "orig_bytes", "resp_bytes", "conn_state", "local_orig", "local_resp",
-    "missed_bytes", "history", "orig_pkts", "orig_ip_bytes", "resp_pkts", "resp_ip_bytes",
-]);
-field_list!(DNS = [
-    "trans_id", "rtt", "query", "qclass", "qtype", "qtype_name", "rcode", "rcode_name", "AA",
-    "TC", "RD", "RA", "answers", "TTLs", "rejected",
-]);
-field_list!(SSL = [
-    "version", "cipher", "curve", "server_name", "resumed", "next_protocol", "established",
-    "ssl_history", "cert_chain_fps", "cert_chain_fuids", "subject", "issuer",
-    "validation_status", "ja3", "ja3s", "ja4", "ja4s",
-]);
-field_list!(X509 = [
-    "id", "fingerprint", "certificate.version", "certificate.serial", "certificate.subject",
-    "certificate.issuer", "certificate.not_valid_before", "certificate.not_valid_after",
-    "certificate.key_alg", "certificate.sig_alg", "certificate.key_type",
-    "certificate.key_length", "certificate.exponent", "certificate.curve", "san.dns", "san.uri",
-    "san.email", "san.ip", "basic_constraints.ca", "basic_constraints.path_len",
-]);
-field_list!(HTTP = [
-    "trans_depth", "method", "host", "uri", "referrer", "version", "user_agent", "origin",
-    "request_body_len", "response_body_len", "status_code", "status_msg", "username",
-    "orig_mime_types", "resp_mime_types",
-]);
-field_list!(FILES = [
-    "fuid", "tx_hosts", "rx_hosts", "source", "mime_type", "filename", "seen_bytes",
-    "total_bytes", "md5", "sha1", "sha256",
-]);
+field_list!(
+    CONN = [
+        "service",
+        "duration",
+        "orig_bytes",
+        "resp_bytes",
+        "conn_state",
+        "local_orig",
+        "local_resp",
+        "missed_bytes",
+        "history",
+        "orig_pkts",
+        "orig_ip_bytes",
+        "resp_pkts",
+        "resp_ip_bytes",
+    ]
+);
+field_list!(
+    DNS = [
+        "trans_id",
+        "rtt",
+        "query",
+        "qclass",
+        "qtype",
+        "qtype_name",
+        "rcode",
+        "rcode_name",
+        "AA",
+        "TC",
+        "RD",
+        "RA",
+        "answers",
+        "TTLs",
+        "rejected",
+    ]
+);
+field_list!(
+    SSL = [
+        "version",
+        "cipher",
+        "curve",
+        "server_name",
+        "resumed",
+        "next_protocol",
+        "established",
+        "ssl_history",
+        "cert_chain_fps",
+        "cert_chain_fuids",
+        "subject",
+        "issuer",
+        "validation_status",
+        "ja3",
+        "ja3s",
+        "ja4",
+        "ja4s",
+    ]
+);
+field_list!(
+    X509 = [
+        "id",
+        "fingerprint",
+        "certificate.version",
+        "certificate.serial",
+        "certificate.subject",
+        "certificate.issuer",
+        "certificate.not_valid_before",
+        "certificate.not_valid_after",
+        "certificate.key_alg",
+        "certificate.sig_alg",
+        "certificate.key_type",
+        "certificate.key_length",
+        "certificate.exponent",
+        "certificate.curve",
+        "san.dns",
+        "san.uri",
+        "san.email",
+        "san.ip",
+        "basic_constraints.ca",
+        "basic_constraints.path_len",
+    ]
+);
+field_list!(
+    HTTP = [
+        "trans_depth",
+        "method",
+        "host",
+        "uri",
+        "referrer",
+        "version",
+        "user_agent",
+        "origin",
+        "request_body_len",
+        "response_body_len",
+        "status_code",
+        "status_msg",
+        "username",
+        "orig_mime_types",
+        "resp_mime_types",
+    ]
+);
+field_list!(
+    FILES = [
+        "fuid",
+        "tx_hosts",
+        "rx_hosts",
+        "source",
+        "mime_type",
+        "filename",
+        "seen_bytes",
+        "total_bytes",
+        "md5",
+        "sha1",
+        "sha256",
+    ]
+);
 field_list!(SMB_FILES = ["action", "path", "name", "size"]);
 field_list!(SMB_MAPPING = ["path", "service", "native_file_system", "share_type"]);
 field_list!(DCE_RPC = ["rtt", "named_pipe", "endpoint", "operation"]);
-field_list!(RDP = [
-    "cookie", "result", "security_protocol", "client_name", "client_build", "cert_type",
-    "encryption_level", "encryption_method",
-]);
-field_list!(NTLM = [
-    "username", "hostname", "domainname", "server_nb_computer_name", "server_dns_computer_name",
-    "server_tree_name", "success",
-]);
-field_list!(KERBEROS = [
-    "request_type", "client", "service", "success", "error_msg", "cipher", "forwardable",
-    "renewable",
-]);
+field_list!(
+    RDP = [
+        "cookie",
+        "result",
+        "security_protocol",
+        "client_name",
+        "client_build",
+        "cert_type",
+        "encryption_level",
+        "encryption_method",
+    ]
+);
+field_list!(
+    NTLM = [
+        "username",
+        "hostname",
+        "domainname",
+        "server_nb_computer_name",
+        "server_dns_computer_name",
+        "server_tree_name",
+        "success",
+    ]
+);
+field_list!(
+    KERBEROS = [
+        "request_type",
+        "client",
+        "service",
+        "success",
+        "error_msg",
+        "cipher",
+        "forwardable",
+        "renewable",
+    ]
+);
 field_list!(NOTICE = ["note", "msg", "sub", "src", "dst", "actions"]);
 field_list!(WEIRD = ["name", "addl", "source"]);
-field_list!(DHCP = [
-    "mac", "assigned_addr", "requested_addr", "host_name", "client_fqdn", "domain", "lease_time",
-    "client_addr", "server_addr",
-]);
+field_list!(
+    DHCP = [
+        "mac",
+        "assigned_addr",
+        "requested_addr",
+        "host_name",
+        "client_fqdn",
+        "domain",
+        "lease_time",
+        "client_addr",
+        "server_addr",
+    ]
+);
 
 impl LogType {
     /// Every modelled log type.

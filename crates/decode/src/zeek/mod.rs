@@ -145,7 +145,9 @@ impl TsvRec<'_> {
 
 impl Rec for TsvRec<'_> {
     fn text(&self, slot: usize) -> Result<Option<Cow<'_, str>>, Malformed> {
-        Ok(self.raw(slot).map(|v| if v == self.empty { Cow::Borrowed("") } else { zeek_unescape(v) }))
+        Ok(self
+            .raw(slot)
+            .map(|v| if v == self.empty { Cow::Borrowed("") } else { zeek_unescape(v) }))
     }
 
     fn scalar(&self, slot: usize) -> Result<Option<Cow<'_, str>>, Malformed> {
@@ -564,7 +566,11 @@ fn build<R: Rec>(
                 Some(b) if b == name => format!("field {name} malformed"),
                 _ => format!("field {name} missing"),
             };
-            stats.anomaly(line_no, AnomalyKind::MissingField, format!("{} record: {why}", t.path()));
+            stats.anomaly(
+                line_no,
+                AnomalyKind::MissingField,
+                format!("{} record: {why}", t.path()),
+            );
             None
         }
     }

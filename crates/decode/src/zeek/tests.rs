@@ -18,7 +18,8 @@ fn decode(text: &str, enc: Encoding) -> (Vec<Event>, FileStats) {
     (out, st)
 }
 
-const CONN_HDR: &str = "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn\n";
+const CONN_HDR: &str =
+    "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn\n";
 
 #[test]
 fn tsv_conn_any_field_order() {
@@ -106,7 +107,8 @@ fn tsv_headers_repeat_midfile_and_unknown_paths_are_skipped() {
 
 #[test]
 fn tsv_custom_separator() {
-    let text = "#separator \\x7c\n#set_separator|;\n#empty_field|(empty)\n#unset_field|-\n#path|conn\n\
+    let text =
+        "#separator \\x7c\n#set_separator|;\n#empty_field|(empty)\n#unset_field|-\n#path|conn\n\
         #fields|ts|id.orig_h|id.resp_h|service\n5.5|10.0.0.1|10.0.0.2|ssl\n";
     let (evs, _) = decode(text, Encoding::Tsv);
     let Body::Conn(c) = &evs[0].body else { panic!() };

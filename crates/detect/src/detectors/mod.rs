@@ -1,0 +1,4 @@
+//! The detectors, one file each. See each file's header for what it finds and why.
+
+pub mod intel_match;
+pub mod long_connection;

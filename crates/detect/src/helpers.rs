@@ -1,0 +1,343 @@
+//! Shared helpers that keep detectors small (Zeek's SumStats and Notice frameworks in
+//! spirit): bounded keyed state with idle eviction, sliding-window counters, score
+//! tiers, suppression, and the prevalence modifier.
+//!
+//! Every structure here is bounded: a cap on keys with a drop counter, or a fixed number
+//! of bins. Detectors compose them; none of them reads a clock — time is passed in.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+
+use dwell_model::Timestamp;
+use foldhash::fast::RandomState;
+
+/// Ascending thresholds with the score each one earns: a value at or above
+/// `thresholds[i]` (and below `thresholds[i + 1]`) scores `scores[i]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tiers {
+    thresholds: Vec<f64>,
+    scores: Vec<f64>,
+}
+
+impl Tiers {
+    /// Builds tiers; `None` unless thresholds ascend strictly and lengths match.
+    pub fn new(thresholds: &[f64], scores: &[f64]) -> Option<Tiers> {
+        let ascending = thresholds.windows(2).all(|w| w[0] < w[1]);
+        (thresholds.len() == scores.len() && !thresholds.is_empty() && ascending)
+            .then(|| Tiers { thresholds: thresholds.to_vec(), scores: scores.to_vec() })
+    }
+
+    /// The (tier index, score) a value reaches; `None` below the first threshold.
+    pub fn tier(&self, value: f64) -> Option<(usize, f64)> {
+        let i = self.thresholds.iter().rposition(|t| value >= *t)?;
+        Some((i, self.scores[i]))
+    }
+}
+
+/// RITA's prevalence modifier, as a multiplier. `share` is the fraction of the
+/// organisation's internal hosts that talk to the peer, `hosts` their number and
+/// `org_hosts` the number of internal hosts seen at all.
+///
+/// Common peers (a `common_share` or more of hosts, and at least `min_common_hosts` of
+/// them) score −15 %. Rare peers (at most `rare_share` of hosts, or this host alone)
+/// score +15 %, but only in an organisation of at least `min_org_hosts` hosts: in a
+/// capture of one or two machines every peer is "used by one host" and rarity says
+/// nothing.
+pub fn prevalence_multiplier(
+    share: f64,
+    hosts: usize,
+    org_hosts: usize,
+    cfg: PrevalenceWeights,
+) -> f64 {
+    if hosts >= cfg.min_common_hosts && share >= cfg.common_share {
+        1.0 - cfg.adjust
+    } else if org_hosts >= cfg.min_org_hosts && (share <= cfg.rare_share || hosts <= 1) {
+        1.0 + cfg.adjust
+    } else {
+        1.0
+    }
+}
+
+/// Parameters of [`prevalence_multiplier`].
+#[derive(Clone, Copy, Debug)]
+pub struct PrevalenceWeights {
+    /// Share at or below which a peer is rare.
+    pub rare_share: f64,
+    /// Share at or above which a peer is common.
+    pub common_share: f64,
+    /// Hosts needed before "common" applies.
+    pub min_common_hosts: usize,
+    /// Internal hosts the organisation must have before "rare" means anything.
+    pub min_org_hosts: usize,
+    /// Relative adjustment (0.15 = ±15 %).
+    pub adjust: f64,
+}
+
+impl Default for PrevalenceWeights {
+    fn default() -> Self {
+        PrevalenceWeights {
+            rare_share: 0.02,
+            common_share: 0.5,
+            min_common_hosts: 3,
+            min_org_hosts: 10,
+            adjust: 0.15,
+        }
+    }
+}
+
+/// Keyed state with a size cap, idle eviction and a "changed since last drain" mark.
+#[derive(Debug)]
+pub struct Keyed<K, V> {
+    map: HashMap<K, Slot<V>, RandomState>,
+    cap: usize,
+    /// Keys refused because the map was full.
+    pub dropped: u64,
+    /// Keys removed by idle eviction.
+    pub evicted: u64,
+}
+
+#[derive(Debug)]
+struct Slot<V> {
+    value: V,
+    last: Timestamp,
+    dirty: bool,
+}
+
+impl<K: Hash + Eq + Clone, V> Keyed<K, V> {
+    /// An empty map holding at most `cap` keys.
+    pub fn new(cap: usize) -> Self {
+        Keyed { map: HashMap::default(), cap, dropped: 0, evicted: 0 }
+    }
+
+    /// The value of `key`, created with `init` if absent; `None` (and a drop counted) if
+    /// the key is new and the map is full. Marks the key changed and touched at `now`.
+    pub fn upsert(&mut self, key: &K, now: Timestamp, init: impl FnOnce() -> V) -> Option<&mut V> {
+        if !self.map.contains_key(key) {
+            if self.map.len() >= self.cap {
+                self.dropped += 1;
+                return None;
+            }
+            self.map.insert(key.clone(), Slot { value: init(), last: now, dirty: true });
+        }
+        let slot = self.map.get_mut(key)?;
+        slot.last = slot.last.max(now);
+        slot.dirty = true;
+        Some(&mut slot.value)
+    }
+
+    /// The value of `key`, if present.
+    pub fn get(&self, key: &K) -> Option<&V> {
+        self.map.get(key).map(|s| &s.value)
+    }
+
+    /// Calls `f` on every key changed since the last drain, and clears the marks.
+    pub fn drain_dirty(&mut self, mut f: impl FnMut(&K, &mut V)) {
+        for (k, s) in self.map.iter_mut() {
+            if s.dirty {
+                s.dirty = false;
+                f(k, &mut s.value);
+            }
+        }
+    }
+
+    /// Calls `f` on every key.
+    pub fn for_each(&mut self, mut f: impl FnMut(&K, &mut V)) {
+        for (k, s) in self.map.iter_mut() {
+            f(k, &mut s.value);
+        }
+    }
+
+    /// Removes keys untouched for more than `idle_s` seconds before `now`, handing each
+    /// to `f` first (so a detector can emit what it concluded).
+    pub fn evict_idle(&mut self, now: Timestamp, idle_s: f64, mut f: impl FnMut(&K, V)) {
+        let cutoff = now.add_secs_f64(-idle_s);
+        let stale: Vec<K> =
+            self.map.iter().filter(|(_, s)| s.last < cutoff).map(|(k, _)| k.clone()).collect();
+        for k in stale {
+            if let Some(s) = self.map.remove(&k) {
+                self.evicted += 1;
+                f(&k, s.value);
+            }
+        }
+    }
+
+    /// Number of keys.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether empty.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
+/// Events counted over a sliding window of `bins × bin_s` seconds, in fixed bins.
+#[derive(Clone, Debug)]
+pub struct WindowCounter {
+    bin_s: i64,
+    bins: Vec<u64>,
+    /// Index of the bin holding `head_bin`.
+    head: usize,
+    /// Absolute bin number (time / bin_s) of the newest bin.
+    head_bin: i64,
+    total: u64,
+}
+
+impl WindowCounter {
+    /// A window of `bins` bins of `bin_s` seconds each (both at least 1).
+    pub fn new(bins: usize, bin_s: i64) -> Self {
+        let bins = bins.max(1);
+        WindowCounter {
+            bin_s: bin_s.max(1),
+            bins: vec![0; bins],
+            head: 0,
+            head_bin: i64::MIN,
+            total: 0,
+        }
+    }
+
+    fn advance(&mut self, t: Timestamp) {
+        let b = t.secs().div_euclid(self.bin_s);
+        if self.head_bin == i64::MIN {
+            self.head_bin = b;
+            return;
+        }
+        if b <= self.head_bin {
+            return;
+        }
+        let steps = (b - self.head_bin).min(self.bins.len() as i64) as usize;
+        for _ in 0..steps {
+            self.head = (self.head + 1) % self.bins.len();
+            self.total -= self.bins[self.head];
+            self.bins[self.head] = 0;
+        }
+        self.head_bin = b;
+    }
+
+    /// Counts `n` at time `t`. Events older than the window are ignored; events in an
+    /// earlier bin still inside the window land in their bin.
+    pub fn add(&mut self, t: Timestamp, n: u64) {
+        self.advance(t);
+        let b = t.secs().div_euclid(self.bin_s);
+        let age = self.head_bin - b;
+        if age < 0 || age >= self.bins.len() as i64 {
+            return;
+        }
+        let len = self.bins.len();
+        let idx = (self.head + len - age as usize) % len;
+        self.bins[idx] += n;
+        self.total += n;
+    }
+
+    /// Total in the window ending at `t`.
+    pub fn total_at(&mut self, t: Timestamp) -> u64 {
+        self.advance(t);
+        self.total
+    }
+}
+
+/// Allows an action per key at most once per `interval_s` (notice suppression).
+#[derive(Debug)]
+pub struct Suppressor<K> {
+    last: Keyed<K, Timestamp>,
+    interval_s: f64,
+}
+
+impl<K: Hash + Eq + Clone> Suppressor<K> {
+    /// At most once per `interval_s` per key, tracking at most `cap` keys.
+    pub fn new(interval_s: f64, cap: usize) -> Self {
+        Suppressor { last: Keyed::new(cap), interval_s }
+    }
+
+    /// Whether the action for `key` may happen at `now` (and records it if so).
+    pub fn allow(&mut self, key: &K, now: Timestamp) -> bool {
+        let interval = self.interval_s;
+        let mut fresh = false;
+        let Some(last) = self.last.upsert(key, now, || {
+            fresh = true;
+            now
+        }) else {
+            return false;
+        };
+        if fresh || now.secs_since(*last) >= interval {
+            *last = now;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tiers() {
+        let t = Tiers::new(&[3600.0, 14400.0, 28800.0], &[30.0, 50.0, 70.0]).unwrap();
+        assert_eq!(t.tier(100.0), None);
+        assert_eq!(t.tier(3600.0), Some((0, 30.0)));
+        assert_eq!(t.tier(20000.0), Some((1, 50.0)));
+        assert_eq!(t.tier(1e9), Some((2, 70.0)));
+        assert!(Tiers::new(&[2.0, 1.0], &[1.0, 2.0]).is_none());
+        assert!(Tiers::new(&[1.0], &[1.0, 2.0]).is_none());
+    }
+
+    #[test]
+    fn prevalence() {
+        let w = PrevalenceWeights::default();
+        assert_eq!(prevalence_multiplier(0.01, 1, 100, w), 1.15);
+        assert_eq!(prevalence_multiplier(0.6, 30, 50, w), 0.85);
+        // Two hosts in a two-host capture is neither common nor rare.
+        assert_eq!(prevalence_multiplier(1.0, 2, 2, w), 1.0);
+        // One host of one says nothing about rarity.
+        assert_eq!(prevalence_multiplier(1.0, 1, 1, w), 1.0);
+        assert_eq!(prevalence_multiplier(0.2, 5, 25, w), 1.0);
+    }
+
+    #[test]
+    fn keyed_caps_and_evicts() {
+        let mut k: Keyed<u32, u32> = Keyed::new(2);
+        let t = |s| Timestamp::from_secs(s);
+        *k.upsert(&1, t(0), || 0).unwrap() += 1;
+        *k.upsert(&2, t(10), || 0).unwrap() += 1;
+        assert!(k.upsert(&3, t(10), || 0).is_none());
+        assert_eq!(k.dropped, 1);
+        let mut seen = vec![];
+        k.drain_dirty(|key, _| seen.push(*key));
+        seen.sort();
+        assert_eq!(seen, [1, 2]);
+        let mut again = 0;
+        k.drain_dirty(|_, _| again += 1);
+        assert_eq!(again, 0);
+        let mut gone = vec![];
+        k.evict_idle(t(100), 50.0, |key, v| gone.push((*key, v)));
+        assert_eq!(gone.len(), 2);
+        assert!(k.is_empty());
+    }
+
+    #[test]
+    fn window_counter_slides() {
+        let t = |s| Timestamp::from_secs(s);
+        let mut w = WindowCounter::new(4, 10); // 40 s window
+        w.add(t(0), 1);
+        w.add(t(15), 2);
+        w.add(t(5), 1); // late but inside the window
+        assert_eq!(w.total_at(t(19)), 4);
+        assert_eq!(w.total_at(t(41)), 2);
+        assert_eq!(w.total_at(t(1000)), 0);
+        w.add(t(1), 5); // far too old
+        assert_eq!(w.total_at(t(1000)), 0);
+    }
+
+    #[test]
+    fn suppressor() {
+        let t = |s| Timestamp::from_secs(s);
+        let mut s = Suppressor::new(60.0, 10);
+        assert!(s.allow(&"a", t(0)));
+        assert!(!s.allow(&"a", t(30)));
+        assert!(s.allow(&"b", t(30)));
+        assert!(s.allow(&"a", t(61)));
+    }
+}
