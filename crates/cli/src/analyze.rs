@@ -1,0 +1,52 @@
+//! `dwell analyze`.
+
+use anyhow::Result;
+use dwell_detect::OrgProfile;
+use dwell_engine::{config, output, Inputs, RunOptions};
+
+use crate::cli::{AnalyzeArgs, Format};
+use crate::progress;
+
+pub fn run(a: AnalyzeArgs) -> Result<()> {
+    let profile = match &a.config {
+        Some(p) => config::load_profile(p)?,
+        None => OrgProfile::default(),
+    };
+    let (intel, reports) = config::load_intel(&a.intel)?;
+    let opts = RunOptions { reorder_window_s: a.reorder_window, ..RunOptions::default() };
+    let inputs = Inputs::resolve(&a.paths, &opts.decode)?;
+    let pb = progress::bar(inputs.total_bytes(), a.quiet);
+    let analysis = dwell_engine::analyze(inputs, profile, intel, &opts, |p| progress::update(&pb, p))?;
+    if let Some(pb) = &pb {
+        pb.finish_and_clear();
+    }
+    let written = output::write_all(&a.out, &analysis)?;
+    match a.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&analysis.incidents)?),
+        Format::Table => print!(
+            "{}",
+            dwell_report::table::incidents(&analysis.incidents.incidents, &analysis.findings)
+        ),
+    }
+    if !a.quiet {
+        let mut extra = Vec::new();
+        for (name, r) in &reports {
+            let mut line = format!("intel {name}: {} indicators", r.loaded);
+            if r.unsupported > 0 {
+                let samples: Vec<String> = r.samples.iter().map(|(l, t)| format!("line {l}: {t:?}")).collect();
+                line.push_str(&format!(", {} lines not understood ({})", r.unsupported, samples.join("; ")));
+            }
+            extra.push(line);
+        }
+        let strong = analysis.findings.iter().filter(|f| f.score >= 50.0).count();
+        extra.push(format!(
+            "{} findings ({} with score ≥ 50), {} incidents; report: {}",
+            analysis.findings.len(),
+            strong,
+            analysis.incidents.incidents.len(),
+            written.report.display()
+        ));
+        eprint!("{}", progress::summary(&analysis.inputs, &analysis.stats, &extra));
+    }
+    Ok(())
+}

@@ -1,0 +1,119 @@
+//! Command-line shape. `--help` should teach: every command has examples.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// dwell learns each host's pattern of life from the telemetry a SOC already has and
+/// finds the intruders that depart from it.
+#[derive(Parser, Debug)]
+#[command(
+    name = "dwell",
+    version,
+    about = "Behavioural detection of state-aligned intrusions in network and endpoint telemetry",
+    long_about = "dwell learns each host's pattern of life from Zeek logs and Suricata EVE \
+(packet captures, NetFlow and Windows event logs are coming), flags behaviour that departs \
+from it, groups findings into incidents along the intrusion life cycle, and says whether an \
+incident looks like a fast smash-and-grab or a low-and-slow operation.",
+    after_help = "Examples:\n  dwell analyze /var/log/zeek/2024-05-01/ --out results/\n  dwell analyze eve.json --intel c2-ips.txt --config dwell.toml\n  dwell decode conn.log.gz --kind conn,dns | head\n  dwell decode zeek/ --stats\n  dwell detectors"
+)]
+pub struct Cli {
+    /// More log output on stderr (-v info, -vv debug; or set DWELL_LOG).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Analyse telemetry: decode, learn, detect, correlate; write findings, incidents, report.
+    #[command(after_help = "Inputs may be files or directories (walked recursively); the \
+format of each file is sniffed from its content: Zeek TSV or JSON logs (plain or .gz, hourly \
+rotated names included), Suricata eve.json.\n\nWrites DIR/findings.jsonl, DIR/incidents.json \
+and DIR/report.html, and prints a table of incidents.\n\nExamples:\n  dwell analyze zeek-logs/ --out out/\n  \
+dwell analyze conn.log dns.log ssl.log x509.log\n  dwell analyze eve.json --intel feodo.txt --intel ja3.csv\n  \
+dwell analyze logs/ --config dwell.toml --format json > incidents.json")]
+    Analyze(AnalyzeArgs),
+    /// Print the normalised events of inputs as JSON lines (Zeek field names), or counts.
+    #[command(after_help = "One JSON object per event with a `kind` field (conn, dns, tls, \
+x509, http, file, smb, dce_rpc, rdp, ntlm, kerberos, dhcp, alert, anomaly) and Zeek's field \
+names (ts, uid, id.orig_h, ...). Events come in time order across all inputs.\n\nExamples:\n  \
+dwell decode eve.json --kind dns | jq -r .query | sort | uniq -c\n  dwell decode zeek/ --stats")]
+    Decode(DecodeArgs),
+    /// List the detectors: id, title, stage, ATT&CK ids, inputs and thresholds.
+    #[command(after_help = "Thresholds can be overridden per detector in the org profile:\n\n  \
+[detectors.long_connection]\n  base_s = 1800.0\n\nExamples:\n  dwell detectors\n  dwell detectors --format json")]
+    Detectors(DetectorsArgs),
+}
+
+/// Output format of `analyze`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// A table of incidents and a closing summary.
+    Table,
+    /// incidents.json on stdout.
+    Json,
+}
+
+/// `dwell analyze`.
+#[derive(Args, Debug)]
+pub struct AnalyzeArgs {
+    /// Files or directories to analyse.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Directory for findings.jsonl, incidents.json and report.html (created if missing).
+    #[arg(short, long, value_name = "DIR", default_value = "dwell-out")]
+    pub out: PathBuf,
+    /// Org profile (TOML): internal networks, resolvers, edge hosts, RMM ledger, overrides.
+    #[arg(short, long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Threat-intel list: one indicator per line, or CSV with a description column.
+    /// Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub intel: Vec<PathBuf>,
+    /// What to print on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Seconds of event time each input may be out of order before events count as late.
+    #[arg(long, value_name = "SECONDS", default_value_t = 600.0)]
+    pub reorder_window: f64,
+    /// No progress bar and no closing summary.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// `dwell decode`.
+#[derive(Args, Debug)]
+pub struct DecodeArgs {
+    /// Files or directories to decode.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Only these kinds (comma separated: conn,dns,tls,x509,http,...).
+    #[arg(long, value_delimiter = ',', value_name = "KINDS")]
+    pub kind: Vec<String>,
+    /// Print only counts per kind, anomalies and throughput (the decode benchmark).
+    #[arg(long)]
+    pub stats: bool,
+    /// Seconds of event time each input may be out of order.
+    #[arg(long, value_name = "SECONDS", default_value_t = 600.0)]
+    pub reorder_window: f64,
+}
+
+/// Output format of `detectors`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListFormat {
+    /// Human-readable.
+    Text,
+    /// JSON array.
+    Json,
+}
+
+/// `dwell detectors`.
+#[derive(Args, Debug)]
+pub struct DetectorsArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+    pub format: ListFormat,
+}

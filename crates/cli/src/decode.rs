@@ -1,0 +1,85 @@
+//! `dwell decode`: normalised events as JSON lines, or counts (`--stats`).
+
+use std::io::Write;
+use std::time::Instant;
+
+use anyhow::{bail, Result};
+use dwell_engine::pipeline::{events, RunStats};
+use dwell_engine::{Inputs, RunOptions};
+use dwell_model::Kind;
+
+use crate::cli::DecodeArgs;
+use crate::progress;
+
+pub fn run(a: DecodeArgs) -> Result<()> {
+    let mut kinds = Vec::new();
+    for k in &a.kind {
+        match Kind::parse(k.trim()) {
+            Some(k) => kinds.push(k),
+            None => {
+                let known: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+                bail!(dwell_engine::EngineError::Usage(format!(
+                    "--kind {k}: no such kind (known: {})",
+                    known.join(", ")
+                )));
+            }
+        }
+    }
+    let opts = RunOptions { reorder_window_s: a.reorder_window, ..RunOptions::default() };
+    let inputs = Inputs::resolve(&a.paths, &opts.decode)?;
+    let started = Instant::now();
+    let (mut merge, certs) = events(&inputs, &opts);
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let mut n = 0u64;
+    let mut span = None;
+    for ev in merge.by_ref() {
+        n += 1;
+        let ts = ev.ts();
+        span = Some(match span {
+            None => (ts, ts),
+            Some((x, y)) => (ts.min(x), ts.max(y)),
+        });
+        if a.stats || (!kinds.is_empty() && !kinds.contains(&ev.kind())) {
+            continue;
+        }
+        let name = inputs.name(ev.header.src.file);
+        serde_json::to_writer(&mut out, &dwell_decode::normal::to_json(&ev, &name))?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    let mut files = vec![Default::default(); inputs.files.len()];
+    for (id, st) in std::mem::take(&mut merge.finished) {
+        files[id] = st;
+    }
+    let stats = RunStats { files, events: n, late: merge.late, certs, elapsed: started.elapsed(), span, ..Default::default() };
+    if a.stats {
+        print!("{}", progress::summary(&inputs, &stats, &[]));
+        let cpu = cpu_seconds();
+        if let Some(cpu) = cpu {
+            let t = stats.totals();
+            println!(
+                "cpu {:.2} s: {:.0} records per CPU-second, {:.1} MB per CPU-second",
+                cpu,
+                t.records as f64 / cpu.max(1e-9),
+                t.bytes as f64 / cpu.max(1e-9) / 1e6
+            );
+        }
+    } else {
+        let t = stats.totals();
+        if t.anomaly_total() > 0 || !inputs.skipped.is_empty() {
+            eprint!("{}", progress::summary(&inputs, &stats, &[]));
+        }
+    }
+    Ok(())
+}
+
+/// CPU time of this process (user + system), from /proc on Linux.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let after = stat.rsplit_once(')')?.1;
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let utime: f64 = f.get(11)?.parse().ok()?;
+    let stime: f64 = f.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}

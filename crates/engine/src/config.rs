@@ -1,0 +1,89 @@
+//! Loading the org profile (`--config dwell.toml`) and threat-intel lists (`--intel`).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use dwell_detect::intel::LoadReport;
+use dwell_detect::{build_all, BuildCx, IntelSet, OrgProfile, ProfileFile};
+
+use crate::EngineError;
+
+/// Reads and validates an org profile; errors name the file and the key.
+pub fn load_profile(path: &Path) -> Result<OrgProfile, EngineError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| EngineError::Config(format!("{}: cannot read: {e}", path.display())))?;
+    parse_profile(&text).map_err(|e| EngineError::Config(format!("{}: {e}", path.display())))
+}
+
+/// Parses and validates profile text, including every detector override.
+pub fn parse_profile(text: &str) -> Result<OrgProfile, String> {
+    let file: ProfileFile = toml::from_str(text).map_err(|e| e.to_string().trim().replace('\n', " "))?;
+    let profile = OrgProfile::from_file(file).map_err(|e| e.to_string())?;
+    // Build the detectors once so a bad override fails here, naming its key.
+    let intel = Arc::new(IntelSet::new());
+    build_all(&BuildCx { profile: &profile, intel: &intel }).map_err(|e| e.to_string())?;
+    Ok(profile)
+}
+
+/// Reads intel lists into one set; returns a report per file.
+pub fn load_intel(paths: &[impl AsRef<Path>]) -> Result<(Arc<IntelSet>, Vec<(String, LoadReport)>), EngineError> {
+    let mut set = IntelSet::new();
+    let mut reports = Vec::new();
+    for p in paths {
+        let p = p.as_ref();
+        let name = p.display().to_string();
+        let bytes = std::fs::read(p)
+            .map_err(|e| EngineError::Config(format!("{name}: cannot read intel list: {e}")))?;
+        let text = String::from_utf8_lossy(&bytes);
+        let rep = set.load(&name, &text);
+        reports.push((name, rep));
+    }
+    Ok((Arc::new(set), reports))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_profile_parses() {
+        let p = parse_profile(
+            r#"
+sector = "transportation"
+timezone = "UTC"
+internal_networks = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]
+dns_resolvers = ["10.0.0.10", "10.0.0.11"]
+edge_hosts = ["10.0.100.5"]
+admin_hosts = ["10.0.10.20"]
+
+[[rmm.approved]]
+tool = "screenconnect"
+hosts = ["10.0.20.0/24"]
+hours = "07:00-19:00"
+
+[detectors.long_connection]
+base_s = 1800.0
+"#,
+        )
+        .unwrap();
+        assert_eq!(p.sector.as_deref(), Some("transportation"));
+        assert_eq!(p.role("10.0.100.5".parse().unwrap()), Some("edge"));
+        assert_eq!(p.rmm_approved.len(), 1);
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let e = parse_profile("sectr = \"energy\"\n").unwrap_err();
+        assert!(e.contains("sectr"), "{e}");
+        let e = parse_profile("[[rmm.approved]]\ntool = \"x\"\nwhere = []\n").unwrap_err();
+        assert!(e.contains("where"), "{e}");
+        let e = parse_profile("[detectors.long_connection]\nbase = 1\n").unwrap_err();
+        assert!(e.contains("base"), "{e}");
+        let e = parse_profile("[detectors.nope]\n").unwrap_err();
+        assert!(e.contains("nope"), "{e}");
+        let e = parse_profile("internal_networks = [\"10.0.0.0/33\"]\n").unwrap_err();
+        assert!(e.contains("internal_networks[0]"), "{e}");
+        let e = parse_profile("timezone = \"Mars/Olympus\"\n").unwrap_err();
+        assert!(e.contains("timezone"), "{e}");
+    }
+}

@@ -1,0 +1,139 @@
+//! Inputs: paths given on the command line, expanded and opened.
+//!
+//! A file named explicitly must be readable and in a format dwell decodes, or the run
+//! stops with an error naming it (exit status 2). A directory is walked recursively in
+//! name order (hidden entries skipped); files inside it that are not telemetry (a
+//! README, a pcap before the pcap decoder lands) are skipped and listed in the summary,
+//! never silently.
+
+use std::path::{Path, PathBuf};
+
+use dwell_decode::{DecodeError, DecodeErrorKind, DecodeOptions, FileDecoder, Format};
+use dwell_model::FileId;
+
+use crate::EngineError;
+
+/// One file of the run.
+#[derive(Clone, Debug)]
+pub struct InputFile {
+    /// Path as found (relative paths stay relative).
+    pub path: PathBuf,
+    /// Sniffed format.
+    pub format: Format,
+    /// Zeek log type from the header or first record (`conn`, `x509`, ...).
+    pub log_hint: Option<String>,
+    /// Size on disk.
+    pub size: u64,
+    /// Time of the first event, if the file has one (to open rotated logs in time order).
+    pub first_ts: Option<dwell_model::Timestamp>,
+}
+
+/// A file found in a directory and not decoded, with the reason.
+#[derive(Clone, Debug)]
+pub struct Skipped {
+    /// The file.
+    pub path: PathBuf,
+    /// Why.
+    pub reason: String,
+}
+
+/// The inputs of a run.
+#[derive(Clone, Debug, Default)]
+pub struct Inputs {
+    /// Decodable files, indexed by [`FileId`].
+    pub files: Vec<InputFile>,
+    /// Files skipped inside directories.
+    pub skipped: Vec<Skipped>,
+    /// The paths as given.
+    pub given: Vec<PathBuf>,
+}
+
+impl Inputs {
+    /// Expands and sniffs `paths`.
+    pub fn resolve(paths: &[PathBuf], opts: &DecodeOptions) -> Result<Inputs, EngineError> {
+        let mut inputs = Inputs { given: paths.to_vec(), ..Inputs::default() };
+        if paths.is_empty() {
+            return Err(EngineError::Usage("no input given".into()));
+        }
+        for p in paths {
+            let meta = std::fs::metadata(p).map_err(|e| {
+                EngineError::Input(DecodeError { path: p.clone(), kind: DecodeErrorKind::Io(e) })
+            })?;
+            if meta.is_dir() {
+                let mut found = Vec::new();
+                walk(p, &mut found).map_err(|e| {
+                    EngineError::Input(DecodeError { path: p.clone(), kind: DecodeErrorKind::Io(e) })
+                })?;
+                for f in found {
+                    match sniff_file(&f, opts) {
+                        Ok(i) => inputs.files.push(i),
+                        Err(e) => inputs.skipped.push(Skipped { path: f, reason: e.kind.to_string() }),
+                    }
+                }
+            } else {
+                inputs.files.push(sniff_file(p, opts).map_err(EngineError::Input)?);
+            }
+        }
+        if inputs.files.is_empty() {
+            return Err(EngineError::Usage(format!(
+                "no Zeek, Suricata EVE or other supported telemetry found in {}{}",
+                paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
+                if inputs.skipped.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({} files skipped)", inputs.skipped.len())
+                }
+            )));
+        }
+        Ok(inputs)
+    }
+
+    /// Total bytes on disk.
+    pub fn total_bytes(&self) -> u64 {
+        self.files.iter().map(|f| f.size).sum()
+    }
+
+    /// Opens file `id` for decoding.
+    pub fn open(&self, id: usize, opts: &DecodeOptions) -> Result<FileDecoder, DecodeError> {
+        let f = self.files.get(id).ok_or_else(|| DecodeError {
+            path: PathBuf::new(),
+            kind: DecodeErrorKind::Io(std::io::Error::other("no such input")),
+        })?;
+        FileDecoder::open(&f.path, FileId(id as u32), opts)
+    }
+
+    /// Display name of a file id (its path).
+    pub fn name(&self, id: FileId) -> String {
+        self.files.get(id.0 as usize).map(|f| f.path.display().to_string()).unwrap_or_default()
+    }
+}
+
+fn sniff_file(path: &Path, opts: &DecodeOptions) -> Result<InputFile, DecodeError> {
+    let mut d = FileDecoder::open(path, FileId(0), opts)?;
+    let first_ts = d.next_event().map(|e| e.ts());
+    Ok(InputFile {
+        path: path.to_path_buf(),
+        format: d.format(),
+        log_hint: d.log_hint().map(str::to_string),
+        size: d.file_size(),
+        first_ts,
+    })
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let mut entries: Vec<PathBuf> =
+        std::fs::read_dir(dir)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    entries.sort();
+    for p in entries {
+        let hidden = p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.'));
+        if hidden {
+            continue;
+        }
+        if p.is_dir() {
+            walk(&p, out)?;
+        } else if p.is_file() {
+            out.push(p);
+        }
+    }
+    Ok(())
+}

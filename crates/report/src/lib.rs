@@ -1,0 +1,41 @@
+//! Reports of a run: the terminal table ([`table`]) and the self-contained HTML report
+//! ([`html`]).
+//!
+//! Both read only the output contract (`IncidentsFile`, `Finding`) plus a few run
+//! figures, so they can be regenerated from the files `dwell analyze` wrote.
+
+pub mod html;
+pub mod table;
+
+use dwell_model::Timestamp;
+
+/// Figures of the run shown in the report's header.
+#[derive(Clone, Debug, Default)]
+pub struct RunInfo {
+    /// Events analysed.
+    pub events: u64,
+    /// Input files decoded.
+    pub files: usize,
+    /// Files skipped (not telemetry).
+    pub skipped: usize,
+    /// Malformed records counted.
+    pub anomalies: u64,
+    /// Seconds the run took.
+    pub elapsed_s: f64,
+    /// First and last event time.
+    pub span: Option<(Timestamp, Timestamp)>,
+}
+
+/// `3.2 h`, `4.5 days`, `12 min`, `40 s`.
+pub fn human_duration(s: f64) -> String {
+    const DAY: f64 = 86_400.0;
+    if s >= 2.0 * DAY {
+        format!("{:.1} days", s / DAY)
+    } else if s >= 3600.0 {
+        format!("{:.1} h", s / 3600.0)
+    } else if s >= 60.0 {
+        format!("{:.0} min", s / 60.0)
+    } else {
+        format!("{s:.0} s")
+    }
+}
