@@ -16,7 +16,8 @@ pub fn run(a: AnalyzeArgs) -> Result<()> {
     let opts = RunOptions { reorder_window_s: a.reorder_window, ..RunOptions::default() };
     let inputs = Inputs::resolve(&a.paths, &opts.decode)?;
     let pb = progress::bar(inputs.total_bytes(), a.quiet);
-    let analysis = dwell_engine::analyze(inputs, profile, intel, &opts, |p| progress::update(&pb, p))?;
+    let analysis =
+        dwell_engine::analyze(inputs, profile, intel, &opts, |p| progress::update(&pb, p))?;
     if let Some(pb) = &pb {
         pb.finish_and_clear();
     }
@@ -33,8 +34,13 @@ pub fn run(a: AnalyzeArgs) -> Result<()> {
         for (name, r) in &reports {
             let mut line = format!("intel {name}: {} indicators", r.loaded);
             if r.unsupported > 0 {
-                let samples: Vec<String> = r.samples.iter().map(|(l, t)| format!("line {l}: {t:?}")).collect();
-                line.push_str(&format!(", {} lines not understood ({})", r.unsupported, samples.join("; ")));
+                let samples: Vec<String> =
+                    r.samples.iter().map(|(l, t)| format!("line {l}: {t:?}")).collect();
+                line.push_str(&format!(
+                    ", {} lines not understood ({})",
+                    r.unsupported,
+                    samples.join("; ")
+                ));
             }
             extra.push(line);
         }

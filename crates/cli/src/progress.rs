@@ -35,7 +35,8 @@ pub fn update(pb: &Option<ProgressBar>, p: Progress) {
 pub fn summary(inputs: &Inputs, stats: &RunStats, extra: &[String]) -> String {
     let mut out = String::new();
     let totals = stats.totals();
-    let kinds: Vec<String> = totals.events.iter().map(|(k, n)| format!("{} {n}", k.as_str())).collect();
+    let kinds: Vec<String> =
+        totals.events.iter().map(|(k, n)| format!("{} {n}", k.as_str())).collect();
     let secs = stats.elapsed.as_secs_f64().max(1e-9);
     out.push_str(&format!(
         "decoded {} records from {} file{} in {:.2} s ({:.0} records/s, {:.1} MB/s): {}\n",
@@ -81,7 +82,11 @@ pub fn summary(inputs: &Inputs, stats: &RunStats, extra: &[String]) -> String {
         out.push_str(&format!("{} certificates joined from x509 logs\n", stats.certs));
     }
     if !inputs.skipped.is_empty() {
-        out.push_str(&format!("skipped {} file{} that are not telemetry dwell reads:\n", inputs.skipped.len(), if inputs.skipped.len() == 1 { "" } else { "s" }));
+        out.push_str(&format!(
+            "skipped {} file{} that are not telemetry dwell reads:\n",
+            inputs.skipped.len(),
+            if inputs.skipped.len() == 1 { "" } else { "s" }
+        ));
         for s in inputs.skipped.iter().take(8) {
             out.push_str(&format!("  {}: {}\n", s.path.display(), s.reason));
         }
@@ -89,7 +94,8 @@ pub fn summary(inputs: &Inputs, stats: &RunStats, extra: &[String]) -> String {
             out.push_str(&format!("  ... and {} more\n", inputs.skipped.len() - 8));
         }
     }
-    let drops: Vec<String> = stats.metrics.counters.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    let drops: Vec<String> =
+        stats.metrics.counters.iter().map(|(k, v)| format!("{k} {v}")).collect();
     if !drops.is_empty() {
         out.push_str(&format!("counters: {}\n", drops.join(", ")));
     }

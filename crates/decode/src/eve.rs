@@ -387,7 +387,15 @@ impl EveDecoder {
                 continue;
             }
             stats.records += 1;
-            let rec: Rec<'_> = match serde_json::from_slice(line) {
+            // Validate UTF-8 once for the line so the parser need not per string.
+            let text: std::borrow::Cow<'_, str> = match std::str::from_utf8(line) {
+                Ok(t) => std::borrow::Cow::Borrowed(t),
+                Err(_) => {
+                    stats.anomaly(line_no, AnomalyKind::BadUtf8, "invalid UTF-8 replaced");
+                    String::from_utf8_lossy(line)
+                }
+            };
+            let rec: Rec<'_> = match serde_json::from_str(&text) {
                 Ok(r) => r,
                 Err(e) => {
                     stats.anomaly(line_no, AnomalyKind::BadJson, e);

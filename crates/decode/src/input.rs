@@ -39,16 +39,24 @@ pub struct Opened {
 
 /// Opens a file, detects gzip by magic, and reads the sniffing prefix.
 pub fn open(path: &Path, opts: &DecodeOptions) -> io::Result<Opened> {
-    let mut file = File::open(path)?;
+    let file = File::open(path)?;
     let meta = file.metadata()?;
     if meta.is_dir() {
         return Err(io::Error::other("is a directory"));
     }
-    let file_size = meta.len();
+    from_reader(Box::new(file), meta.len(), opts)
+}
+
+/// Like [`open`], over any reader (`size` is only reported, e.g. for progress).
+pub fn from_reader(
+    mut raw: Box<dyn Read + Send>,
+    size: u64,
+    opts: &DecodeOptions,
+) -> io::Result<Opened> {
     let mut magic = [0u8; 2];
-    let n = read_full(&mut file, &mut magic)?;
+    let n = read_full(&mut raw, &mut magic)?;
     let raw_read = Arc::new(AtomicU64::new(n as u64));
-    let counted = Counting { inner: file, count: raw_read.clone() };
+    let counted = Counting { inner: raw, count: raw_read.clone() };
     let head = io::Cursor::new(magic[..n].to_vec()).chain(counted);
     let gzip = n == 2 && magic == [0x1f, 0x8b];
     let mut rest: Box<dyn Read + Send> = if gzip {
@@ -59,7 +67,7 @@ pub fn open(path: &Path, opts: &DecodeOptions) -> io::Result<Opened> {
     let mut prefix = vec![0u8; SNIFF_BYTES];
     let got = read_full(&mut rest, &mut prefix)?;
     prefix.truncate(got);
-    Ok(Opened { prefix, rest, gzip, file_size, raw_read })
+    Ok(Opened { prefix, rest, gzip, file_size: size, raw_read })
 }
 
 /// Counts bytes read from the underlying file.

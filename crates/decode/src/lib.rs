@@ -50,6 +50,8 @@ impl Default for DecodeOptions {
     }
 }
 
+// One per open file; the size difference does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Inner {
     Zeek(zeek::ZeekDecoder),
     Eve(eve::EveDecoder),
@@ -71,12 +73,42 @@ pub struct FileDecoder {
 impl FileDecoder {
     /// Opens `path`, sniffs its format and prepares to stream its events as `file`.
     pub fn open(path: &Path, file: FileId, opts: &DecodeOptions) -> Result<Self, DecodeError> {
+        let opened = input::open(path, opts)
+            .map_err(|e| DecodeError { path: path.to_path_buf(), kind: DecodeErrorKind::Io(e) })?;
+        Self::from_opened(path, opened, file, opts, None)
+    }
+
+    /// Decodes bytes in memory (plain or gzip) named `name`; `force` skips sniffing.
+    /// For tests and fuzzing.
+    pub fn from_bytes(
+        name: &str,
+        bytes: Vec<u8>,
+        force: Option<Format>,
+        opts: &DecodeOptions,
+    ) -> Result<Self, DecodeError> {
+        let len = bytes.len() as u64;
+        let path = Path::new(name);
+        let opened = input::from_reader(Box::new(std::io::Cursor::new(bytes)), len, opts)
+            .map_err(|e| DecodeError { path: path.to_path_buf(), kind: DecodeErrorKind::Io(e) })?;
+        Self::from_opened(path, opened, FileId(0), opts, force)
+    }
+
+    fn from_opened(
+        path: &Path,
+        opened: input::Opened,
+        file: FileId,
+        opts: &DecodeOptions,
+        force: Option<Format>,
+    ) -> Result<Self, DecodeError> {
         let err = |kind| DecodeError { path: path.to_path_buf(), kind };
-        let opened = input::open(path, opts).map_err(|e| err(DecodeErrorKind::Io(e)))?;
-        let format = sniff(&opened.prefix).map_err(err)?;
+        let format = match force {
+            Some(f) => f,
+            None => sniff(&opened.prefix).map_err(err)?,
+        };
         let log_hint = match format {
-            Format::ZeekTsv => zeek::check_tsv_prefix(&opened.prefix)
+            Format::ZeekTsv if force.is_none() => zeek::check_tsv_prefix(&opened.prefix)
                 .map_err(|e| err(DecodeErrorKind::BadHeader(e)))?,
+            Format::ZeekTsv => None,
             Format::ZeekJson => zeek::json_prefix_log_type(&opened.prefix),
             Format::Eve => None,
         };

@@ -89,6 +89,13 @@ fn binary_magic(b: &[u8]) -> Option<&'static str> {
 }
 
 fn sniff_json(b: &[u8]) -> Result<Format, DecodeErrorKind> {
+    if !b.contains(&b'\n') && b.len() >= crate::input::SNIFF_BYTES / 2 {
+        // Zeek and EVE records are short; a first line this long is something else.
+        return Err(DecodeErrorKind::UnknownFormat(format!(
+            "starts like JSON but its first record is longer than {} KiB",
+            b.len() / 1024
+        )));
+    }
     let mut first_err = None;
     for line in b.split(|&c| c == b'\n').filter(|l| !trim_start(l).is_empty()).take(8) {
         let obj: serde_json::Map<String, serde_json::Value> = match serde_json::from_slice(line) {

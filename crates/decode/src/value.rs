@@ -29,10 +29,90 @@ pub trait Rec {
     fn time(&self, slot: usize) -> Result<Option<Timestamp>, Malformed>;
 }
 
+/// Shares one allocation among records that repeat a value (`SF`, `ssl`, `TLSv13`).
+///
+/// Bounded: once `cap` distinct values are held, new values are allocated as usual and
+/// not kept, so a hostile high-cardinality field cannot grow it. Hashing uses a
+/// per-process random seed.
+#[derive(Debug)]
+pub struct Interner {
+    /// A direct-mapped cache in front of the set, indexed by a cheap fingerprint
+    /// (length, first and last byte): most lookups end here without hashing.
+    recent: Vec<Option<Text>>,
+    set: std::collections::HashSet<Text, foldhash::fast::RandomState>,
+    cap: usize,
+}
+
+impl Default for Interner {
+    fn default() -> Self {
+        Interner { recent: vec![None; 256], set: Default::default(), cap: 4096 }
+    }
+}
+
+impl Interner {
+    /// The shared text equal to `s`.
+    pub fn get(&mut self, s: &str) -> Text {
+        let b = s.as_bytes();
+        let fp = (b.len() * 31
+            + usize::from(b.first().copied().unwrap_or(0)) * 7
+            + usize::from(b.last().copied().unwrap_or(0)))
+            & 255;
+        if let Some(Some(t)) = self.recent.get(fp) {
+            if &**t == s {
+                return t.clone();
+            }
+        }
+        let t = match self.set.get(s) {
+            Some(t) => t.clone(),
+            None => {
+                let t = Text::from(s);
+                if self.set.len() < self.cap {
+                    self.set.insert(t.clone());
+                }
+                t
+            }
+        };
+        if let Some(slot) = self.recent.get_mut(fp) {
+            *slot = Some(t.clone());
+        }
+        t
+    }
+}
+
+/// Calls `f` with the position of every `sep` byte in `bytes`, in order.
+///
+/// Eight bytes at a time (SWAR): a byte equal to `sep` becomes zero after XOR, and
+/// `!(((v & 0x7f..) + 0x7f..) | v) & 0x80..` marks exactly the zero bytes (no borrow
+/// crosses bytes, so there are no false positives).
+pub fn for_each_sep(bytes: &[u8], sep: u8, mut f: impl FnMut(usize)) {
+    const LO7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let pattern = u64::from_ne_bytes([sep; 8]);
+    let mut chunks = bytes.chunks_exact(8);
+    let mut base = 0;
+    for c in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(c);
+        let v = u64::from_le_bytes(word) ^ pattern;
+        let mut m = !(((v & LO7).wrapping_add(LO7)) | v) & HI;
+        while m != 0 {
+            f(base + (m.trailing_zeros() / 8) as usize);
+            m &= m - 1;
+        }
+        base += 8;
+    }
+    for (i, b) in chunks.remainder().iter().enumerate() {
+        if *b == sep {
+            f(base + i);
+        }
+    }
+}
+
 /// A builder's view of a record: typed getters that note the first malformed field.
 pub struct Get<'r, R: Rec + ?Sized> {
     rec: &'r R,
     names: &'static [&'static str],
+    intern: &'r mut Interner,
     /// Slot of the first malformed field, if any.
     pub bad: Option<usize>,
 }
@@ -43,8 +123,21 @@ pub struct Missing(pub &'static str);
 
 impl<'r, R: Rec + ?Sized> Get<'r, R> {
     /// A view of `rec` whose slots are named by `names`.
-    pub fn new(rec: &'r R, names: &'static [&'static str]) -> Self {
-        Get { rec, names, bad: None }
+    pub fn new(rec: &'r R, names: &'static [&'static str], intern: &'r mut Interner) -> Self {
+        Get { rec, names, intern, bad: None }
+    }
+
+    /// Text field of low cardinality (a protocol name, a state): shared, not copied.
+    pub fn sym(&mut self, slot: usize) -> Option<Text> {
+        let r = self.rec.text(slot);
+        match r {
+            Ok(Some(c)) if !c.is_empty() => Some(self.intern.get(&c)),
+            Ok(_) => None,
+            Err(Malformed) => {
+                self.bad.get_or_insert(slot);
+                None
+            }
+        }
     }
 
     /// The name of a slot.
@@ -268,8 +361,39 @@ pub fn parse_f64(t: &str) -> Option<f64> {
     v.is_finite().then_some(v)
 }
 
+/// Parses dotted-quad IPv4 strictly (no leading zeros beyond a lone `0`, as std).
+fn parse_v4(t: &[u8]) -> Option<std::net::Ipv4Addr> {
+    let mut oct = [0u8; 4];
+    let mut i = 0;
+    for (n, o) in oct.iter_mut().enumerate() {
+        if n > 0 {
+            if t.get(i) != Some(&b'.') {
+                return None;
+            }
+            i += 1;
+        }
+        let start = i;
+        let mut v: u16 = 0;
+        while let Some(c) = t.get(i).filter(|c| c.is_ascii_digit()) {
+            v = v * 10 + u16::from(c - b'0');
+            i += 1;
+            if i - start > 3 {
+                return None;
+            }
+        }
+        if i == start || v > 255 || (i - start > 1 && t.get(start) == Some(&b'0')) {
+            return None;
+        }
+        *o = v as u8;
+    }
+    (i == t.len()).then(|| std::net::Ipv4Addr::from(oct))
+}
+
 /// Parses an IPv4 or IPv6 address; tolerates an IPv6 zone suffix (`fe80::1%eth0`).
 pub fn parse_addr(t: &str) -> Option<IpAddr> {
+    if let Some(v4) = parse_v4(t.as_bytes()) {
+        return Some(IpAddr::V4(v4));
+    }
     if let Ok(a) = t.parse() {
         return Some(a);
     }
@@ -282,7 +406,8 @@ pub fn parse_addr(t: &str) -> Option<IpAddr> {
 /// Zeek escapes non-printable bytes, the separators and the backslash itself, so its
 /// logs are ASCII; unescaped bytes that do not form UTF-8 become U+FFFD.
 pub fn zeek_unescape(s: &str) -> Cow<'_, str> {
-    if !s.contains('\\') {
+    // Fields are short: a plain byte scan beats a memchr call here.
+    if !s.bytes().any(|b| b == b'\\') {
         return Cow::Borrowed(s);
     }
     let b = s.as_bytes();
@@ -369,6 +494,33 @@ mod tests {
     }
 
     #[test]
+    fn sep_positions() {
+        for text in
+            ["", "a", "\t", "ab\tcd\t\te", "0123456\t89abcdef\t\t\t\t\tx\u{80}\t", "\u{89}\t\u{e9}"]
+        {
+            let want: Vec<usize> =
+                text.bytes().enumerate().filter(|(_, b)| *b == b'\t').map(|(i, _)| i).collect();
+            let mut got = vec![];
+            for_each_sep(text.as_bytes(), b'\t', |p| got.push(p));
+            assert_eq!(got, want, "{text:?}");
+        }
+        let mut got = vec![];
+        for_each_sep(&[0u8, 1, 0, 0x81, 0x80, 0, 1, 1, 0], 0, |p| got.push(p));
+        assert_eq!(got, [0, 2, 5, 8]);
+    }
+
+    #[test]
+    fn interner_shares() {
+        let mut i = Interner::default();
+        let a = i.get("SF");
+        let b = i.get("SF");
+        assert!(std::sync::Arc::ptr_eq(&a, &b));
+        let c = i.get("S0");
+        assert_eq!(&*c, "S0");
+        assert!(std::sync::Arc::ptr_eq(&i.get("SF"), &a));
+    }
+
+    #[test]
     fn unescape() {
         assert_eq!(zeek_unescape("plain"), "plain");
         assert_eq!(zeek_unescape("a\\x09b"), "a\tb");
@@ -380,6 +532,12 @@ mod tests {
 
     #[test]
     fn addresses() {
+        for good in ["10.0.0.1", "0.0.0.0", "255.255.255.255", "1.2.3.4"] {
+            assert_eq!(parse_addr(good), good.parse().ok(), "{good}");
+        }
+        for bad in ["1.2.3", "1.2.3.4.5", "01.2.3.4", "256.1.1.1", "1..2.3", "1.2.3.4 ", ""] {
+            assert_eq!(parse_v4(bad.as_bytes()), None, "{bad}");
+        }
         assert!(parse_addr("10.0.0.1").is_some());
         assert!(parse_addr("fe80::1%eth0").is_some());
         assert!(parse_addr("10.0.0.256").is_none());

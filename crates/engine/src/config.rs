@@ -17,7 +17,8 @@ pub fn load_profile(path: &Path) -> Result<OrgProfile, EngineError> {
 
 /// Parses and validates profile text, including every detector override.
 pub fn parse_profile(text: &str) -> Result<OrgProfile, String> {
-    let file: ProfileFile = toml::from_str(text).map_err(|e| e.to_string().trim().replace('\n', " "))?;
+    let file: ProfileFile =
+        toml::from_str(text).map_err(|e| e.to_string().trim().replace('\n', " "))?;
     let profile = OrgProfile::from_file(file).map_err(|e| e.to_string())?;
     // Build the detectors once so a bad override fails here, naming its key.
     let intel = Arc::new(IntelSet::new());
@@ -25,8 +26,11 @@ pub fn parse_profile(text: &str) -> Result<OrgProfile, String> {
     Ok(profile)
 }
 
+/// The indicators of a run and, per list, what loading it gave.
+pub type LoadedIntel = (Arc<IntelSet>, Vec<(String, LoadReport)>);
+
 /// Reads intel lists into one set; returns a report per file.
-pub fn load_intel(paths: &[impl AsRef<Path>]) -> Result<(Arc<IntelSet>, Vec<(String, LoadReport)>), EngineError> {
+pub fn load_intel(paths: &[impl AsRef<Path>]) -> Result<LoadedIntel, EngineError> {
     let mut set = IntelSet::new();
     let mut reports = Vec::new();
     for p in paths {

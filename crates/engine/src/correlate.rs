@@ -18,7 +18,7 @@
 use std::collections::BTreeMap;
 
 use dwell_model::{
-    clamp_score, Entity, Finding, Incident, Severity, Stage, TempoModel, Technique, Timestamp,
+    clamp_score, Entity, Finding, Incident, Severity, Stage, Technique, TempoModel, Timestamp,
 };
 
 /// Findings at or above this score are worth an analyst's look on their own.
@@ -132,7 +132,13 @@ fn incident(g: &[&Finding]) -> Option<Incident> {
     let title = if g.len() == 1 {
         format!("{}: {}", entity, top.title)
     } else {
-        format!("{}: {} and {} more finding{}", entity, top.title, g.len() - 1, if g.len() == 2 { "" } else { "s" })
+        format!(
+            "{}: {} and {} more finding{}",
+            entity,
+            top.title,
+            g.len() - 1,
+            if g.len() == 2 { "" } else { "s" }
+        )
     };
     let stage_names: Vec<&str> = stages.iter().map(|s| s.title()).collect();
     let summary = format!(
@@ -152,7 +158,8 @@ fn incident(g: &[&Finding]) -> Option<Incident> {
         "inc-{:016x}",
         dwell_detect::ctx::stable_hash(&ids.iter().map(String::as_str).collect::<Vec<_>>())
     );
-    let mut finding_ids: Vec<(Timestamp, String)> = g.iter().map(|f| (f.time, f.id.clone())).collect();
+    let mut finding_ids: Vec<(Timestamp, String)> =
+        g.iter().map(|f| (f.time, f.id.clone())).collect();
     finding_ids.sort();
     Some(Incident {
         id,

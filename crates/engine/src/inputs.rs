@@ -62,12 +62,17 @@ impl Inputs {
             if meta.is_dir() {
                 let mut found = Vec::new();
                 walk(p, &mut found).map_err(|e| {
-                    EngineError::Input(DecodeError { path: p.clone(), kind: DecodeErrorKind::Io(e) })
+                    EngineError::Input(DecodeError {
+                        path: p.clone(),
+                        kind: DecodeErrorKind::Io(e),
+                    })
                 })?;
                 for f in found {
                     match sniff_file(&f, opts) {
                         Ok(i) => inputs.files.push(i),
-                        Err(e) => inputs.skipped.push(Skipped { path: f, reason: e.kind.to_string() }),
+                        Err(e) => {
+                            inputs.skipped.push(Skipped { path: f, reason: e.kind.to_string() })
+                        }
                     }
                 }
             } else {

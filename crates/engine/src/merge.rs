@@ -11,7 +11,7 @@
 //! Files are opened lazily in order of their first event, so a month of hourly rotated
 //! logs does not hold thousands of files open at once.
 
-use std::cmp::{Ordering, Reverse};
+use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 
 use dwell_decode::{AnomalyKind, DecodeOptions, FileDecoder, FileStats};
@@ -19,34 +19,64 @@ use dwell_model::{Event, Timestamp};
 
 use crate::inputs::Inputs;
 
-/// An event in a heap, ordered by (time, arrival).
-struct Item {
-    ts: Timestamp,
-    seq: u64,
-    ev: Event,
-}
-
-impl PartialEq for Item {
-    fn eq(&self, o: &Self) -> bool {
-        (self.ts, self.seq) == (o.ts, o.seq)
-    }
-}
-impl Eq for Item {}
-impl PartialOrd for Item {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for Item {
-    fn cmp(&self, o: &Self) -> Ordering {
-        (self.ts, self.seq).cmp(&(o.ts, o.seq))
-    }
-}
-
+/// One file's decoder and its reorder buffer: a min-heap of (time, arrival, slot) over
+/// a slab of events. Sensors write nearly sorted records (Zeek conn.log is sorted by
+/// connection end, not start), so half the records may need re-ordering by a few
+/// seconds; the heap moves 16-byte keys, never the events themselves.
 struct Stream {
     dec: Option<FileDecoder>,
-    buf: BinaryHeap<Reverse<Item>>,
+    heap: BinaryHeap<Reverse<(Timestamp, u64, u32)>>,
+    slab: Vec<Option<Event>>,
+    free: Vec<u32>,
     max_seen: Timestamp,
+    seq: u64,
+}
+
+impl Stream {
+    fn new(dec: FileDecoder) -> Self {
+        Stream {
+            dec: Some(dec),
+            heap: BinaryHeap::new(),
+            slab: Vec::new(),
+            free: Vec::new(),
+            max_seen: Timestamp::MIN,
+            seq: 0,
+        }
+    }
+
+    fn insert(&mut self, ev: Event) {
+        let ts = ev.ts();
+        self.max_seen = self.max_seen.max(ts);
+        self.seq += 1;
+        let slot = match self.free.pop() {
+            Some(i) => {
+                if let Some(s) = self.slab.get_mut(i as usize) {
+                    *s = Some(ev);
+                }
+                i
+            }
+            None => {
+                self.slab.push(Some(ev));
+                (self.slab.len() - 1) as u32
+            }
+        };
+        self.heap.push(Reverse((ts, self.seq, slot)));
+    }
+
+    fn head_ts(&self) -> Option<Timestamp> {
+        self.heap.peek().map(|Reverse((t, _, _))| *t)
+    }
+
+    fn pop(&mut self) -> Option<Event> {
+        let Reverse((_, _, slot)) = self.heap.pop()?;
+        self.free.push(slot);
+        self.slab.get_mut(slot as usize)?.take()
+    }
+
+    /// Span of event time in the buffer, µs.
+    fn span_us(&self) -> i64 {
+        self.head_ts().map_or(0, |h| self.max_seen.0.saturating_sub(h.0))
+    }
 }
 
 /// The merged stream.
@@ -55,11 +85,10 @@ pub struct Merge<'a> {
     opts: DecodeOptions,
     window_us: i64,
     streams: BTreeMap<usize, Stream>,
-    /// Stream heads: (time, seq, stream id).
+    /// Stream heads: (time, file id as tie-break, stream id).
     heads: BinaryHeap<Reverse<(Timestamp, u64, usize)>>,
     /// Files not opened yet, latest first (popped from the end).
     pending: Vec<usize>,
-    seq: u64,
     watermark: Timestamp,
     /// Events delivered after a later one had been delivered.
     pub late: u64,
@@ -82,7 +111,6 @@ impl<'a> Merge<'a> {
             streams: BTreeMap::new(),
             heads: BinaryHeap::new(),
             pending,
-            seq: 0,
             watermark: Timestamp::MIN,
             late: 0,
             finished: BTreeMap::new(),
@@ -98,16 +126,18 @@ impl<'a> Merge<'a> {
     /// Bytes read from disk so far, over all files.
     pub fn bytes_read(&self) -> u64 {
         self.closed_bytes
-            + self.streams.values().filter_map(|s| s.dec.as_ref()).map(FileDecoder::progress).sum::<u64>()
+            + self
+                .streams
+                .values()
+                .filter_map(|s| s.dec.as_ref())
+                .map(FileDecoder::progress)
+                .sum::<u64>()
     }
 
     fn open(&mut self, id: usize) {
         match self.inputs.open(id, &self.opts) {
             Ok(dec) => {
-                self.streams.insert(
-                    id,
-                    Stream { dec: Some(dec), buf: BinaryHeap::new(), max_seen: Timestamp::MIN },
-                );
+                self.streams.insert(id, Stream::new(dec));
                 self.refill(id);
             }
             Err(e) => {
@@ -123,20 +153,13 @@ impl<'a> Merge<'a> {
     /// head; closes it when it is empty and exhausted.
     fn refill(&mut self, id: usize) {
         let Some(s) = self.streams.get_mut(&id) else { return };
-        while let Some(dec) = s.dec.as_mut() {
-            let ready = match s.buf.peek() {
-                Some(Reverse(min)) => s.max_seen.0.saturating_sub(min.ts.0) >= self.window_us,
-                None => false,
-            };
-            if ready {
+        loop {
+            if !s.heap.is_empty() && s.span_us() >= self.window_us {
                 break;
             }
+            let Some(dec) = s.dec.as_mut() else { break };
             match dec.next_event() {
-                Some(ev) => {
-                    self.seq += 1;
-                    s.max_seen = s.max_seen.max(ev.ts());
-                    s.buf.push(Reverse(Item { ts: ev.ts(), seq: self.seq, ev }));
-                }
+                Some(ev) => s.insert(ev),
                 None => {
                     if let Some(d) = s.dec.take() {
                         self.closed_bytes += d.progress();
@@ -145,8 +168,11 @@ impl<'a> Merge<'a> {
                 }
             }
         }
-        match s.buf.peek() {
-            Some(Reverse(head)) => self.heads.push(Reverse((head.ts, head.seq, id))),
+        match s.head_ts() {
+            Some(head) => {
+                // Ties between files go to the lower file id, deterministically.
+                self.heads.push(Reverse((head, id as u64, id)));
+            }
             None => {
                 self.streams.remove(&id);
             }
@@ -176,13 +202,14 @@ impl Iterator for Merge<'_> {
     fn next(&mut self) -> Option<Event> {
         self.open_due();
         let Reverse((_, _, id)) = self.heads.pop()?;
-        let Reverse(item) = self.streams.get_mut(&id)?.buf.pop()?;
+        let ev = self.streams.get_mut(&id)?.pop()?;
         self.refill(id);
-        if item.ts < self.watermark {
+        let ts = ev.ts();
+        if ts < self.watermark {
             self.late += 1;
         } else {
-            self.watermark = item.ts;
+            self.watermark = ts;
         }
-        Some(item.ev)
+        Some(ev)
     }
 }

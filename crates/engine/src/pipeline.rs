@@ -9,7 +9,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dwell_decode::{CertStore, DecodeOptions, FileStats};
-use dwell_detect::{build_all, Baselines, BuildCx, Ctx, Detector, FindingSink, IntelSet, Metrics, OrgProfile};
+use dwell_detect::{
+    build_all, Baselines, BuildCx, Ctx, Detector, FindingSink, IntelSet, Metrics, OrgProfile,
+};
 use dwell_model::{Body, Event, Finding, Kind, Source, Timestamp};
 
 use crate::inputs::Inputs;
@@ -117,7 +119,11 @@ pub struct Engine {
 
 impl Engine {
     /// Builds every registered detector from the profile and intel.
-    pub fn new(profile: OrgProfile, intel: Arc<IntelSet>, tick_s: f64) -> Result<Engine, EngineError> {
+    pub fn new(
+        profile: OrgProfile,
+        intel: Arc<IntelSet>,
+        tick_s: f64,
+    ) -> Result<Engine, EngineError> {
         let detectors = build_all(&BuildCx { profile: &profile, intel: &intel })
             .map_err(|e| EngineError::Config(e.to_string()))?;
         let mut by_kind = vec![Vec::new(); Kind::ALL.len()];
@@ -237,7 +243,7 @@ pub fn run(
             Some((a, b)) => (a.min(ts), b.max(ts)),
         });
         engine.push(&ev);
-        if n % 65_536 == 0 {
+        if n.is_multiple_of(65_536) {
             progress(Progress { bytes: merge.bytes_read(), total, events: n });
         }
     }
@@ -250,6 +256,7 @@ pub fn run(
         }
     }
     let (findings, metrics) = engine.finish(inputs);
-    let stats = RunStats { files, events: n, late, certs, metrics, elapsed: started.elapsed(), span };
+    let stats =
+        RunStats { files, events: n, late, certs, metrics, elapsed: started.elapsed(), span };
     Ok((findings, stats))
 }

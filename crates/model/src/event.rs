@@ -16,8 +16,10 @@ use serde::Serialize;
 
 use crate::time::Timestamp;
 
-/// Owned, immutable text. `Box<str>` is two words where `String` is three.
-pub type Text = Box<str>;
+/// Owned, immutable, shareable text. `Arc<str>` is two words (as `Box<str>`, where
+/// `String` is three), and decoders share one allocation among the many records that
+/// carry the same low-cardinality value (`service`, `conn_state`, `qtype_name`, ...).
+pub type Text = Arc<str>;
 
 /// Index of an input file in the run's file table (see the engine's `Inputs`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -116,7 +118,11 @@ pub struct Event {
 /// Record kinds (a closed set; see DESIGN §2).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-#[allow(missing_docs)] // each variant is documented on its struct
+#[allow(missing_docs)]
+// each variant is documented on its struct
+// `Conn` is inline on purpose: it is the hot kind, and boxing it would cost an
+// allocation per flow; every other variant is boxed.
+#[allow(clippy::large_enum_variant)]
 pub enum Body {
     Conn(Conn),
     Dns(Box<Dns>),

@@ -91,9 +91,18 @@ pub fn render(doc: &IncidentsFile, findings: &[Finding], run: &RunInfo) -> Strin
         doc.generated
     );
     if run.anomalies > 0 {
-        let _ = write!(h, " · {} malformed record{} counted", run.anomalies, if run.anomalies == 1 { "" } else { "s" });
+        let _ = write!(
+            h,
+            " · {} malformed record{} counted",
+            run.anomalies,
+            if run.anomalies == 1 { "" } else { "s" }
+        );
     }
-    let _ = write!(h, "</div><div class=\"muted\">inputs: {}</div></header><main>", esc(&doc.inputs.join(", ")));
+    let _ = write!(
+        h,
+        "</div><div class=\"muted\">inputs: {}</div></header><main>",
+        esc(&doc.inputs.join(", "))
+    );
 
     h.push_str("<h2>Incidents</h2>");
     if doc.incidents.is_empty() {
@@ -122,7 +131,8 @@ pub fn render(doc: &IncidentsFile, findings: &[Finding], run: &RunInfo) -> Strin
     }
     let in_incident: std::collections::HashSet<&str> =
         doc.incidents.iter().flat_map(|i| i.findings.iter().map(String::as_str)).collect();
-    let loose: Vec<&Finding> = findings.iter().filter(|f| !in_incident.contains(f.id.as_str())).collect();
+    let loose: Vec<&Finding> =
+        findings.iter().filter(|f| !in_incident.contains(f.id.as_str())).collect();
     let _ = write!(h, "<h2>Findings outside incidents ({})</h2>", loose.len());
     if loose.is_empty() {
         h.push_str("<p class=\"muted\">None.</p>");
@@ -134,7 +144,8 @@ pub fn render(doc: &IncidentsFile, findings: &[Finding], run: &RunInfo) -> Strin
 }
 
 fn incident(h: &mut String, i: &Incident, all: &[Finding]) {
-    let fs: Vec<&Finding> = i.findings.iter().filter_map(|id| all.iter().find(|f| &f.id == id)).collect();
+    let fs: Vec<&Finding> =
+        i.findings.iter().filter_map(|id| all.iter().find(|f| &f.id == id)).collect();
     let _ = write!(
         h,
         "<section class=\"incident\" id=\"{}\"><h3><span class=\"sev {}\">{}</span> {} <span class=\"muted\">score {:.1}</span></h3><p>{}</p>",
@@ -150,18 +161,48 @@ fn incident(h: &mut String, i: &Incident, all: &[Finding]) {
     for s in Stage::ALL {
         let on = i.stages.contains(s);
         if on {
-            let _ = write!(h, "<span class=\"chip on\" style=\"background:{}\">{}</span>", stage_color(*s), s.title());
+            let _ = write!(
+                h,
+                "<span class=\"chip on\" style=\"background:{}\">{}</span>",
+                stage_color(*s),
+                s.title()
+            );
         } else {
             let _ = write!(h, "<span class=\"chip\">{}</span>", s.title());
         }
     }
     h.push_str("</div>");
     let techniques: Vec<String> = i.attack.iter().map(|t| t.to_string()).collect();
-    let _ = write!(h, "<p><b>ATT&amp;CK:</b> {}</p>", if techniques.is_empty() { "–".into() } else { esc(&techniques.join(", ")) });
-    let _ = write!(h, "<p><b>Operating model:</b> {} — {}</p>", i.model.as_str(), esc(&i.model_reasons.join("; ")));
-    benchmark(h, "Dwell time", i.dwell_s, &[("smash-and-grab median compromise, 10 days", 10.0 * 86_400.0), ("low-and-slow mean to egress, 35 days", 35.0 * 86_400.0)]);
+    let _ = write!(
+        h,
+        "<p><b>ATT&amp;CK:</b> {}</p>",
+        if techniques.is_empty() { "–".into() } else { esc(&techniques.join(", ")) }
+    );
+    let _ = write!(
+        h,
+        "<p><b>Operating model:</b> {} — {}</p>",
+        i.model.as_str(),
+        esc(&i.model_reasons.join("; "))
+    );
+    benchmark(
+        h,
+        "Dwell time",
+        i.dwell_s,
+        &[
+            ("smash-and-grab median compromise, 10 days", 10.0 * 86_400.0),
+            ("low-and-slow mean to egress, 35 days", 35.0 * 86_400.0),
+        ],
+    );
     match i.time_to_exfil_s {
-        Some(t) => benchmark(h, "Time to exfiltration", t, &[("smash-and-grab median, 48 h", 48.0 * 3600.0), ("low-and-slow mean, 35 days", 35.0 * 86_400.0)]),
+        Some(t) => benchmark(
+            h,
+            "Time to exfiltration",
+            t,
+            &[
+                ("smash-and-grab median, 48 h", 48.0 * 3600.0),
+                ("low-and-slow mean, 35 days", 35.0 * 86_400.0),
+            ],
+        ),
         None => h.push_str("<p class=\"muted\">No exfiltration seen.</p>"),
     }
     let entities: Vec<String> = i.entities.iter().map(|e| e.to_string()).collect();
@@ -179,7 +220,8 @@ fn benchmark(h: &mut String, label: &str, value: f64, marks: &[(&str, f64)]) {
         let _ = write!(h, "<i style=\"left:{}%\" title=\"{}\"></i>", pos(*v), esc(name));
     }
     let names: Vec<&str> = marks.iter().map(|(n, _)| *n).collect();
-    let _ = write!(h, "</span> <span class=\"muted\">(ticks: {})</span></div>", esc(&names.join("; ")));
+    let _ =
+        write!(h, "</span> <span class=\"muted\">(ticks: {})</span></div>", esc(&names.join("; ")));
 }
 
 fn timeline(h: &mut String, i: &Incident, fs: &[&Finding]) {
@@ -227,7 +269,8 @@ fn findings_table(h: &mut String, fs: &[&Finding]) {
     for f in fs {
         let peer = f.peer.as_ref().map(|p| p.to_string()).unwrap_or_else(|| "–".into());
         let evidence = serde_json::to_string_pretty(&f.evidence).unwrap_or_default();
-        let sources: Vec<String> = f.sources.iter().map(|s| format!("{}:{}", s.file, s.record)).collect();
+        let sources: Vec<String> =
+            f.sources.iter().map(|s| format!("{}:{}", s.file, s.record)).collect();
         let _ = write!(
             h,
             "<tr><td>{}<br><span class=\"muted\">to {}</span></td><td><code>{}</code></td><td><span class=\"chip on\" style=\"background:{}\">{}</span></td><td>{:.1}</td><td>{} → {}</td><td>{}<details><summary>evidence</summary><pre>{}</pre><div class=\"muted\">{}</div></details></td></tr>",
@@ -258,7 +301,12 @@ mod tests {
 
     #[test]
     fn empty_report_is_valid_and_self_contained() {
-        let doc = IncidentsFile { schema: 1, generated: Timestamp(0), inputs: vec!["x<y".into()], incidents: vec![] };
+        let doc = IncidentsFile {
+            schema: 1,
+            generated: Timestamp(0),
+            inputs: vec!["x<y".into()],
+            incidents: vec![],
+        };
         let s = render(&doc, &[], &RunInfo::default());
         assert!(s.starts_with("<!DOCTYPE html>"));
         assert!(s.contains("x&lt;y"));

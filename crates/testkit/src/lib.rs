@@ -5,6 +5,8 @@
 //! machine without it, tests that need it skip with a printed reason, unless
 //! `DWELL_REQUIRE_SHARED=1` (set by `.ci/run`), in which case a missing folder fails.
 
+pub mod spec;
+
 use std::path::{Path, PathBuf};
 
 /// The workspace root (two levels above this crate's manifest).

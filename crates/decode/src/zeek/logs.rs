@@ -380,15 +380,15 @@ fn conn<R: Rec + ?Sized>(g: &mut Get<'_, R>) -> Result<Conn, Missing> {
     const F: &[&str] = CONN;
     Ok(Conn {
         flow: g.flow(FLOW, Proto::Other)?,
-        service: g.s_nonempty(f!("service")),
+        service: g.sym(f!("service")),
         duration: g.f64(f!("duration")),
         orig_bytes: g.u64(f!("orig_bytes")),
         resp_bytes: g.u64(f!("resp_bytes")),
-        conn_state: g.s_nonempty(f!("conn_state")),
+        conn_state: g.sym(f!("conn_state")),
         local_orig: g.bool(f!("local_orig")),
         local_resp: g.bool(f!("local_resp")),
         missed_bytes: g.u64(f!("missed_bytes")),
-        history: g.s_nonempty(f!("history")),
+        history: g.sym(f!("history")),
         orig_pkts: g.u64(f!("orig_pkts")),
         orig_ip_bytes: g.u64(f!("orig_ip_bytes")),
         resp_pkts: g.u64(f!("resp_pkts")),
@@ -399,12 +399,12 @@ fn conn<R: Rec + ?Sized>(g: &mut Get<'_, R>) -> Result<Conn, Missing> {
 fn dns<R: Rec + ?Sized>(g: &mut Get<'_, R>) -> Result<Dns, Missing> {
     const F: &[&str] = DNS;
     let qtype = g.u16(f!("qtype"));
-    let mut qtype_name = g.s_nonempty(f!("qtype_name"));
+    let mut qtype_name = g.sym(f!("qtype_name"));
     if qtype_name.is_none() {
         qtype_name = qtype.and_then(dns::qtype_name).map(Text::from);
     }
     let rcode = g.u16(f!("rcode"));
-    let mut rcode_name = g.s_nonempty(f!("rcode_name"));
+    let mut rcode_name = g.sym(f!("rcode_name"));
     if rcode_name.is_none() {
         rcode_name = rcode.and_then(dns::rcode_name).map(Text::from);
     }
@@ -442,19 +442,19 @@ fn ssl<R: Rec + ?Sized>(g: &mut Get<'_, R>, certs: Option<&CertStore>) -> Result
     });
     Ok(Tls {
         flow: g.flow(FLOW, Proto::Tcp)?,
-        version: g.s_nonempty(f!("version")),
-        cipher: g.s_nonempty(f!("cipher")),
-        curve: g.s_nonempty(f!("curve")),
+        version: g.sym(f!("version")),
+        cipher: g.sym(f!("cipher")),
+        curve: g.sym(f!("curve")),
         server_name: g.s_nonempty(f!("server_name")),
         resumed: g.bool(f!("resumed")),
         established: g.bool(f!("established")),
-        next_protocol: g.s_nonempty(f!("next_protocol")),
-        ssl_history: g.s_nonempty(f!("ssl_history")),
-        ja3: g.s_nonempty(f!("ja3")),
-        ja3s: g.s_nonempty(f!("ja3s")),
-        ja4: g.s_nonempty(f!("ja4")),
-        ja4s: g.s_nonempty(f!("ja4s")),
-        validation_status: g.s_nonempty(f!("validation_status")),
+        next_protocol: g.sym(f!("next_protocol")),
+        ssl_history: g.sym(f!("ssl_history")),
+        ja3: g.sym(f!("ja3")),
+        ja3s: g.sym(f!("ja3s")),
+        ja4: g.sym(f!("ja4")),
+        ja4s: g.sym(f!("ja4s")),
+        validation_status: g.sym(f!("validation_status")),
         subject: g.s_nonempty(f!("subject")),
         issuer: g.s_nonempty(f!("issuer")),
         cert_chain_fps,
@@ -478,15 +478,15 @@ fn x509<R: Rec + ?Sized>(g: &mut Get<'_, R>) -> Certificate {
         version: g.u32(f!("certificate.version")),
         serial: g.s_nonempty(f!("certificate.serial")),
         subject: g.s_nonempty(f!("certificate.subject")),
-        issuer: g.s_nonempty(f!("certificate.issuer")),
+        issuer: g.sym(f!("certificate.issuer")),
         not_valid_before: g.time(f!("certificate.not_valid_before")),
         not_valid_after: g.time(f!("certificate.not_valid_after")),
-        key_alg: g.s_nonempty(f!("certificate.key_alg")),
-        sig_alg: g.s_nonempty(f!("certificate.sig_alg")),
-        key_type: g.s_nonempty(f!("certificate.key_type")),
+        key_alg: g.sym(f!("certificate.key_alg")),
+        sig_alg: g.sym(f!("certificate.sig_alg")),
+        key_type: g.sym(f!("certificate.key_type")),
         key_length: g.u32(f!("certificate.key_length")),
-        exponent: g.s_nonempty(f!("certificate.exponent")),
-        curve: g.s_nonempty(f!("certificate.curve")),
+        exponent: g.sym(f!("certificate.exponent")),
+        curve: g.sym(f!("certificate.curve")),
         san_dns: g.list(f!("san.dns")),
         san_uri: g.list(f!("san.uri")),
         san_email: g.list(f!("san.email")),
@@ -512,17 +512,17 @@ fn http<R: Rec + ?Sized>(g: &mut Get<'_, R>) -> Result<Http, Missing> {
     Ok(Http {
         flow: g.flow(FLOW, Proto::Tcp)?,
         trans_depth: g.u32(f!("trans_depth")),
-        method: g.s_nonempty(f!("method")),
+        method: g.sym(f!("method")),
         host: g.s_nonempty(f!("host")),
         uri: g.s(f!("uri")),
         referrer: g.s_nonempty(f!("referrer")),
-        version: g.s_nonempty(f!("version")),
-        user_agent: g.s(f!("user_agent")),
+        version: g.sym(f!("version")),
+        user_agent: g.sym(f!("user_agent")),
         origin: g.s_nonempty(f!("origin")),
         request_body_len: g.u64(f!("request_body_len")),
         response_body_len: g.u64(f!("response_body_len")),
         status_code: g.u16(f!("status_code")),
-        status_msg: g.s_nonempty(f!("status_msg")),
+        status_msg: g.sym(f!("status_msg")),
         username: g.s_nonempty(f!("username")),
         orig_mime_types: g.list(f!("orig_mime_types")),
         resp_mime_types: g.list(f!("resp_mime_types")),
@@ -537,8 +537,8 @@ fn files<R: Rec + ?Sized>(g: &mut Get<'_, R>) -> FileSeen {
         fuid: g.s_nonempty(f!("fuid")),
         tx_host: g.addr_list(f!("tx_hosts")).first().copied(),
         rx_host: g.addr_list(f!("rx_hosts")).first().copied(),
-        source: g.s_nonempty(f!("source")),
-        mime_type: g.s_nonempty(f!("mime_type")),
+        source: g.sym(f!("source")),
+        mime_type: g.sym(f!("mime_type")),
         filename: g.s_nonempty(f!("filename")),
         seen_bytes: g.u64(f!("seen_bytes")),
         total_bytes: g.u64(f!("total_bytes")),
@@ -553,7 +553,7 @@ fn smb_files<R: Rec + ?Sized>(g: &mut Get<'_, R>) -> Result<Smb, Missing> {
     Ok(Smb {
         flow: g.flow(FLOW, Proto::Tcp)?,
         record: SmbKind::File,
-        action: g.s_nonempty(f!("action")),
+        action: g.sym(f!("action")),
         path: g.s_nonempty(f!("path")),
         name: g.s_nonempty(f!("name")),
         size: g.u64(f!("size")),
@@ -572,8 +572,8 @@ fn smb_mapping<R: Rec + ?Sized>(g: &mut Get<'_, R>) -> Result<Smb, Missing> {
         path: g.s_nonempty(f!("path")),
         name: None,
         size: None,
-        share_type: g.s_nonempty(f!("share_type")),
-        service: g.s_nonempty(f!("service")),
+        share_type: g.sym(f!("share_type")),
+        service: g.sym(f!("service")),
         status: None,
     })
 }
@@ -583,9 +583,9 @@ fn dce_rpc<R: Rec + ?Sized>(g: &mut Get<'_, R>) -> Result<DceRpc, Missing> {
     Ok(DceRpc {
         flow: g.flow(FLOW, Proto::Tcp)?,
         rtt: g.f64(f!("rtt")),
-        named_pipe: g.s_nonempty(f!("named_pipe")),
-        endpoint: g.s_nonempty(f!("endpoint")),
-        operation: g.s_nonempty(f!("operation")),
+        named_pipe: g.sym(f!("named_pipe")),
+        endpoint: g.sym(f!("endpoint")),
+        operation: g.sym(f!("operation")),
     })
 }
 
@@ -594,13 +594,13 @@ fn rdp<R: Rec + ?Sized>(g: &mut Get<'_, R>) -> Result<Rdp, Missing> {
     Ok(Rdp {
         flow: g.flow(FLOW, Proto::Tcp)?,
         cookie: g.s_nonempty(f!("cookie")),
-        result: g.s_nonempty(f!("result")),
-        security_protocol: g.s_nonempty(f!("security_protocol")),
+        result: g.sym(f!("result")),
+        security_protocol: g.sym(f!("security_protocol")),
         client_name: g.s_nonempty(f!("client_name")),
         client_build: g.s_nonempty(f!("client_build")),
-        cert_type: g.s_nonempty(f!("cert_type")),
-        encryption_level: g.s_nonempty(f!("encryption_level")),
-        encryption_method: g.s_nonempty(f!("encryption_method")),
+        cert_type: g.sym(f!("cert_type")),
+        encryption_level: g.sym(f!("encryption_level")),
+        encryption_method: g.sym(f!("encryption_method")),
     })
 }
 
@@ -610,9 +610,9 @@ fn ntlm<R: Rec + ?Sized>(g: &mut Get<'_, R>) -> Result<Ntlm, Missing> {
         flow: g.flow(FLOW, Proto::Tcp)?,
         username: g.s_nonempty(f!("username")),
         hostname: g.s_nonempty(f!("hostname")),
-        domainname: g.s_nonempty(f!("domainname")),
-        server_nb_computer_name: g.s_nonempty(f!("server_nb_computer_name")),
-        server_dns_computer_name: g.s_nonempty(f!("server_dns_computer_name")),
+        domainname: g.sym(f!("domainname")),
+        server_nb_computer_name: g.sym(f!("server_nb_computer_name")),
+        server_dns_computer_name: g.sym(f!("server_dns_computer_name")),
         server_tree_name: g.s_nonempty(f!("server_tree_name")),
         success: g.bool(f!("success")),
     })
@@ -623,12 +623,12 @@ fn kerberos<R: Rec + ?Sized>(g: &mut Get<'_, R>) -> Result<Kerberos, Missing> {
     // kerberos.log has no `proto`; Kerberos runs over UDP and TCP 88 alike.
     Ok(Kerberos {
         flow: g.flow(FLOW, Proto::Other)?,
-        request_type: g.s_nonempty(f!("request_type")),
+        request_type: g.sym(f!("request_type")),
         client: g.s_nonempty(f!("client")),
-        service: g.s_nonempty(f!("service")),
+        service: g.sym(f!("service")),
         success: g.bool(f!("success")),
-        error_msg: g.s_nonempty(f!("error_msg")),
-        cipher: g.s_nonempty(f!("cipher")),
+        error_msg: g.sym(f!("error_msg")),
+        cipher: g.sym(f!("cipher")),
         forwardable: g.bool(f!("forwardable")),
         renewable: g.bool(f!("renewable")),
     })
@@ -663,7 +663,7 @@ fn weird<R: Rec + ?Sized>(g: &mut Get<'_, R>) -> Result<Anomaly, Missing> {
         source: AnomalySource::ZeekWeird,
         name,
         addl: g.s_nonempty(f!("addl")),
-        layer: g.s_nonempty(f!("source")),
+        layer: g.sym(f!("source")),
     })
 }
 
@@ -682,7 +682,7 @@ fn dhcp<R: Rec + ?Sized>(g: &mut Get<'_, R>) -> Dhcp {
         requested_addr: g.addr(f!("requested_addr")),
         host_name: g.s_nonempty(f!("host_name")),
         client_fqdn: g.s_nonempty(f!("client_fqdn")),
-        domain: g.s_nonempty(f!("domain")),
+        domain: g.sym(f!("domain")),
         lease_time: g.f64(f!("lease_time")),
     }
 }

@@ -24,7 +24,7 @@ use serde_json::value::RawValue;
 use crate::certs::CertStore;
 use crate::error::{AnomalyKind, FileStats};
 use crate::input::{Line, LineReader};
-use crate::value::{parse_f64, zeek_unescape, Get, Malformed, Missing, Rec};
+use crate::value::{parse_f64, zeek_unescape, Get, Interner, Malformed, Missing, Rec};
 use logs::LogType;
 
 /// Upper bound on fields a log type's list may have.
@@ -135,11 +135,20 @@ struct TsvRec<'a> {
 impl TsvRec<'_> {
     fn raw(&self, slot: usize) -> Option<&str> {
         let v = (*self.cols.get(slot)?)?;
-        if v == self.unset {
+        // Compare lengths and first bytes before whole strings: most fields are neither.
+        let is =
+            |m: &str| v.len() == m.len() && v.as_bytes().first() == m.as_bytes().first() && v == m;
+        if is(self.unset) {
             None
         } else {
             Some(v)
         }
+    }
+
+    fn is_empty_marker(&self, v: &str) -> bool {
+        v.len() == self.empty.len()
+            && v.as_bytes().first() == self.empty.as_bytes().first()
+            && v == self.empty
     }
 }
 
@@ -151,13 +160,13 @@ impl Rec for TsvRec<'_> {
     }
 
     fn scalar(&self, slot: usize) -> Result<Option<Cow<'_, str>>, Malformed> {
-        Ok(self.raw(slot).filter(|v| *v != self.empty).map(Cow::Borrowed))
+        Ok(self.raw(slot).filter(|v| !self.is_empty_marker(v)).map(Cow::Borrowed))
     }
 
     fn list(&self, slot: usize) -> Result<Vec<Cow<'_, str>>, Malformed> {
         match self.raw(slot) {
             None => Ok(Vec::new()),
-            Some(v) if v == self.empty => Ok(Vec::new()),
+            Some(v) if self.is_empty_marker(v) => Ok(Vec::new()),
             Some(v) => Ok(v.split(self.set_sep as char).map(zeek_unescape).collect()),
         }
     }
@@ -259,27 +268,45 @@ impl Rec for JsonRec<'_> {
     }
 }
 
-/// Key → slot maps for every log type, accepting `a.b` and `a_b` spellings.
+/// Key → slot maps for every log type, accepting `a.b` and `a_b` spellings, with a
+/// cache of the last record's key order: Zeek writes every record of a log with the
+/// same keys in the same order, so most keys are matched by one string comparison.
 struct KeyMaps {
-    maps: HashMap<LogType, HashMap<String, u8>>,
+    maps: HashMap<LogType, HashMap<String, u8, foldhash::fast::RandomState>>,
+    order: Vec<(LogType, String, Option<u8>)>,
 }
 
 impl KeyMaps {
     fn new() -> Self {
         let mut maps = HashMap::new();
         for t in LogType::ALL {
-            let mut m = HashMap::new();
+            let mut m: HashMap<String, u8, foldhash::fast::RandomState> = HashMap::default();
             for (i, name) in t.fields().iter().enumerate() {
                 m.insert((*name).to_string(), i as u8);
                 m.insert(name.replace('.', "_"), i as u8);
             }
             maps.insert(*t, m);
         }
-        KeyMaps { maps }
+        KeyMaps { maps, order: Vec::new() }
     }
 
-    fn slot(&self, t: LogType, key: &str) -> Option<usize> {
-        self.maps.get(&t)?.get(key).map(|s| usize::from(*s))
+    /// Slot of the `pos`-th key of a record of type `t`.
+    fn slot(&mut self, t: LogType, pos: usize, key: &str) -> Option<usize> {
+        if let Some((ct, ck, slot)) = self.order.get(pos) {
+            if *ct == t && ck == key {
+                return slot.map(usize::from);
+            }
+        }
+        let slot = self.maps.get(&t)?.get(key).copied();
+        if pos < 64 {
+            if self.order.len() <= pos {
+                self.order.resize(pos + 1, (t, String::new(), None));
+            }
+            if let Some(e) = self.order.get_mut(pos) {
+                *e = (t, key.to_string(), slot);
+            }
+        }
+        slot.map(usize::from)
     }
 }
 
@@ -291,6 +318,28 @@ fn dotted(key: &str) -> Cow<'_, str> {
         }
     }
     Cow::Borrowed(key)
+}
+
+/// A JSON object key, borrowed from the line unless it had to be unescaped.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> serde::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_string())))
+            }
+        }
+        d.deserialize_str(V)
+    }
 }
 
 /// The (key, value) pairs of one JSON object, borrowed from the line.
@@ -306,7 +355,7 @@ impl<'de> serde::Deserialize<'de> for Pairs<'de> {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
                 let mut v = Vec::with_capacity(32);
-                while let Some(k) = m.next_key::<Cow<'de, str>>()? {
+                while let Some(Key(k)) = m.next_key::<Key<'de>>()? {
                     let val: &'de RawValue = m.next_value()?;
                     v.push((k, val));
                 }
@@ -365,6 +414,7 @@ pub struct ZeekDecoder {
     // JSON state
     keymaps: Option<KeyMaps>,
     inferred: Option<Option<LogType>>,
+    intern: Interner,
 }
 
 impl ZeekDecoder {
@@ -385,6 +435,7 @@ impl ZeekDecoder {
             colmap: Vec::new(),
             keymaps: (enc == Encoding::Json).then(KeyMaps::new),
             inferred: None,
+            intern: Interner::default(),
         }
     }
 
@@ -427,7 +478,7 @@ impl ZeekDecoder {
 
 fn decode_tsv_line(d: &mut ZeekDecoder, line_no: u64, stats: &mut FileStats) -> Option<Event> {
     // `d.lines` is borrowed by the line; re-borrow fields separately.
-    let ZeekDecoder { lines, hdr, log, colmap, file, certs, .. } = d;
+    let ZeekDecoder { lines, hdr, log, colmap, file, certs, intern, .. } = d;
     let line = lines.current()?;
     if line.is_empty() {
         return None;
@@ -469,15 +520,26 @@ fn decode_tsv_line(d: &mut ZeekDecoder, line_no: u64, stats: &mut FileStats) -> 
         empty: &hdr.empty,
         set_sep: hdr.set_sep,
     };
+    // Split at separator bytes (ASCII, so every cut is a char boundary). Fields are a
+    // few bytes long: one word-at-a-time pass beats a SIMD search restarted per field.
+    let bytes = text.as_bytes();
     let mut ncols = 0;
-    for (i, field) in text.split(hdr.sep as char).enumerate() {
-        ncols = i + 1;
+    let mut start = 0;
+    let sep = hdr.sep;
+    let mut put = |i: usize, start: usize, end: usize| {
         if let Some(Some(s)) = colmap.get(i) {
             if let Some(c) = rec.cols.get_mut(usize::from(*s)) {
-                *c = Some(field);
+                *c = text.get(start..end);
             }
         }
-    }
+    };
+    crate::value::for_each_sep(bytes, sep, |pos| {
+        put(ncols, start, pos);
+        ncols += 1;
+        start = pos + 1;
+    });
+    put(ncols, start, bytes.len());
+    ncols += 1;
     if ncols < hdr.fields.len() {
         stats.anomaly(
             line_no,
@@ -485,17 +547,25 @@ fn decode_tsv_line(d: &mut ZeekDecoder, line_no: u64, stats: &mut FileStats) -> 
             format!("{ncols} of {} columns", hdr.fields.len()),
         );
     }
-    build(t, &rec, *file, line_no, certs.as_deref(), stats)
+    build(t, &rec, *file, line_no, certs.as_deref(), stats, intern)
 }
 
 fn decode_json_line(d: &mut ZeekDecoder, line_no: u64, stats: &mut FileStats) -> Option<Event> {
-    let ZeekDecoder { lines, keymaps, inferred, file, certs, .. } = d;
+    let ZeekDecoder { lines, keymaps, inferred, file, certs, intern, .. } = d;
     let line = lines.current()?;
     if line.iter().all(u8::is_ascii_whitespace) {
         return None;
     }
     stats.records += 1;
-    let pairs = match serde_json::from_slice::<Pairs<'_>>(line) {
+    // Validate UTF-8 once for the line (SIMD-fast) so the parser need not per string.
+    let text: Cow<'_, str> = match std::str::from_utf8(line) {
+        Ok(t) => Cow::Borrowed(t),
+        Err(_) => {
+            stats.anomaly(line_no, AnomalyKind::BadUtf8, "invalid UTF-8 replaced");
+            String::from_utf8_lossy(line)
+        }
+    };
+    let pairs = match serde_json::from_str::<Pairs<'_>>(&text) {
         Ok(p) => p.0,
         Err(e) => {
             stats.anomaly(line_no, AnomalyKind::BadJson, e);
@@ -521,16 +591,16 @@ fn decode_json_line(d: &mut ZeekDecoder, line_no: u64, stats: &mut FileStats) ->
             }
         }
     };
-    let maps = keymaps.as_ref()?;
+    let maps = keymaps.as_mut()?;
     let mut rec = JsonRec { slots: [None; MAX_SLOTS] };
-    for (k, v) in &pairs {
-        if let Some(s) = maps.slot(t, k) {
+    for (pos, (k, v)) in pairs.iter().enumerate() {
+        if let Some(s) = maps.slot(t, pos, k) {
             if let Some(c) = rec.slots.get_mut(s) {
                 *c = Some(*v);
             }
         }
     }
-    build(t, &rec, *file, line_no, certs.as_deref(), stats)
+    build(t, &rec, *file, line_no, certs.as_deref(), stats, intern)
 }
 
 /// Column index → slot, for a `#fields` list against a log type's list.
@@ -546,8 +616,9 @@ fn build<R: Rec>(
     line_no: u64,
     certs: Option<&CertStore>,
     stats: &mut FileStats,
+    intern: &mut Interner,
 ) -> Option<Event> {
-    let mut g = Get::new(rec, t.fields());
+    let mut g = Get::new(rec, t.fields(), intern);
     let result = logs::header(&mut g).and_then(|h| Ok((h, t.build(&mut g, certs)?)));
     let bad = g.bad.map(|s| g.name(s));
     match result {

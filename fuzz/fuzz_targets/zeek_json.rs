@@ -1,0 +1,16 @@
+//! Fuzz target: zeek_json decoding never panics and accounts for every event.
+#![no_main]
+
+use dwell_decode::{DecodeOptions, FileDecoder, Format};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let opts = DecodeOptions { max_line: 1 << 16, max_decompressed: 1 << 24, ..DecodeOptions::default() };
+    if let Ok(mut d) = FileDecoder::from_bytes("fuzz", data.to_vec(), Some(Format::ZeekJson), &opts) {
+        let mut n = 0u64;
+        while d.next_event().is_some() {
+            n += 1;
+        }
+        assert_eq!(d.stats().event_total(), n);
+    }
+});
