@@ -42,6 +42,25 @@ x509, http, file, smb, dce_rpc, rdp, ntlm, kerberos, dhcp, alert, anomaly) and Z
 names (ts, uid, id.orig_h, ...). Events come in time order across all inputs.\n\nExamples:\n  \
 dwell decode eve.json --kind dns | jq -r .query | sort | uniq -c\n  dwell decode zeek/ --stats")]
     Decode(DecodeArgs),
+    /// Simulate a small enterprise with an intrusion, analyse it and write the report.
+    #[command(after_help = "Writes the simulated Zeek logs to DIR/sim/, the results to DIR/ \
+(findings.jsonl, incidents.json, report.html) and the evaluation against the ground truth to \
+DIR/eval.json; prints the incidents and the evaluation table.\n\nExamples:\n  dwell demo\n  \
+dwell demo --out /tmp/demo --seed 7")]
+    Demo(DemoArgs),
+    /// Write a simulated enterprise (and intrusions) as Zeek logs plus truth.json.
+    #[command(after_help = "Scenarios: none (benign only), smash_and_grab (edge exploit, \
+lateral movement, beacon, bulk upload within ~2 days), low_and_slow (web shell from a \
+residential relay, RMM tool, 4-hourly beacon, DNS tunnel, ~50 MB/day exfiltration), both.\n\n\
+Examples:\n  dwell simulate --scenario both --days 7 --out sim/\n  \
+dwell simulate --scenario none --hosts 5000 --days 7 --out /data/benign   # a benchmark corpus")]
+    Simulate(SimulateArgs),
+    /// Score findings and incidents against a simulation's truth.json.
+    #[command(
+        after_help = "Examples:\n  dwell simulate --out sim/ && dwell analyze sim/ --out res/ && \
+dwell eval --truth sim/truth.json res/"
+    )]
+    Eval(EvalArgs),
     /// List the detectors: id, title, stage, ATT&CK ids, inputs and thresholds.
     #[command(after_help = "Thresholds can be overridden per detector in the org profile:\n\n  \
 [detectors.long_connection]\n  base_s = 1800.0\n\nExamples:\n  dwell detectors\n  dwell detectors --format json")]
@@ -99,6 +118,57 @@ pub struct DecodeArgs {
     /// Seconds of event time each input may be out of order.
     #[arg(long, value_name = "SECONDS", default_value_t = 600.0)]
     pub reorder_window: f64,
+}
+
+/// `dwell demo`.
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Directory for the simulation, results and evaluation.
+    #[arg(short, long, value_name = "DIR", default_value = "dwell-demo")]
+    pub out: PathBuf,
+    /// Seed of the simulation.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+/// `dwell simulate`.
+#[derive(Args, Debug)]
+pub struct SimulateArgs {
+    /// Intrusions to put in: none, smash_and_grab, low_and_slow, both.
+    #[arg(long, default_value = "both")]
+    pub scenario: String,
+    /// Seed: the same seed writes the same bytes.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Internal hosts (at least 16).
+    #[arg(long, default_value_t = 50)]
+    pub hosts: usize,
+    /// Days of traffic.
+    #[arg(long, default_value_t = 4.0)]
+    pub days: f64,
+    /// Output directory.
+    #[arg(short, long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Output format: zeek (pcap is not written yet).
+    #[arg(long, default_value = "zeek")]
+    pub format: String,
+    /// Also write Sysmon-style endpoint logs (not written yet).
+    #[arg(long)]
+    pub endpoint: bool,
+}
+
+/// `dwell eval`.
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// The simulation's truth.json.
+    #[arg(long, value_name = "FILE")]
+    pub truth: PathBuf,
+    /// Directory holding findings.jsonl and incidents.json from `dwell analyze`.
+    #[arg(value_name = "RESULTS_DIR")]
+    pub results: PathBuf,
+    /// Print the evaluation as JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Output format of `detectors`.

@@ -7,8 +7,10 @@
 mod analyze;
 mod cli;
 mod decode;
+mod demo;
 mod detectors;
 mod progress;
+mod sim;
 
 use std::process::ExitCode;
 
@@ -23,6 +25,9 @@ fn main() -> ExitCode {
         Command::Analyze(a) => analyze::run(a),
         Command::Decode(d) => decode::run(d),
         Command::Detectors(d) => detectors::run(d),
+        Command::Demo(d) => demo::run(d),
+        Command::Simulate(s) => sim::simulate(s),
+        Command::Eval(e) => sim::eval(e),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

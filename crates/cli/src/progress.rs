@@ -22,6 +22,19 @@ pub fn bar(total: u64, quiet: bool) -> Option<ProgressBar> {
     Some(pb)
 }
 
+/// A bar over a fraction (0..1000 per mille) for work measured in time, not bytes.
+pub fn fraction_bar() -> Option<ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let pb = ProgressBar::new(1000);
+    pb.set_style(
+        ProgressStyle::with_template("{spinner} {wide_bar} {percent}% ({eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    Some(pb)
+}
+
 /// Updates a bar from the engine's progress callback.
 pub fn update(pb: &Option<ProgressBar>, p: Progress) {
     if let Some(pb) = pb {

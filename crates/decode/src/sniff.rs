@@ -96,6 +96,14 @@ fn sniff_json(b: &[u8]) -> Result<Format, DecodeErrorKind> {
             b.len() / 1024
         )));
     }
+    if b.split(|&c| c == b'\n')
+        .next()
+        .is_some_and(|l| trim_start(l) == b"{" || l.trim_ascii() == b"{")
+    {
+        return Err(DecodeErrorKind::UnknownFormat(
+            "a JSON document spread over lines, not one JSON record per line".into(),
+        ));
+    }
     let mut first_err = None;
     for line in b.split(|&c| c == b'\n').filter(|l| !trim_start(l).is_empty()).take(8) {
         let obj: serde_json::Map<String, serde_json::Value> = match serde_json::from_slice(line) {

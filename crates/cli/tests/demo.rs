@@ -1,0 +1,24 @@
+//! `dwell demo` on a clean directory: exits 0, writes valid results and an evaluation.
+
+use std::process::Command;
+
+#[test]
+fn demo_runs_and_writes_valid_results() {
+    let out = std::env::temp_dir().join(format!("dwell-demo-{}", std::process::id()));
+    std::fs::remove_dir_all(&out).ok();
+    let o = Command::new(env!("CARGO_BIN_EXE_dwell"))
+        .args(["demo", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}\n{}", stdout, String::from_utf8_lossy(&o.stderr));
+    dwell_testkit::spec::validate_dir(&out).unwrap();
+    let eval: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("eval.json")).unwrap()).unwrap();
+    assert_eq!(eval["stages_detected"][1], 13, "both scenarios' stages are evaluated");
+    assert!(stdout.contains("Evaluation against the simulation's ground truth"));
+    assert!(stdout.contains("report: "));
+    assert!(out.join("sim/truth.json").is_file() && out.join("sim/conn.log").is_file());
+    std::fs::remove_dir_all(&out).ok();
+}

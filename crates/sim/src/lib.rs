@@ -1,0 +1,177 @@
+//! The scenario simulator: an enterprise with an intrusion in it, written as Zeek logs
+//! with the ground truth, and the evaluation of dwell's results against that truth.
+//!
+//! * [`world`]: the organisation (hosts, roles, the internet it uses);
+//! * [`benign`]: what every hour looks like without an intruder, including the periodic,
+//!   bulky and high-entropy traffic real networks carry;
+//! * [`attack`]: the smash-and-grab and low-and-slow scenarios, stage by stage;
+//! * [`zeek`]: the Zeek TSV writers;
+//! * [`truth`]: `truth.json` and [`eval`]: scoring findings and incidents against it.
+//!
+//! Generation streams hour by hour (memory is bounded by one hour of sessions) and is
+//! deterministic: the same seed writes the same bytes.
+
+pub mod attack;
+pub mod benign;
+pub mod eval;
+pub mod rng;
+pub mod session;
+pub mod truth;
+pub mod world;
+pub mod zeek;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use benign::{Hour, HOUR, US};
+use session::Session;
+
+/// Which intrusions to put in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scenario {
+    /// Benign only.
+    None,
+    /// The fast one.
+    SmashAndGrab,
+    /// The patient one.
+    LowAndSlow,
+    /// Both, on different hosts.
+    Both,
+}
+
+impl Scenario {
+    /// Parses `none|smash_and_grab|low_and_slow|both`.
+    pub fn parse(s: &str) -> Option<Scenario> {
+        Some(match s {
+            "none" => Scenario::None,
+            "smash_and_grab" => Scenario::SmashAndGrab,
+            "low_and_slow" => Scenario::LowAndSlow,
+            "both" => Scenario::Both,
+            _ => return None,
+        })
+    }
+}
+
+/// What to simulate.
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    /// Seed of everything.
+    pub seed: u64,
+    /// Internal hosts (at least 16).
+    pub hosts: usize,
+    /// Days of traffic.
+    pub days: f64,
+    /// Intrusions.
+    pub scenario: Scenario,
+    /// Start, µs since the epoch (default Monday 2026-03-02 00:00 UTC).
+    pub start_us: i64,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            seed: 1,
+            hosts: 50,
+            days: 4.0,
+            scenario: Scenario::Both,
+            start_us: 1_772_409_600 * US,
+        }
+    }
+}
+
+/// Errors of the simulator.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    /// Writing output failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// File or directory.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// Bad parameters.
+    #[error("{0}")]
+    Usage(String),
+}
+
+/// What a simulation wrote.
+#[derive(Clone, Debug)]
+pub struct SimSummary {
+    /// Lines per log.
+    pub counts: zeek::Counts,
+    /// Path of `truth.json`.
+    pub truth: PathBuf,
+    /// Seconds it took.
+    pub elapsed_s: f64,
+}
+
+/// Simulates and writes Zeek logs and `truth.json` into `out`.
+pub fn simulate(
+    cfg: &SimConfig,
+    out: &Path,
+    mut progress: impl FnMut(f64),
+) -> Result<SimSummary, SimError> {
+    if cfg.hosts < 16 {
+        return Err(SimError::Usage(format!(
+            "--hosts {}: at least 16 hosts are needed (servers, DMZ and a few workstations)",
+            cfg.hosts
+        )));
+    }
+    if !(cfg.days > 0.0 && cfg.days <= 400.0) {
+        return Err(SimError::Usage(format!(
+            "--days {}: between a fraction of a day and 400 days",
+            cfg.days
+        )));
+    }
+    let io = |p: &Path| {
+        let p = p.to_path_buf();
+        move |source| SimError::Io { path: p, source }
+    };
+    std::fs::create_dir_all(out).map_err(io(out))?;
+    let started = Instant::now();
+    let mut world = world::World::new(cfg.seed, cfg.hosts);
+    let start = cfg.start_us;
+    let end = start + (cfg.days * 24.0 * HOUR as f64 * US as f64) as i64;
+    let total = end - start;
+    let mut plans = Vec::new();
+    if matches!(cfg.scenario, Scenario::SmashAndGrab | Scenario::Both) {
+        // The break-in comes on a Tuesday morning when there is room for ~2 days after.
+        let t0 = start + (33 * HOUR + 12 * 60) * US;
+        let t0 = if t0 + 44 * HOUR * US <= end { t0 } else { start + total / 8 };
+        plans.push(attack::smash_and_grab(&mut world, plans.len() as u8, t0, end));
+    }
+    if matches!(cfg.scenario, Scenario::LowAndSlow | Scenario::Both) {
+        let t0 = start + (6 * HOUR + 40 * 60) * US;
+        plans.push(attack::low_and_slow(&mut world, plans.len() as u8, t0, end));
+    }
+    let mut attacks: Vec<Session> = plans.iter().flat_map(|p| p.sessions.iter().cloned()).collect();
+    attacks.sort_by_key(|s| s.ts);
+    let mut writer = zeek::Writer::create(out, cfg.seed, start).map_err(io(out))?;
+    let mut next_attack = 0;
+    let mut hour_start = start;
+    while hour_start < end {
+        let mut h = Hour::new(&world, hour_start);
+        h.benign();
+        let hour_end = (hour_start + HOUR * US).min(end);
+        let mut sessions = h.out;
+        sessions.retain(|s| s.ts < hour_end);
+        while next_attack < attacks.len() && attacks[next_attack].ts < hour_end {
+            sessions.push(attacks[next_attack].clone());
+            next_attack += 1;
+        }
+        sessions.sort_by_key(|s| s.ts);
+        for s in &sessions {
+            writer.write(s, &world).map_err(io(out))?;
+        }
+        hour_start += HOUR * US;
+        progress((hour_start - start) as f64 / total as f64);
+    }
+    let counts = writer.close(end).map_err(io(out))?;
+    let truth = truth::Truth::build(cfg, &world, &plans, start, end);
+    let tpath = out.join("truth.json");
+    let text = serde_json::to_string_pretty(&truth)
+        .map_err(|e| SimError::Io { path: tpath.clone(), source: e.into() })?;
+    std::fs::write(&tpath, text + "\n").map_err(io(&tpath))?;
+    Ok(SimSummary { counts, truth: tpath, elapsed_s: started.elapsed().as_secs_f64() })
+}

@@ -1,0 +1,349 @@
+//! Zeek TSV writers: the logs Zeek would write for the simulated sessions.
+//!
+//! Header lines and field names as Zeek writes them (`#separator \x09`, `#fields`,
+//! `#types`, `#open`/`#close` stamped with simulated time so output is reproducible);
+//! values escaped as Zeek escapes them (backslash doubled, tab and newline as `\xNN`).
+
+use std::collections::HashSet;
+use std::fmt::Write as _;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
+
+use crate::rng::mix;
+use crate::session::{App, Proto, Session};
+use crate::world::{ip_str, World};
+
+struct Log {
+    w: BufWriter<File>,
+    lines: u64,
+}
+
+const CONN: (&str, &str) = ("ts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice\tduration\torig_bytes\tresp_bytes\tconn_state\tlocal_orig\tlocal_resp\tmissed_bytes\thistory\torig_pkts\torig_ip_bytes\tresp_pkts\tresp_ip_bytes\ttunnel_parents",
+    "time\tstring\taddr\tport\taddr\tport\tenum\tstring\tinterval\tcount\tcount\tstring\tbool\tbool\tcount\tstring\tcount\tcount\tcount\tcount\tset[string]");
+const DNS: (&str, &str) = ("ts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\ttrans_id\trtt\tquery\tqclass\tqclass_name\tqtype\tqtype_name\trcode\trcode_name\tAA\tTC\tRD\tRA\tZ\tanswers\tTTLs\trejected",
+    "time\tstring\taddr\tport\taddr\tport\tenum\tcount\tinterval\tstring\tcount\tstring\tcount\tstring\tcount\tstring\tbool\tbool\tbool\tbool\tcount\tvector[string]\tvector[interval]\tbool");
+const SSL: (&str, &str) = ("ts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tversion\tcipher\tcurve\tserver_name\tresumed\tlast_alert\tnext_protocol\testablished\tssl_history\tcert_chain_fps\tclient_cert_chain_fps\tsni_matches_cert\tvalidation_status\tja3\tja3s\tja4",
+    "time\tstring\taddr\tport\taddr\tport\tstring\tstring\tstring\tstring\tbool\tstring\tstring\tbool\tstring\tvector[string]\tvector[string]\tbool\tstring\tstring\tstring\tstring");
+const X509: (&str, &str) = ("ts\tfingerprint\tcertificate.version\tcertificate.serial\tcertificate.subject\tcertificate.issuer\tcertificate.not_valid_before\tcertificate.not_valid_after\tcertificate.key_alg\tcertificate.sig_alg\tcertificate.key_type\tcertificate.key_length\tcertificate.exponent\tcertificate.curve\tsan.dns\tsan.uri\tsan.email\tsan.ip\tbasic_constraints.ca\tbasic_constraints.path_len\thost_cert\tclient_cert",
+    "time\tstring\tcount\tstring\tstring\tstring\ttime\ttime\tstring\tstring\tstring\tcount\tstring\tstring\tvector[string]\tvector[string]\tvector[string]\tvector[addr]\tbool\tcount\tbool\tbool");
+const HTTP: (&str, &str) = ("ts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\ttrans_depth\tmethod\thost\turi\treferrer\tversion\tuser_agent\torigin\trequest_body_len\tresponse_body_len\tstatus_code\tstatus_msg\tinfo_code\tinfo_msg\ttags\tusername\tpassword\tproxied\torig_fuids\torig_filenames\torig_mime_types\tresp_fuids\tresp_filenames\tresp_mime_types",
+    "time\tstring\taddr\tport\taddr\tport\tcount\tstring\tstring\tstring\tstring\tstring\tstring\tstring\tcount\tcount\tcount\tstring\tcount\tstring\tset[enum]\tstring\tstring\tset[string]\tvector[string]\tvector[string]\tvector[string]\tvector[string]\tvector[string]\tvector[string]");
+const DCE: (&str, &str) = (
+    "ts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\trtt\tnamed_pipe\tendpoint\toperation",
+    "time\tstring\taddr\tport\taddr\tport\tinterval\tstring\tstring\tstring",
+);
+const SMB_MAP: (&str, &str) = ("ts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tpath\tservice\tnative_file_system\tshare_type",
+    "time\tstring\taddr\tport\taddr\tport\tstring\tstring\tstring\tstring");
+const SMB_FILES: (&str, &str) = ("ts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tfuid\taction\tpath\tname\tsize\tprev_name\ttimes.modified\ttimes.accessed\ttimes.created\ttimes.changed",
+    "time\tstring\taddr\tport\taddr\tport\tstring\tenum\tstring\tstring\tcount\tstring\ttime\ttime\ttime\ttime");
+
+fn stamp(t_us: i64) -> String {
+    let c = dwell_model::Timestamp(t_us).to_civil();
+    format!(
+        "{:04}-{:02}-{:02}-{:02}-{:02}-{:02}",
+        c.year, c.month, c.day, c.hour, c.minute, c.second
+    )
+}
+
+impl Log {
+    fn create(
+        dir: &Path,
+        path: &str,
+        (fields, types): (&str, &str),
+        open_us: i64,
+    ) -> io::Result<Log> {
+        let mut w =
+            BufWriter::with_capacity(1 << 20, File::create(dir.join(format!("{path}.log")))?);
+        write!(
+            w,
+            "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\t{path}\n#open\t{}\n#fields\t{fields}\n#types\t{types}\n",
+            stamp(open_us)
+        )?;
+        Ok(Log { w, lines: 0 })
+    }
+
+    fn line(&mut self, s: &str) -> io::Result<()> {
+        self.lines += 1;
+        self.w.write_all(s.as_bytes())?;
+        self.w.write_all(b"\n")
+    }
+
+    fn close(mut self, close_us: i64) -> io::Result<u64> {
+        writeln!(self.w, "#close\t{}", stamp(close_us))?;
+        self.w.flush()?;
+        Ok(self.lines)
+    }
+}
+
+/// Zeek's escaping of a string value.
+fn esc(s: &str) -> String {
+    if !s.bytes().any(|b| b == b'\\' || b == b'\t' || b == b'\n' || b < 0x20) {
+        return s.to_string();
+    }
+    let mut o = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\\' => o.push_str("\\\\"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(o, "\\x{:02x}", c as u32);
+            }
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+fn ts(t_us: i64) -> String {
+    format!("{}.{:06}", t_us.div_euclid(1_000_000), t_us.rem_euclid(1_000_000))
+}
+
+const B62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// A Zeek-style connection uid (`C` + 17 base-62 characters).
+pub fn uid(seed: u64, n: u64) -> String {
+    let mut h = mix(&[seed, n, 0x55]);
+    let mut s = String::with_capacity(18);
+    s.push('C');
+    for i in 0..17 {
+        if i == 10 {
+            h = mix(&[h]);
+        }
+        s.push(B62[(h % 62) as usize] as char);
+        h /= 62;
+    }
+    s
+}
+
+/// All logs of a simulation.
+pub struct Writer {
+    conn: Log,
+    dns: Log,
+    ssl: Log,
+    x509: Log,
+    http: Log,
+    dce: Log,
+    smb_map: Log,
+    smb_files: Log,
+    seen_certs: HashSet<(i64, usize)>,
+    seed: u64,
+    n: u64,
+    buf: String,
+}
+
+/// Lines written per log.
+pub type Counts = Vec<(&'static str, u64)>;
+
+impl Writer {
+    /// Creates the logs in `dir`.
+    pub fn create(dir: &Path, seed: u64, open_us: i64) -> io::Result<Writer> {
+        Ok(Writer {
+            conn: Log::create(dir, "conn", CONN, open_us)?,
+            dns: Log::create(dir, "dns", DNS, open_us)?,
+            ssl: Log::create(dir, "ssl", SSL, open_us)?,
+            x509: Log::create(dir, "x509", X509, open_us)?,
+            http: Log::create(dir, "http", HTTP, open_us)?,
+            dce: Log::create(dir, "dce_rpc", DCE, open_us)?,
+            smb_map: Log::create(dir, "smb_mapping", SMB_MAP, open_us)?,
+            smb_files: Log::create(dir, "smb_files", SMB_FILES, open_us)?,
+            seen_certs: HashSet::new(),
+            seed,
+            n: 0,
+            buf: String::with_capacity(512),
+        })
+    }
+
+    /// Writes one session to every log it belongs in.
+    pub fn write(&mut self, s: &Session, world: &World) -> io::Result<()> {
+        self.n += 1;
+        let u = uid(self.seed, self.n);
+        let (o, r) = (ip_str(s.orig), ip_str(s.resp));
+        let id = format!("{u}\t{o}\t{}\t{r}\t{}", s.orig_p, s.resp_p);
+        let (op, oib, rp, rib) = s.packets();
+        let local = |ip: u32| if ip >> 24 == 10 { "T" } else { "F" };
+        let b = &mut self.buf;
+        b.clear();
+        let _ = write!(
+            b,
+            "{}\t{id}\t{}\t{}\t{:.6}\t{}\t{}\t{}\t{}\t{}\t0\t{}\t{op}\t{oib}\t{rp}\t{rib}\t-",
+            ts(s.ts),
+            if s.proto == Proto::Tcp { "tcp" } else { "udp" },
+            s.service.unwrap_or("-"),
+            s.duration,
+            s.orig_bytes,
+            s.resp_bytes,
+            s.conn_state(),
+            local(s.orig),
+            local(s.resp),
+            s.history()
+        );
+        self.conn.line(b)?;
+        match &s.app {
+            App::None => {}
+            App::Dns(d) => {
+                b.clear();
+                let qtype_name = dwell_model::dns::qtype_name(d.qtype).unwrap_or("-");
+                let rcode_name = dwell_model::dns::rcode_name(d.rcode).unwrap_or("-");
+                let answers = if d.answers.is_empty() {
+                    "-".to_string()
+                } else {
+                    d.answers
+                        .iter()
+                        .map(|a| esc(a).replace(',', "\\x2c"))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                };
+                let ttls = if d.answers.is_empty() {
+                    "-".to_string()
+                } else {
+                    vec![format!("{}.000000", d.ttl); d.answers.len()].join(",")
+                };
+                let _ = write!(
+                    b,
+                    "{}\t{id}\tudp\t{}\t{:.6}\t{}\t1\tC_INTERNET\t{}\t{qtype_name}\t{}\t{rcode_name}\tF\tF\tT\tT\t0\t{answers}\t{ttls}\tF",
+                    ts(s.ts),
+                    (self.n * 7919) % 65_536,
+                    s.duration,
+                    esc(&d.query),
+                    d.qtype,
+                    d.rcode
+                );
+                self.dns.line(b)?;
+            }
+            App::Tls(t) => {
+                let fp = t.cert.and_then(|c| world.certs.get(c)).map(|c| c.fingerprint.clone());
+                b.clear();
+                let _ = write!(
+                    b,
+                    "{}\t{id}\t{}\t{}\tx25519\t{}\tF\t-\th2\tT\tCsiI\t{}\t-\t{}\t-\t{}\t{}\t{}",
+                    ts(s.ts),
+                    t.version,
+                    t.cipher,
+                    t.sni.as_deref().map(esc).unwrap_or_else(|| "-".into()),
+                    fp.as_deref().unwrap_or("-"),
+                    if t.sni.is_some() && fp.is_some() { "T" } else { "-" },
+                    t.ja3,
+                    t.ja3s,
+                    t.ja4
+                );
+                self.ssl.line(b)?;
+                if let Some(ci) = t.cert {
+                    let day = s.ts.div_euclid(86_400_000_000);
+                    if self.seen_certs.insert((day, ci)) {
+                        if let Some(c) = world.certs.get(ci) {
+                            b.clear();
+                            let _ = write!(
+                                b,
+                                "{}\t{}\t3\t{}\t{}\t{}\t{}.000000\t{}.000000\trsaEncryption\tsha256WithRSAEncryption\trsa\t2048\t65537\t-\t{}\t-\t-\t-\tF\t-\tT\tF",
+                                ts(s.ts + 1000),
+                                c.fingerprint,
+                                c.serial,
+                                esc(&c.subject),
+                                esc(&c.issuer),
+                                c.not_before,
+                                c.not_after,
+                                c.san.join(",")
+                            );
+                            self.x509.line(b)?;
+                        }
+                    }
+                }
+            }
+            App::Http(h) => {
+                b.clear();
+                let _ = write!(
+                    b,
+                    "{}\t{id}\t1\t{}\t{}\t{}\t-\t1.1\t{}\t-\t{}\t{}\t{}\t{}\t-\t-\t(empty)\t-\t-\t-\t-\t-\t-\t-\t-\t{}",
+                    ts(s.ts),
+                    h.method,
+                    esc(&h.host),
+                    esc(&h.uri),
+                    esc(&h.ua),
+                    h.req_len,
+                    h.resp_len,
+                    h.status,
+                    if h.status == 200 { "OK" } else { "-" },
+                    h.mime
+                );
+                self.http.line(b)?;
+            }
+            App::DceRpc(d) => {
+                b.clear();
+                let _ = write!(
+                    b,
+                    "{}\t{id}\t{:.6}\t{}\t{}\t{}",
+                    ts(s.ts),
+                    s.duration.min(0.5),
+                    esc(d.pipe),
+                    d.endpoint,
+                    d.operation
+                );
+                self.dce.line(b)?;
+            }
+            App::Smb(m) => {
+                b.clear();
+                let _ = write!(
+                    b,
+                    "{}\t{id}\t{}\t{}\tNTFS\t{}",
+                    ts(s.ts),
+                    esc(&m.path),
+                    if m.share_type == "PIPE" { "IPC" } else { "A:" },
+                    m.share_type
+                );
+                self.smb_map.line(b)?;
+                if let Some((action, name, size)) = &m.file {
+                    b.clear();
+                    let _ = write!(
+                        b,
+                        "{}\t{id}\tF{}\t{action}\t{}\t{}\t{size}\t-\t{}\t{}\t{}\t{}",
+                        ts(s.ts + 50_000),
+                        &uid(self.seed, self.n + (1 << 40))[1..],
+                        esc(&m.path),
+                        esc(name),
+                        ts(s.ts),
+                        ts(s.ts),
+                        ts(s.ts),
+                        ts(s.ts)
+                    );
+                    self.smb_files.line(b)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Closes every log; returns lines per log.
+    pub fn close(self, close_us: i64) -> io::Result<Counts> {
+        Ok(vec![
+            ("conn", self.conn.close(close_us)?),
+            ("dns", self.dns.close(close_us)?),
+            ("ssl", self.ssl.close(close_us)?),
+            ("x509", self.x509.close(close_us)?),
+            ("http", self.http.close(close_us)?),
+            ("dce_rpc", self.dce.close(close_us)?),
+            ("smb_mapping", self.smb_map.close(close_us)?),
+            ("smb_files", self.smb_files.close(close_us)?),
+        ])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uids_look_like_zeek() {
+        let u = uid(1, 1);
+        assert_eq!(u.len(), 18);
+        assert!(u.starts_with('C'));
+        assert_ne!(uid(1, 1), uid(1, 2));
+        assert_eq!(uid(1, 1), uid(1, 1));
+    }
+
+    #[test]
+    fn escaping() {
+        assert_eq!(esc("plain"), "plain");
+        assert_eq!(esc("\\\\FS01\\DATA"), "\\\\\\\\FS01\\\\DATA");
+        assert_eq!(esc("a\tb"), "a\\x09b");
+    }
+}
