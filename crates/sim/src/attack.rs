@@ -115,7 +115,7 @@ fn dns(
         query: name.to_string(),
         qtype,
         rcode: 0,
-        answers,
+        answers: answers.into(),
         ttl: if qtype == 16 { 0 } else { 60 },
     });
     s
@@ -510,7 +510,7 @@ pub fn low_and_slow(w: &mut World, idx: u8, t0: i64, end: i64) -> Plan {
                 query: name,
                 qtype: 16,
                 rcode: 0,
-                answers: vec!["\"ok\"".into()],
+                answers: vec!["\"ok\"".to_string()].into(),
                 ttl: 0,
             });
             v.push(f);

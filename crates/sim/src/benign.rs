@@ -88,7 +88,7 @@ pub fn eport(r: &mut Rng) -> u16 {
 impl<'w> Hour<'w> {
     /// A generator for the hour starting at `t0` (µs).
     pub fn new(w: &'w World, t0: i64) -> Self {
-        Hour { w, t0, out: Vec::with_capacity(4096) }
+        Hour { w, t0, out: Vec::with_capacity(64 * w.hosts.len() + 1024) }
     }
 
     fn rng(&self, keys: &[u64]) -> Rng {
@@ -125,7 +125,7 @@ impl<'w> Hour<'w> {
         host: usize,
         name: &str,
         qtype: u16,
-        answers: Vec<String>,
+        answers: std::sync::Arc<[String]>,
         r: &mut Rng,
     ) {
         let w = self.w;
@@ -134,7 +134,7 @@ impl<'w> Hour<'w> {
         let qlen = name.len() as u64 + 18;
         let alen = qlen + answers.iter().map(|a| a.len() as u64 + 12).sum::<u64>();
         let ttl = if qtype == 16 { 0 } else { 300 };
-        let dns = Dns { query: name.to_string(), qtype, rcode: 0, answers: answers.clone(), ttl };
+        let dns = Dns { query: name.to_string(), qtype, rcode: 0, answers, ttl };
         let mut s = Session::udp(t, client, eport(r), w.hosts[dc].ip, 53).sized(
             qlen,
             alen,
@@ -217,14 +217,7 @@ impl<'w> Hour<'w> {
         for (t, _) in self.periodic(hk, key("update"), 3600.0, 0.05) {
             let d = &w.domains[w.service(Kind::Update)];
             if r.chance(0.3) {
-                self.lookup(
-                    t,
-                    h,
-                    &d.name,
-                    1,
-                    d.ips.iter().map(|i| crate::world::ip_str(*i)).collect(),
-                    &mut r,
-                );
+                self.lookup(t, h, &d.name, 1, d.answers.clone(), &mut r);
             }
             let ip = d.ips[r.below(d.ips.len() as u64) as usize];
             self.tls(
@@ -307,14 +300,7 @@ impl<'w> Hour<'w> {
             let d = &w.domains[di];
             let ip = d.ips[r.below(d.ips.len() as u64) as usize];
             if r.chance(0.6) {
-                self.lookup(
-                    t,
-                    h,
-                    &d.name,
-                    1,
-                    d.ips.iter().map(|i| crate::world::ip_str(*i)).collect(),
-                    &mut r,
-                );
+                self.lookup(t, h, &d.name, 1, d.answers.clone(), &mut r);
             }
             let conns = 1 + r.below(3);
             for c in 0..conns {
@@ -369,7 +355,7 @@ impl<'w> Hour<'w> {
                     cdn.name
                 );
                 let ip = cdn.ips[r.below(cdn.ips.len() as u64) as usize];
-                self.lookup(t + 50_000, h, &name, 1, vec![crate::world::ip_str(ip)], &mut r);
+                self.lookup(t + 50_000, h, &name, 1, vec![crate::world::ip_str(ip)].into(), &mut r);
                 self.tls(
                     TlsFlow {
                         t: t + 90_000,
@@ -388,11 +374,12 @@ impl<'w> Hour<'w> {
         }
         // Antivirus reputation lookups: hash labels under one vendor domain, from everyone.
         let rep = r.poisson(6.0 * weight + 0.3);
+        let clean: std::sync::Arc<[String]> = vec!["\"clean\"".to_string()].into();
         for _ in 0..rep {
             let t = self.t0 + r.below((HOUR * US) as u64) as i64;
             let d = &w.domains[w.service(Kind::AvReputation)];
             let name = format!("{:016x}{:016x}.{}", r.next_u64(), r.next_u64(), d.name);
-            self.lookup(t, h, &name, 16, vec!["\"clean\"".into()], &mut r);
+            self.lookup(t, h, &name, 16, clean.clone(), &mut r);
         }
         // Cloud sync uploads from a few hosts (the first three workstations).
         let ws_rank = w.workstations.iter().position(|x| *x == h).unwrap_or(usize::MAX);
@@ -424,7 +411,7 @@ impl<'w> Hour<'w> {
             let d = &w.domains[w.service(Kind::RmmApproved)];
             let t = self.t0 + r.below((HOUR * US) as u64) as i64;
             if host.role != Role::Helpdesk || r.chance(0.5 * weight) {
-                self.lookup(t, h, &d.name, 1, vec![crate::world::ip_str(d.ips[0])], &mut r);
+                self.lookup(t, h, &d.name, 1, vec![crate::world::ip_str(d.ips[0])].into(), &mut r);
                 let dur = 600.0 + r.exp(1200.0);
                 self.tls(
                     TlsFlow {

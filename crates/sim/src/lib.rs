@@ -157,12 +157,16 @@ pub fn simulate(
         let mut sessions = h.out;
         sessions.retain(|s| s.ts < hour_end);
         while next_attack < attacks.len() && attacks[next_attack].ts < hour_end {
-            sessions.push(attacks[next_attack].clone());
+            sessions
+                .push(std::mem::replace(&mut attacks[next_attack], Session::tcp(0, 0, 0, 0, 0)));
             next_attack += 1;
         }
-        sessions.sort_by_key(|s| s.ts);
-        for s in &sessions {
-            writer.write(s, &world).map_err(io(out))?;
+        // Sort keys, not the (large) sessions; stable, so equal times keep their order.
+        let mut order: Vec<(i64, u32)> =
+            sessions.iter().enumerate().map(|(i, s)| (s.ts, i as u32)).collect();
+        order.sort_unstable();
+        for (_, i) in order {
+            writer.write(&sessions[i as usize], &world).map_err(io(out))?;
         }
         hour_start += HOUR * US;
         progress((hour_start - start) as f64 / total as f64);

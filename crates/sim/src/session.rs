@@ -54,8 +54,8 @@ pub struct Dns {
     pub qtype: u16,
     /// Response code (0 NOERROR, 3 NXDOMAIN).
     pub rcode: u16,
-    /// Answers.
-    pub answers: Vec<String>,
+    /// Answers (shared: a domain's answer list is built once).
+    pub answers: std::sync::Arc<[String]>,
     /// TTL of the answers.
     pub ttl: u32,
 }

@@ -97,6 +97,8 @@ pub struct Domain {
     pub kind: Kind,
     /// Index of its certificate in [`World::certs`].
     pub cert: usize,
+    /// Its addresses as DNS answers.
+    pub answers: std::sync::Arc<[String]>,
 }
 
 /// A server certificate.
@@ -328,9 +330,10 @@ impl World {
     /// Adds a domain with `n` addresses and a certificate; returns its index.
     pub fn add_domain(&mut self, name: String, kind: Kind, n: usize) -> usize {
         let k = crate::rng::key(&name);
-        let ips = (0..n.max(1)).map(|i| public_ip(&[self.seed, k, i as u64])).collect();
+        let ips: Vec<u32> = (0..n.max(1)).map(|i| public_ip(&[self.seed, k, i as u64])).collect();
+        let answers = ips.iter().map(|i| ip_str(*i)).collect::<Vec<_>>().into();
         let cert = self.add_cert(&name, None);
-        self.domains.push(Domain { name, ips, kind, cert });
+        self.domains.push(Domain { name, ips, kind, cert, answers });
         self.domains.len() - 1
     }
 

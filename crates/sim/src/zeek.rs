@@ -5,14 +5,13 @@
 //! values escaped as Zeek escapes them (backslash doubled, tab and newline as `\xNN`).
 
 use std::collections::HashSet;
-use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
 use crate::rng::mix;
 use crate::session::{App, Proto, Session};
-use crate::world::{ip_str, World};
+use crate::world::World;
 
 struct Log {
     w: BufWriter<File>,
@@ -63,9 +62,9 @@ impl Log {
         Ok(Log { w, lines: 0 })
     }
 
-    fn line(&mut self, s: &str) -> io::Result<()> {
+    fn line(&mut self, s: &[u8]) -> io::Result<()> {
         self.lines += 1;
-        self.w.write_all(s.as_bytes())?;
+        self.w.write_all(s)?;
         self.w.write_all(b"\n")
     }
 
@@ -77,21 +76,71 @@ impl Log {
 }
 
 /// Zeek's escaping of a string value.
-fn esc(s: &str) -> String {
-    if !s.bytes().any(|b| b == b'\\' || b == b'\t' || b == b'\n' || b < 0x20) {
-        return s.to_string();
+fn esc(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.bytes().any(|b| b == b'\\' || b < 0x20) {
+        return std::borrow::Cow::Borrowed(s);
     }
     let mut o = String::with_capacity(s.len() + 8);
     for c in s.chars() {
         match c {
             '\\' => o.push_str("\\\\"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(o, "\\x{:02x}", c as u32);
-            }
+            c if (c as u32) < 0x20 => o.push_str(&format!("\\x{:02x}", c as u32)),
             c => o.push(c),
         }
     }
-    o
+    std::borrow::Cow::Owned(o)
+}
+
+/// Appends a decimal integer.
+fn push_u64(b: &mut Vec<u8>, mut n: u64) {
+    let mut tmp = [0u8; 20];
+    let mut i = tmp.len();
+    loop {
+        i -= 1;
+        tmp[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    b.extend_from_slice(&tmp[i..]);
+}
+
+/// Appends epoch seconds with six decimals from µs.
+fn push_ts(b: &mut Vec<u8>, t_us: i64) {
+    if t_us < 0 {
+        b.push(b'-');
+    }
+    let u = t_us.unsigned_abs();
+    push_u64(b, u / 1_000_000);
+    let frac = u % 1_000_000;
+    let mut tmp = *b".000000";
+    let mut f = frac;
+    for i in (1..7).rev() {
+        tmp[i] = b'0' + (f % 10) as u8;
+        f /= 10;
+    }
+    b.extend_from_slice(&tmp);
+}
+
+/// Appends seconds (≥ 0) with six decimals.
+fn push_secs(b: &mut Vec<u8>, s: f64) {
+    push_ts(b, (s.max(0.0) * 1e6).round() as i64);
+}
+
+/// Appends a dotted IPv4 address.
+fn push_ip(b: &mut Vec<u8>, ip: u32) {
+    for (i, o) in ip.to_be_bytes().iter().enumerate() {
+        if i > 0 {
+            b.push(b'.');
+        }
+        push_u64(b, u64::from(*o));
+    }
+}
+
+/// Appends text.
+fn push(b: &mut Vec<u8>, s: &str) {
+    b.extend_from_slice(s.as_bytes());
 }
 
 fn ts(t_us: i64) -> String {
@@ -128,7 +177,7 @@ pub struct Writer {
     seen_certs: HashSet<(i64, usize)>,
     seed: u64,
     n: u64,
-    buf: String,
+    buf: Vec<u8>,
 }
 
 /// Lines written per log.
@@ -149,83 +198,126 @@ impl Writer {
             seen_certs: HashSet::new(),
             seed,
             n: 0,
-            buf: String::with_capacity(512),
+            buf: Vec::with_capacity(512),
         })
     }
 
     /// Writes one session to every log it belongs in.
     pub fn write(&mut self, s: &Session, world: &World) -> io::Result<()> {
         self.n += 1;
-        let u = uid(self.seed, self.n);
-        let (o, r) = (ip_str(s.orig), ip_str(s.resp));
-        let id = format!("{u}\t{o}\t{}\t{r}\t{}", s.orig_p, s.resp_p);
+        // The `uid id.orig_h id.orig_p id.resp_h id.resp_p` columns every log shares.
+        let mut idb = Vec::with_capacity(64);
+        push(&mut idb, &uid(self.seed, self.n));
+        idb.push(b'\t');
+        push_ip(&mut idb, s.orig);
+        idb.push(b'\t');
+        push_u64(&mut idb, u64::from(s.orig_p));
+        idb.push(b'\t');
+        push_ip(&mut idb, s.resp);
+        idb.push(b'\t');
+        push_u64(&mut idb, u64::from(s.resp_p));
+        let id = std::str::from_utf8(&idb).unwrap_or("-");
         let (op, oib, rp, rib) = s.packets();
         let local = |ip: u32| if ip >> 24 == 10 { "T" } else { "F" };
         let b = &mut self.buf;
         b.clear();
-        let _ = write!(
-            b,
-            "{}\t{id}\t{}\t{}\t{:.6}\t{}\t{}\t{}\t{}\t{}\t0\t{}\t{op}\t{oib}\t{rp}\t{rib}\t-",
-            ts(s.ts),
-            if s.proto == Proto::Tcp { "tcp" } else { "udp" },
-            s.service.unwrap_or("-"),
-            s.duration,
-            s.orig_bytes,
-            s.resp_bytes,
-            s.conn_state(),
-            local(s.orig),
-            local(s.resp),
-            s.history()
-        );
+        push_ts(b, s.ts);
+        b.push(b'\t');
+        b.extend_from_slice(&idb);
+        push(b, if s.proto == Proto::Tcp { "\ttcp\t" } else { "\tudp\t" });
+        push(b, s.service.unwrap_or("-"));
+        b.push(b'\t');
+        push_secs(b, s.duration);
+        for v in [s.orig_bytes, s.resp_bytes] {
+            b.push(b'\t');
+            push_u64(b, v);
+        }
+        b.push(b'\t');
+        push(b, s.conn_state());
+        b.push(b'\t');
+        push(b, local(s.orig));
+        b.push(b'\t');
+        push(b, local(s.resp));
+        push(b, "\t0\t");
+        push(b, s.history());
+        for v in [op, oib, rp, rib] {
+            b.push(b'\t');
+            push_u64(b, v);
+        }
+        push(b, "\t-");
         self.conn.line(b)?;
         match &s.app {
             App::None => {}
             App::Dns(d) => {
                 b.clear();
-                let qtype_name = dwell_model::dns::qtype_name(d.qtype).unwrap_or("-");
-                let rcode_name = dwell_model::dns::rcode_name(d.rcode).unwrap_or("-");
-                let answers = if d.answers.is_empty() {
-                    "-".to_string()
+                push_ts(b, s.ts);
+                b.push(b'\t');
+                b.extend_from_slice(&idb);
+                push(b, "\tudp\t");
+                push_u64(b, (self.n * 7919) % 65_536);
+                b.push(b'\t');
+                push_secs(b, s.duration);
+                b.push(b'\t');
+                // Simulated names never hold a backslash, a comma or a control byte.
+                debug_assert!(!d.query.bytes().any(|c| c == b'\\' || c < 0x20));
+                push(b, &d.query);
+                push(b, "\t1\tC_INTERNET\t");
+                push_u64(b, u64::from(d.qtype));
+                b.push(b'\t');
+                push(b, dwell_model::dns::qtype_name(d.qtype).unwrap_or("-"));
+                b.push(b'\t');
+                push_u64(b, u64::from(d.rcode));
+                b.push(b'\t');
+                push(b, dwell_model::dns::rcode_name(d.rcode).unwrap_or("-"));
+                push(b, "\tF\tF\tT\tT\t0\t");
+                if d.answers.is_empty() {
+                    push(b, "-\t-");
                 } else {
-                    d.answers
-                        .iter()
-                        .map(|a| esc(a).replace(',', "\\x2c"))
-                        .collect::<Vec<_>>()
-                        .join(",")
-                };
-                let ttls = if d.answers.is_empty() {
-                    "-".to_string()
-                } else {
-                    vec![format!("{}.000000", d.ttl); d.answers.len()].join(",")
-                };
-                let _ = write!(
-                    b,
-                    "{}\t{id}\tudp\t{}\t{:.6}\t{}\t1\tC_INTERNET\t{}\t{qtype_name}\t{}\t{rcode_name}\tF\tF\tT\tT\t0\t{answers}\t{ttls}\tF",
-                    ts(s.ts),
-                    (self.n * 7919) % 65_536,
-                    s.duration,
-                    esc(&d.query),
-                    d.qtype,
-                    d.rcode
-                );
+                    for (i, a) in d.answers.iter().enumerate() {
+                        if i > 0 {
+                            b.push(b',');
+                        }
+                        // The set separator inside a value is escaped too.
+                        if a.bytes().any(|c| c == b',' || c == b'\\' || c < 0x20) {
+                            push(b, &esc(a).replace(',', "\\x2c"));
+                        } else {
+                            push(b, a);
+                        }
+                    }
+                    b.push(b'\t');
+                    for i in 0..d.answers.len() {
+                        if i > 0 {
+                            b.push(b',');
+                        }
+                        push_u64(b, u64::from(d.ttl));
+                        push(b, ".000000");
+                    }
+                }
+                push(b, "\tF");
                 self.dns.line(b)?;
             }
             App::Tls(t) => {
-                let fp = t.cert.and_then(|c| world.certs.get(c)).map(|c| c.fingerprint.clone());
+                let fp = t.cert.and_then(|c| world.certs.get(c)).map(|c| c.fingerprint.as_str());
                 b.clear();
-                let _ = write!(
-                    b,
-                    "{}\t{id}\t{}\t{}\tx25519\t{}\tF\t-\th2\tT\tCsiI\t{}\t-\t{}\t-\t{}\t{}\t{}",
-                    ts(s.ts),
-                    t.version,
-                    t.cipher,
-                    t.sni.as_deref().map(esc).unwrap_or_else(|| "-".into()),
-                    fp.as_deref().unwrap_or("-"),
-                    if t.sni.is_some() && fp.is_some() { "T" } else { "-" },
-                    t.ja3,
-                    t.ja3s,
-                    t.ja4
-                );
+                push_ts(b, s.ts);
+                b.push(b'\t');
+                b.extend_from_slice(&idb);
+                b.push(b'\t');
+                push(b, t.version);
+                b.push(b'\t');
+                push(b, t.cipher);
+                push(b, "\tx25519\t");
+                push(b, t.sni.as_deref().unwrap_or("-"));
+                push(b, "\tF\t-\th2\tT\tCsiI\t");
+                push(b, fp.unwrap_or("-"));
+                push(b, "\t-\t");
+                push(b, if t.sni.is_some() && fp.is_some() { "T" } else { "-" });
+                push(b, "\t-\t");
+                push(b, t.ja3);
+                b.push(b'\t');
+                push(b, t.ja3s);
+                b.push(b'\t');
+                push(b, t.ja4);
                 self.ssl.line(b)?;
                 if let Some(ci) = t.cert {
                     let day = s.ts.div_euclid(86_400_000_000);
@@ -253,8 +345,9 @@ impl Writer {
                 b.clear();
                 let _ = write!(
                     b,
-                    "{}\t{id}\t1\t{}\t{}\t{}\t-\t1.1\t{}\t-\t{}\t{}\t{}\t{}\t-\t-\t(empty)\t-\t-\t-\t-\t-\t-\t-\t-\t{}",
+                    "{}\t{}\t1\t{}\t{}\t{}\t-\t1.1\t{}\t-\t{}\t{}\t{}\t{}\t-\t-\t(empty)\t-\t-\t-\t-\t-\t-\t-\t-\t{}",
                     ts(s.ts),
+                    id,
                     h.method,
                     esc(&h.host),
                     esc(&h.uri),
@@ -271,8 +364,9 @@ impl Writer {
                 b.clear();
                 let _ = write!(
                     b,
-                    "{}\t{id}\t{:.6}\t{}\t{}\t{}",
+                    "{}\t{}\t{:.6}\t{}\t{}\t{}",
                     ts(s.ts),
+                    id,
                     s.duration.min(0.5),
                     esc(d.pipe),
                     d.endpoint,
@@ -284,8 +378,9 @@ impl Writer {
                 b.clear();
                 let _ = write!(
                     b,
-                    "{}\t{id}\t{}\t{}\tNTFS\t{}",
+                    "{}\t{}\t{}\t{}\tNTFS\t{}",
                     ts(s.ts),
+                    id,
                     esc(&m.path),
                     if m.share_type == "PIPE" { "IPC" } else { "A:" },
                     m.share_type
@@ -295,8 +390,9 @@ impl Writer {
                     b.clear();
                     let _ = write!(
                         b,
-                        "{}\t{id}\tF{}\t{action}\t{}\t{}\t{size}\t-\t{}\t{}\t{}\t{}",
+                        "{}\t{}\tF{}\t{action}\t{}\t{}\t{size}\t-\t{}\t{}\t{}\t{}",
                         ts(s.ts + 50_000),
+                        id,
                         &uid(self.seed, self.n + (1 << 40))[1..],
                         esc(&m.path),
                         esc(name),
