@@ -1,24 +1,33 @@
 //! Pattern of life: what the organisation's hosts and their peers usually look like.
 //!
-//! This first layer is what every detector needs to weigh a behaviour by how common it
-//! is: for each **external peer address**, how many distinct internal hosts talk to it
-//! (its *prevalence*) and since when; for each **internal host**, when it was first
-//! and last seen and its host name when DHCP said it. The engine feeds every event to
-//! [`Baselines::observe`] before the detectors see it, so at any instant a detector reads
-//! the pattern of life up to that instant.
+//! The engine feeds every event to [`Baselines::observe`] before the detectors see it,
+//! so at any instant a detector reads the pattern of life up to that instant:
+//!
+//! * per **external address**: how many distinct internal hosts talk to it
+//!   (*prevalence*), since when, and the name it goes by (from DNS answers, TLS SNI,
+//!   HTTP `Host`);
+//! * per **registered domain**: how many internal hosts look it up or connect to it,
+//!   and since when;
+//! * per **internal host**: first and last seen, DHCP host name, and the roles its
+//!   traffic reveals — a DNS server (answers port 53 for several internal clients), a
+//!   domain controller (answers Kerberos for several clients), an internet-facing host
+//!   (receives connections from many external addresses);
+//! * which (host, address) pairs the host resolved by DNS, so a connection straight to
+//!   an address nobody looked up can be told apart.
 //!
 //! Bounded by construction: prevalence is counted exactly up to [`PREVALENCE_CAP`]
-//! hosts and saturates there (rarity only matters at small counts: a peer 64 hosts use
-//! is common), and each map has a size cap beyond which new keys are dropped and
-//! counted in `dropped_*`. Hash maps use a per-process random seed (foldhash), never a
-//! fixed one: peer addresses are attacker-controlled.
+//! hosts and saturates there (rarity only matters at small counts), role evidence is
+//! counted up to a few distinct clients, and each map has a size cap beyond which new
+//! keys are dropped and counted. Hash maps use a per-process random seed (foldhash),
+//! never a fixed one: addresses and names are attacker-controlled.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use dwell_model::{Body, Event, Timestamp};
+use dwell_model::{Body, DnsMsg, Event, Proto, Text, Timestamp};
 use foldhash::fast::RandomState;
 
+use crate::names::registered_domain;
 use crate::profile::OrgProfile;
 
 /// Distinct internal hosts counted exactly per peer; prevalence saturates here.
@@ -27,6 +36,33 @@ pub const PREVALENCE_CAP: usize = 64;
 pub const MAX_PEERS: usize = 2_000_000;
 /// Most internal hosts tracked.
 pub const MAX_HOSTS: usize = 1_000_000;
+/// Most registered domains tracked.
+pub const MAX_DOMAINS: usize = 1_000_000;
+/// Most address → name entries kept.
+pub const MAX_NAMES: usize = 1_000_000;
+/// Most (host, resolved address) pairs kept.
+pub const MAX_RESOLVED: usize = 4_000_000;
+/// Distinct clients at which a host's role (resolver, DC) is established.
+pub const ROLE_CLIENTS: usize = 3;
+/// Distinct external sources at which a host counts as internet-facing.
+pub const EDGE_SOURCES: usize = 10;
+
+/// Distinct values up to a small cap.
+#[derive(Clone, Debug, Default)]
+struct Few {
+    items: Vec<IpAddr>,
+}
+
+impl Few {
+    fn add(&mut self, ip: IpAddr, cap: usize) {
+        if self.items.len() < cap && !self.items.contains(&ip) {
+            self.items.push(ip);
+        }
+    }
+    fn len(&self) -> usize {
+        self.items.len()
+    }
+}
 
 /// What is known about one external address.
 #[derive(Clone, Debug)]
@@ -35,13 +71,27 @@ pub struct PeerStats {
     pub first_seen: Timestamp,
     /// Latest contact.
     pub last_seen: Timestamp,
-    /// Distinct internal hosts that talked to it (at most [`PREVALENCE_CAP`]).
-    hosts: Vec<IpAddr>,
+    hosts: Few,
     /// Flows seen.
     pub flows: u64,
 }
 
 impl PeerStats {
+    /// Distinct internal hosts (saturating at [`PREVALENCE_CAP`]).
+    pub fn prevalence(&self) -> usize {
+        self.hosts.len()
+    }
+}
+
+/// What is known about one registered domain.
+#[derive(Clone, Debug)]
+pub struct DomainStats {
+    /// First time any internal host used it.
+    pub first_seen: Timestamp,
+    hosts: Few,
+}
+
+impl DomainStats {
     /// Distinct internal hosts (saturating at [`PREVALENCE_CAP`]).
     pub fn prevalence(&self) -> usize {
         self.hosts.len()
@@ -57,6 +107,11 @@ pub struct HostStats {
     pub last_seen: Timestamp,
     /// Host name from DHCP, if any.
     pub name: Option<String>,
+    /// DNS queries it made.
+    pub dns_queries: u64,
+    dns_clients: Few,
+    krb_clients: Few,
+    external_sources: Few,
 }
 
 /// The baselines.
@@ -64,10 +119,20 @@ pub struct HostStats {
 pub struct Baselines {
     peers: HashMap<IpAddr, PeerStats, RandomState>,
     hosts: HashMap<IpAddr, HostStats, RandomState>,
+    domains: HashMap<Text, DomainStats, RandomState>,
+    names: HashMap<IpAddr, Text, RandomState>,
+    resolved: HashMap<(IpAddr, IpAddr), Timestamp, RandomState>,
+    first: Option<Timestamp>,
     /// Peers not tracked because the map was full.
     pub dropped_peers: u64,
     /// Hosts not tracked because the map was full.
     pub dropped_hosts: u64,
+    /// Domains, names and resolutions not tracked because a map was full.
+    pub dropped_other: u64,
+}
+
+fn few_cap(f: &mut Few, ip: IpAddr, cap: usize) {
+    f.add(ip, cap);
 }
 
 impl Baselines {
@@ -76,17 +141,53 @@ impl Baselines {
         Baselines::default()
     }
 
+    /// Time of the first event seen (the start of the data).
+    pub fn start(&self) -> Option<Timestamp> {
+        self.first
+    }
+
     /// Learns from one event.
     pub fn observe(&mut self, ev: &Event, profile: &OrgProfile) {
         let ts = ev.ts();
-        if let Body::Dhcp(d) = &ev.body {
-            if let (Some(ip), Some(name)) = (d.assigned_addr, d.host_name.as_deref()) {
-                if profile.is_internal(ip) {
-                    if let Some(h) = self.host_mut(ip, ts) {
-                        h.name = Some(name.to_string());
+        self.first = Some(self.first.map_or(ts, |f| f.min(ts)));
+        match &ev.body {
+            Body::Dhcp(d) => {
+                if let (Some(ip), Some(name)) = (d.assigned_addr, d.host_name.as_deref()) {
+                    if profile.is_internal(ip) {
+                        if let Some(h) = self.host_mut(ip, ts) {
+                            h.name = Some(name.to_string());
+                        }
                     }
                 }
             }
+            Body::Dns(d) => self.observe_dns(ts, d, profile),
+            Body::Tls(t) => {
+                if let Some(sni) = t.server_name.as_deref() {
+                    self.learn_name(t.flow.resp_h, sni, profile);
+                    if profile.is_internal(t.flow.orig_h) && profile.is_external(t.flow.resp_h) {
+                        self.domain_use(sni, t.flow.orig_h, ts);
+                    }
+                }
+            }
+            Body::Http(h) => {
+                if let Some(host) = h.host.as_deref() {
+                    let name = host.rsplit_once(':').map_or(host, |(n, p)| {
+                        if p.bytes().all(|b| b.is_ascii_digit()) {
+                            n
+                        } else {
+                            host
+                        }
+                    });
+                    if name.parse::<IpAddr>().is_err() {
+                        self.learn_name(h.flow.resp_h, name, profile);
+                        if profile.is_internal(h.flow.orig_h) && profile.is_external(h.flow.resp_h)
+                        {
+                            self.domain_use(name, h.flow.orig_h, ts);
+                        }
+                    }
+                }
+            }
+            _ => {}
         }
         let Some(f) = ev.body.flow() else { return };
         let (oi, ri) = (profile.is_internal(f.orig_h), profile.is_internal(f.resp_h));
@@ -96,10 +197,29 @@ impl Baselines {
         if ri {
             self.host_mut(f.resp_h, ts);
         }
-        // Prevalence counts flows between an internal host and an external unicast peer.
         if !matches!(ev.body, Body::Conn(_)) {
             return;
         }
+        // Roles from who serves whom.
+        if oi && ri {
+            let service = match (f.resp_p, f.proto) {
+                (53, _) => Some(53),
+                (88, _) => Some(88),
+                _ => None,
+            };
+            if let Some(port) = service {
+                if let Some(h) = self.host_mut(f.resp_h, ts) {
+                    let set = if port == 53 { &mut h.dns_clients } else { &mut h.krb_clients };
+                    few_cap(set, f.orig_h, ROLE_CLIENTS);
+                }
+            }
+        }
+        if ri && profile.is_external(f.orig_h) && f.proto != Proto::Icmp {
+            if let Some(h) = self.host_mut(f.resp_h, ts) {
+                few_cap(&mut h.external_sources, f.orig_h, EDGE_SOURCES);
+            }
+        }
+        // Prevalence counts flows between an internal host and an external unicast peer.
         let (host, peer) = match (oi, ri) {
             (true, false) if profile.is_external(f.resp_h) => (f.orig_h, f.resp_h),
             (false, true) if profile.is_external(f.orig_h) => (f.resp_h, f.orig_h),
@@ -111,17 +231,78 @@ impl Baselines {
                 p.last_seen = p.last_seen.max(ts);
                 p.first_seen = p.first_seen.min(ts);
                 p.flows += 1;
-                if p.hosts.len() < PREVALENCE_CAP && !p.hosts.contains(&host) {
-                    p.hosts.push(host);
-                }
+                p.hosts.add(host, PREVALENCE_CAP);
             }
             None if full => self.dropped_peers += 1,
             None => {
-                self.peers.insert(
-                    peer,
-                    PeerStats { first_seen: ts, last_seen: ts, hosts: vec![host], flows: 1 },
-                );
+                let mut hosts = Few::default();
+                hosts.add(host, PREVALENCE_CAP);
+                self.peers
+                    .insert(peer, PeerStats { first_seen: ts, last_seen: ts, hosts, flows: 1 });
             }
+        }
+    }
+
+    fn observe_dns(&mut self, ts: Timestamp, d: &dwell_model::Dns, profile: &OrgProfile) {
+        let client = d.flow.orig_h;
+        if !profile.is_internal(client) || d.msg == DnsMsg::Response && d.answers.is_empty() {
+            return;
+        }
+        let forwarded = self.is_resolver(client, profile) && profile.is_external(d.flow.resp_h);
+        if let Some(h) = self.host_mut(client, ts) {
+            h.dns_queries += 1;
+        }
+        if profile.is_internal(d.flow.resp_h) {
+            if let Some(h) = self.host_mut(d.flow.resp_h, ts) {
+                few_cap(&mut h.dns_clients, client, ROLE_CLIENTS);
+            }
+        }
+        let Some(q) = d.query.as_deref() else { return };
+        if !forwarded {
+            self.domain_use(q, client, ts);
+        }
+        for a in &d.answers {
+            if let Ok(ip) = a.parse::<IpAddr>() {
+                self.learn_name(ip, q, profile);
+                if !forwarded {
+                    if self.resolved.len() < MAX_RESOLVED
+                        || self.resolved.contains_key(&(client, ip))
+                    {
+                        self.resolved.insert((client, ip), ts);
+                    } else {
+                        self.dropped_other += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    fn learn_name(&mut self, ip: IpAddr, name: &str, profile: &OrgProfile) {
+        if !profile.is_external(ip) {
+            return;
+        }
+        if let Some(n) = self.names.get_mut(&ip) {
+            if &**n != name {
+                *n = Text::from(name);
+            }
+        } else if self.names.len() < MAX_NAMES {
+            self.names.insert(ip, Text::from(name));
+        } else {
+            self.dropped_other += 1;
+        }
+    }
+
+    fn domain_use(&mut self, name: &str, host: IpAddr, ts: Timestamp) {
+        let reg = registered_domain(name);
+        if let Some(d) = self.domains.get_mut(reg.as_str()) {
+            d.hosts.add(host, PREVALENCE_CAP);
+            d.first_seen = d.first_seen.min(ts);
+        } else if self.domains.len() < MAX_DOMAINS {
+            let mut hosts = Few::default();
+            hosts.add(host, PREVALENCE_CAP);
+            self.domains.insert(Text::from(reg), DomainStats { first_seen: ts, hosts });
+        } else {
+            self.dropped_other += 1;
         }
     }
 
@@ -131,7 +312,18 @@ impl Baselines {
                 self.dropped_hosts += 1;
                 return None;
             }
-            self.hosts.insert(ip, HostStats { first_seen: ts, last_seen: ts, name: None });
+            self.hosts.insert(
+                ip,
+                HostStats {
+                    first_seen: ts,
+                    last_seen: ts,
+                    name: None,
+                    dns_queries: 0,
+                    dns_clients: Few::default(),
+                    krb_clients: Few::default(),
+                    external_sources: Few::default(),
+                },
+            );
         }
         let h = self.hosts.get_mut(&ip)?;
         h.first_seen = h.first_seen.min(ts);
@@ -149,6 +341,16 @@ impl Baselines {
         self.peers.get(&ip).map_or(0, PeerStats::prevalence)
     }
 
+    /// Stats of a registered domain (give any name under it).
+    pub fn domain(&self, name: &str) -> Option<&DomainStats> {
+        self.domains.get(registered_domain(name).as_str())
+    }
+
+    /// Distinct internal hosts that used the registered domain of `name`.
+    pub fn domain_prevalence(&self, name: &str) -> usize {
+        self.domain(name).map_or(0, DomainStats::prevalence)
+    }
+
     /// Internal hosts seen so far.
     pub fn internal_hosts(&self) -> usize {
         self.hosts.len()
@@ -156,13 +358,44 @@ impl Baselines {
 
     /// Share of internal hosts that talked to `ip`, in [0, 1].
     pub fn prevalence_share(&self, ip: IpAddr) -> f64 {
-        let n = self.internal_hosts().max(1);
-        self.prevalence(ip) as f64 / n as f64
+        self.prevalence(ip) as f64 / self.internal_hosts().max(1) as f64
     }
 
     /// Host name of an internal address, if known.
     pub fn host_name(&self, ip: IpAddr) -> Option<&str> {
         self.hosts.get(&ip)?.name.as_deref()
+    }
+
+    /// Stats of an internal host.
+    pub fn host(&self, ip: IpAddr) -> Option<&HostStats> {
+        self.hosts.get(&ip)
+    }
+
+    /// The name an external address goes by, if any was seen.
+    pub fn name_of(&self, ip: IpAddr) -> Option<&str> {
+        self.names.get(&ip).map(|t| &**t)
+    }
+
+    /// When `host` last resolved `ip` through DNS, if it did.
+    pub fn resolved(&self, host: IpAddr, ip: IpAddr) -> Option<Timestamp> {
+        self.resolved.get(&(host, ip)).copied()
+    }
+
+    /// Whether `ip` is a DNS resolver (declared, or answering several internal clients).
+    pub fn is_resolver(&self, ip: IpAddr, profile: &OrgProfile) -> bool {
+        profile.dns_resolvers.contains(ip)
+            || self.hosts.get(&ip).is_some_and(|h| h.dns_clients.len() >= ROLE_CLIENTS)
+    }
+
+    /// Whether `ip` is a domain controller (answering Kerberos for several clients).
+    pub fn is_dc(&self, ip: IpAddr) -> bool {
+        self.hosts.get(&ip).is_some_and(|h| h.krb_clients.len() >= ROLE_CLIENTS)
+    }
+
+    /// Whether `ip` is internet-facing (declared, or reached by many external addresses).
+    pub fn is_edge(&self, ip: IpAddr, profile: &OrgProfile) -> bool {
+        profile.edge_hosts.contains(ip)
+            || self.hosts.get(&ip).is_some_and(|h| h.external_sources.len() >= EDGE_SOURCES)
     }
 
     /// External peers tracked.
@@ -172,70 +405,4 @@ impl Baselines {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use dwell_model::{Conn, FileId, Flow, Header, Proto, SourceRef};
-
-    fn conn(t: i64, o: &str, r: &str) -> Event {
-        Event {
-            header: Header {
-                ts: Timestamp::from_secs(t),
-                src: SourceRef { file: FileId(0), record: 1 },
-                uid: None,
-                community_id: None,
-            },
-            body: Body::Conn(Conn {
-                flow: Flow {
-                    orig_h: o.parse().unwrap(),
-                    orig_p: 1,
-                    resp_h: r.parse().unwrap(),
-                    resp_p: 443,
-                    proto: Proto::Tcp,
-                },
-                service: None,
-                duration: None,
-                orig_bytes: None,
-                resp_bytes: None,
-                conn_state: None,
-                local_orig: None,
-                local_resp: None,
-                missed_bytes: None,
-                history: None,
-                orig_pkts: None,
-                orig_ip_bytes: None,
-                resp_pkts: None,
-                resp_ip_bytes: None,
-            }),
-        }
-    }
-
-    #[test]
-    fn prevalence_counts_distinct_internal_hosts() {
-        let p = OrgProfile::default();
-        let mut b = Baselines::new();
-        b.observe(&conn(1, "10.0.0.1", "93.184.216.34"), &p);
-        b.observe(&conn(2, "10.0.0.1", "93.184.216.34"), &p);
-        b.observe(&conn(3, "10.0.0.2", "93.184.216.34"), &p);
-        b.observe(&conn(4, "93.184.216.34", "10.0.0.3"), &p);
-        b.observe(&conn(5, "10.0.0.1", "10.0.0.9"), &p);
-        b.observe(&conn(6, "10.0.0.1", "224.0.0.251"), &p);
-        let s = b.peer("93.184.216.34".parse().unwrap()).unwrap();
-        assert_eq!(s.prevalence(), 3);
-        assert_eq!(s.flows, 4);
-        assert_eq!(s.first_seen, Timestamp::from_secs(1));
-        assert_eq!(b.prevalence("10.0.0.9".parse().unwrap()), 0);
-        assert_eq!(b.prevalence("224.0.0.251".parse().unwrap()), 0);
-        assert_eq!(b.internal_hosts(), 4);
-    }
-
-    #[test]
-    fn prevalence_saturates() {
-        let p = OrgProfile::default();
-        let mut b = Baselines::new();
-        for i in 0..200u32 {
-            let host = std::net::Ipv4Addr::from(0x0a00_0000 + i).to_string();
-            b.observe(&conn(i64::from(i), &host, "1.1.1.1"), &p);
-        }
-        assert_eq!(b.prevalence("1.1.1.1".parse().unwrap()), PREVALENCE_CAP);
-    }
-}
+mod tests;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 
-use crate::detectors::{intel_match, long_connection};
+use crate::detectors::{beaconing, intel_match, long_connection};
 use crate::intel::IntelSet;
 use crate::meta::DetectorMeta;
 use crate::profile::OrgProfile;
@@ -22,7 +22,8 @@ pub struct Registration {
 }
 
 /// Every detector, in the order they run.
-pub static ALL: &[&Registration] = &[&long_connection::REGISTRATION, &intel_match::REGISTRATION];
+pub static ALL: &[&Registration] =
+    &[&long_connection::REGISTRATION, &intel_match::REGISTRATION, &beaconing::REGISTRATION];
 
 /// What constructors may read.
 pub struct BuildCx<'a> {
@@ -90,6 +91,11 @@ mod tests {
             "long_connection",
             include_str!("detectors/long_connection.rs"),
             include_str!("detectors/long_connection/tests.rs"),
+        ),
+        (
+            "beaconing",
+            include_str!("detectors/beaconing.rs"),
+            include_str!("detectors/beaconing/tests.rs"),
         ),
         (
             "intel_match",

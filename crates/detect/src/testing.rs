@@ -71,3 +71,177 @@ pub fn intel(text: &str) -> Arc<IntelSet> {
     s.load("test-intel.txt", text);
     Arc::new(s)
 }
+
+/// Builders of synthetic events for unit tests.
+pub mod ev {
+    use dwell_model::*;
+
+    fn hdr(t_s: f64) -> Header {
+        Header {
+            ts: Timestamp((t_s * 1e6) as i64),
+            src: SourceRef { file: FileId(0), record: 1 },
+            uid: None,
+            community_id: None,
+        }
+    }
+
+    fn flow(o: &str, r: &str, port: u16, proto: Proto) -> Flow {
+        Flow {
+            orig_h: o.parse().unwrap(),
+            orig_p: 50000,
+            resp_h: r.parse().unwrap(),
+            resp_p: port,
+            proto,
+        }
+    }
+
+    /// A TCP connection at `t_s` seconds.
+    pub fn conn(
+        t_s: f64,
+        o: &str,
+        r: &str,
+        port: u16,
+        up: u64,
+        down: u64,
+        service: Option<&str>,
+    ) -> Event {
+        Event {
+            header: hdr(t_s),
+            body: Body::Conn(Conn {
+                flow: flow(o, r, port, Proto::Tcp),
+                service: service.map(Text::from),
+                duration: Some(0.5),
+                orig_bytes: Some(up),
+                resp_bytes: Some(down),
+                conn_state: Some("SF".into()),
+                local_orig: None,
+                local_resp: None,
+                missed_bytes: None,
+                history: None,
+                orig_pkts: None,
+                orig_ip_bytes: None,
+                resp_pkts: None,
+                resp_ip_bytes: None,
+            }),
+        }
+    }
+
+    /// A UDP exchange.
+    pub fn udp(t_s: f64, o: &str, r: &str, port: u16, up: u64, down: u64) -> Event {
+        let mut e = conn(t_s, o, r, port, up, down, None);
+        if let Body::Conn(c) = &mut e.body {
+            c.flow.proto = Proto::Udp;
+        }
+        e
+    }
+
+    /// A DNS query and answer.
+    pub fn dns(
+        t_s: f64,
+        client: &str,
+        server: &str,
+        q: &str,
+        qtype: u16,
+        rcode: u16,
+        answers: &[&str],
+    ) -> Event {
+        Event {
+            header: hdr(t_s),
+            body: Body::Dns(Box::new(Dns {
+                flow: flow(client, server, 53, Proto::Udp),
+                msg: DnsMsg::Transaction,
+                trans_id: None,
+                rtt: None,
+                query: Some(q.into()),
+                qclass: Some(1),
+                qtype: Some(qtype),
+                qtype_name: dns::qtype_name(qtype).map(Text::from),
+                rcode: Some(rcode),
+                rcode_name: dns::rcode_name(rcode).map(Text::from),
+                aa: None,
+                tc: None,
+                rd: None,
+                ra: None,
+                answers: answers.iter().map(|a| Text::from(*a)).collect(),
+                ttls: vec![],
+                rejected: None,
+            })),
+        }
+    }
+
+    /// A TLS session.
+    pub fn tls(t_s: f64, o: &str, r: &str, sni: Option<&str>, cert: Option<Certificate>) -> Event {
+        Event {
+            header: hdr(t_s),
+            body: Body::Tls(Box::new(Tls {
+                flow: flow(o, r, 443, Proto::Tcp),
+                version: Some("TLSv12".into()),
+                cipher: None,
+                curve: None,
+                server_name: sni.map(Text::from),
+                resumed: Some(false),
+                established: Some(true),
+                next_protocol: None,
+                ssl_history: None,
+                ja3: Some("72a589da586844d7f0818ce684948eea".into()),
+                ja3s: None,
+                ja4: None,
+                ja4s: None,
+                validation_status: None,
+                subject: None,
+                issuer: None,
+                cert_chain_fps: vec![],
+                cert_chain_fuids: vec![],
+                cert: cert.map(std::sync::Arc::new),
+            })),
+        }
+    }
+
+    /// An HTTP request.
+    pub fn http(
+        t_s: f64,
+        o: &str,
+        r: &str,
+        method: &str,
+        host: &str,
+        uri: &str,
+        ua: &str,
+        resp_len: u64,
+    ) -> Event {
+        Event {
+            header: hdr(t_s),
+            body: Body::Http(Box::new(Http {
+                flow: flow(o, r, 80, Proto::Tcp),
+                trans_depth: Some(1),
+                method: Some(method.into()),
+                host: Some(host.into()),
+                uri: Some(uri.into()),
+                referrer: None,
+                version: Some("1.1".into()),
+                user_agent: Some(ua.into()),
+                origin: None,
+                request_body_len: Some(0),
+                response_body_len: Some(resp_len),
+                status_code: Some(200),
+                status_msg: None,
+                username: None,
+                orig_mime_types: vec![],
+                resp_mime_types: vec![],
+            })),
+        }
+    }
+
+    /// A DCE/RPC call.
+    pub fn dce(t_s: f64, o: &str, r: &str, endpoint: &str, operation: &str) -> Event {
+        Event {
+            header: hdr(t_s),
+            body: Body::DceRpc(Box::new(DceRpc {
+                flow: flow(o, r, 445, Proto::Tcp),
+                rtt: None,
+                named_pipe: None,
+                endpoint: Some(endpoint.into()),
+                operation: Some(operation.into()),
+            })),
+        }
+    }
+}

@@ -1,4 +1,5 @@
 //! The detectors, one file each. See each file's header for what it finds and why.
 
+pub mod beaconing;
 pub mod intel_match;
 pub mod long_connection;

@@ -1,0 +1,128 @@
+use super::*;
+use dwell_model::{Conn, Dns, FileId, Flow, Header, SourceRef};
+
+fn hdr(t: i64) -> Header {
+    Header {
+        ts: Timestamp::from_secs(t),
+        src: SourceRef { file: FileId(0), record: 1 },
+        uid: None,
+        community_id: None,
+    }
+}
+
+fn flow(o: &str, r: &str, port: u16) -> Flow {
+    Flow {
+        orig_h: o.parse().unwrap(),
+        orig_p: 40000,
+        resp_h: r.parse().unwrap(),
+        resp_p: port,
+        proto: Proto::Tcp,
+    }
+}
+
+pub(crate) fn conn(t: i64, o: &str, r: &str, port: u16) -> Event {
+    Event {
+        header: hdr(t),
+        body: Body::Conn(Conn {
+            flow: flow(o, r, port),
+            service: None,
+            duration: None,
+            orig_bytes: None,
+            resp_bytes: None,
+            conn_state: None,
+            local_orig: None,
+            local_resp: None,
+            missed_bytes: None,
+            history: None,
+            orig_pkts: None,
+            orig_ip_bytes: None,
+            resp_pkts: None,
+            resp_ip_bytes: None,
+        }),
+    }
+}
+
+fn dns(t: i64, client: &str, server: &str, q: &str, answers: &[&str]) -> Event {
+    let mut f = flow(client, server, 53);
+    f.proto = Proto::Udp;
+    Event {
+        header: hdr(t),
+        body: Body::Dns(Box::new(Dns {
+            flow: f,
+            msg: DnsMsg::Transaction,
+            trans_id: None,
+            rtt: None,
+            query: Some(q.into()),
+            qclass: None,
+            qtype: Some(1),
+            qtype_name: None,
+            rcode: Some(0),
+            rcode_name: None,
+            aa: None,
+            tc: None,
+            rd: None,
+            ra: None,
+            answers: answers.iter().map(|a| Text::from(*a)).collect(),
+            ttls: vec![],
+            rejected: None,
+        })),
+    }
+}
+
+#[test]
+fn prevalence_counts_distinct_internal_hosts() {
+    let p = OrgProfile::default();
+    let mut b = Baselines::new();
+    b.observe(&conn(1, "10.0.0.1", "93.184.216.34", 443), &p);
+    b.observe(&conn(2, "10.0.0.1", "93.184.216.34", 443), &p);
+    b.observe(&conn(3, "10.0.0.2", "93.184.216.34", 443), &p);
+    b.observe(&conn(4, "93.184.216.34", "10.0.0.3", 443), &p);
+    b.observe(&conn(5, "10.0.0.1", "10.0.0.9", 443), &p);
+    b.observe(&conn(6, "10.0.0.1", "224.0.0.251", 5353), &p);
+    let s = b.peer("93.184.216.34".parse().unwrap()).unwrap();
+    assert_eq!(s.prevalence(), 3);
+    assert_eq!(s.flows, 4);
+    assert_eq!(s.first_seen, Timestamp::from_secs(1));
+    assert_eq!(b.prevalence("10.0.0.9".parse().unwrap()), 0);
+    assert_eq!(b.prevalence("224.0.0.251".parse().unwrap()), 0);
+    assert_eq!(b.internal_hosts(), 4);
+    assert_eq!(b.start(), Some(Timestamp::from_secs(1)));
+}
+
+#[test]
+fn prevalence_saturates() {
+    let p = OrgProfile::default();
+    let mut b = Baselines::new();
+    for i in 0..200u32 {
+        let host = std::net::Ipv4Addr::from(0x0a00_0000 + i).to_string();
+        b.observe(&conn(i64::from(i), &host, "1.1.1.1", 443), &p);
+    }
+    assert_eq!(b.prevalence("1.1.1.1".parse().unwrap()), PREVALENCE_CAP);
+}
+
+#[test]
+fn roles_names_and_resolutions() {
+    let p = OrgProfile::default();
+    let mut b = Baselines::new();
+    for c in ["10.0.0.21", "10.0.0.22", "10.0.0.23"] {
+        b.observe(&dns(1, c, "10.0.0.10", "www.example.com", &["93.184.216.34"]), &p);
+        b.observe(&conn(2, c, "10.0.0.10", 88), &p);
+    }
+    let dc: IpAddr = "10.0.0.10".parse().unwrap();
+    assert!(b.is_resolver(dc, &p));
+    assert!(b.is_dc(dc));
+    assert!(!b.is_dc("10.0.0.21".parse().unwrap()));
+    let ip: IpAddr = "93.184.216.34".parse().unwrap();
+    assert_eq!(b.name_of(ip), Some("www.example.com"));
+    assert_eq!(b.resolved("10.0.0.21".parse().unwrap(), ip), Some(Timestamp::from_secs(1)));
+    assert_eq!(b.resolved("10.0.0.99".parse().unwrap(), ip), None);
+    assert_eq!(b.domain_prevalence("other.example.com"), 3);
+    // The resolver forwarding upstream is not a user of the domain.
+    b.observe(&dns(3, "10.0.0.10", "9.9.9.9", "rare.example.org", &["198.51.100.1"]), &p);
+    assert_eq!(b.domain_prevalence("rare.example.org"), 0);
+    for i in 0..12u8 {
+        b.observe(&conn(4, &format!("203.0.113.{i}"), "10.0.0.5", 443), &p);
+    }
+    assert!(b.is_edge("10.0.0.5".parse().unwrap(), &p));
+    assert!(!b.is_edge("10.0.0.21".parse().unwrap(), &p));
+}
