@@ -172,6 +172,46 @@ impl<K: Hash + Eq + Clone, V> Keyed<K, V> {
     }
 }
 
+/// A HyperLogLog distinct counter with 2^8 registers (256 bytes, ~6.5 % standard error),
+/// for counting distinct names per key without keeping them. Hashes come from a
+/// per-process random seed, so inputs cannot be crafted to skew the count.
+#[derive(Clone, Debug)]
+pub struct Hll {
+    regs: [u8; 256],
+}
+
+impl Default for Hll {
+    fn default() -> Self {
+        Hll { regs: [0; 256] }
+    }
+}
+
+impl Hll {
+    /// Adds a 64-bit hash.
+    pub fn add_hash(&mut self, h: u64) {
+        let idx = (h >> 56) as usize;
+        let rank = ((h << 8) | 0x80).leading_zeros() as u8 + 1;
+        if let Some(r) = self.regs.get_mut(idx) {
+            *r = (*r).max(rank);
+        }
+    }
+
+    /// Estimated number of distinct hashes added.
+    pub fn count(&self) -> f64 {
+        let m = 256.0;
+        let alpha = 0.7213 / (1.0 + 1.079 / m);
+        let sum: f64 = self.regs.iter().map(|r| 2f64.powi(-i32::from(*r))).sum();
+        let raw = alpha * m * m / sum;
+        let zeros = self.regs.iter().filter(|r| **r == 0).count();
+        if raw <= 2.5 * m && zeros > 0 {
+            // Linear counting for small cardinalities.
+            m * (m / zeros as f64).ln()
+        } else {
+            raw
+        }
+    }
+}
+
 /// Events counted over a sliding window of `bins × bin_s` seconds, in fixed bins.
 #[derive(Clone, Debug)]
 pub struct WindowCounter {
@@ -329,6 +369,22 @@ mod tests {
         assert_eq!(w.total_at(t(1000)), 0);
         w.add(t(1), 5); // far too old
         assert_eq!(w.total_at(t(1000)), 0);
+    }
+
+    #[test]
+    fn hll_counts_within_its_error() {
+        use std::hash::BuildHasher;
+        let rs = foldhash::fast::RandomState::default();
+        for n in [0usize, 10, 100, 1000, 20_000] {
+            let mut h = Hll::default();
+            for i in 0..n {
+                h.add_hash(rs.hash_one(i));
+                h.add_hash(rs.hash_one(i)); // duplicates do not count
+            }
+            let c = h.count();
+            let err = (c - n as f64).abs() / (n.max(1) as f64);
+            assert!(err < 0.2 || (n == 0 && c < 1.0), "{n}: {c}");
+        }
     }
 
     #[test]

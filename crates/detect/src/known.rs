@@ -70,6 +70,9 @@ pub const VENDOR_DOMAINS: &[&str] = &[
     "crowdstrike.com",
     "sentinelone.net",
     "malwarebytes.com",
+    // Reputation and block-list lookups (high-entropy labels by design)
+    "sophosxl.net", "e5.sk", "spamhaus.org", "cymru.com", "surbl.org", "barracudacentral.org",
+    "senderbase.org", "spamcop.net", "uribl.com",
     // Certificate authorities (OCSP, CRL)
     "digicert.com",
     "letsencrypt.org",

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 
-use crate::detectors::{beaconing, intel_match, long_connection};
+use crate::detectors::{beaconing, dns_tunnel, intel_match, long_connection};
 use crate::intel::IntelSet;
 use crate::meta::DetectorMeta;
 use crate::profile::OrgProfile;
@@ -23,7 +23,12 @@ pub struct Registration {
 
 /// Every detector, in the order they run.
 pub static ALL: &[&Registration] =
-    &[&long_connection::REGISTRATION, &intel_match::REGISTRATION, &beaconing::REGISTRATION];
+    &[
+    &long_connection::REGISTRATION,
+    &intel_match::REGISTRATION,
+    &beaconing::REGISTRATION,
+    &dns_tunnel::REGISTRATION,
+];
 
 /// What constructors may read.
 pub struct BuildCx<'a> {
@@ -96,6 +101,11 @@ mod tests {
             "beaconing",
             include_str!("detectors/beaconing.rs"),
             include_str!("detectors/beaconing/tests.rs"),
+        ),
+        (
+            "dns_tunnel",
+            include_str!("detectors/dns_tunnel.rs"),
+            include_str!("detectors/dns_tunnel/tests.rs"),
         ),
         (
             "intel_match",

@@ -1,5 +1,6 @@
 //! The detectors, one file each. See each file's header for what it finds and why.
 
 pub mod beaconing;
+pub mod dns_tunnel;
 pub mod intel_match;
 pub mod long_connection;
