@@ -187,8 +187,12 @@ impl Default for Hll {
 }
 
 impl Hll {
-    /// Adds a 64-bit hash.
+    /// Adds a 64-bit hash. It is run through a finaliser first: fast hashers do not
+    /// promise well-mixed high bits, and the register index and rank come from them.
     pub fn add_hash(&mut self, h: u64) {
+        let mut h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        h ^= h >> 31;
         let idx = (h >> 56) as usize;
         let rank = ((h << 8) | 0x80).leading_zeros() as u8 + 1;
         if let Some(r) = self.regs.get_mut(idx) {
@@ -373,17 +377,18 @@ mod tests {
 
     #[test]
     fn hll_counts_within_its_error() {
-        use std::hash::BuildHasher;
-        let rs = foldhash::fast::RandomState::default();
+        // Deterministic inputs (FNV of the index); production hashes are seeded per process.
+        let fnv = |i: usize| crate::ctx::stable_hash(&[&i.to_string()]);
         for n in [0usize, 10, 100, 1000, 20_000] {
             let mut h = Hll::default();
             for i in 0..n {
-                h.add_hash(rs.hash_one(i));
-                h.add_hash(rs.hash_one(i)); // duplicates do not count
+                h.add_hash(fnv(i));
+                h.add_hash(fnv(i)); // duplicates do not count
             }
             let c = h.count();
-            let err = (c - n as f64).abs() / (n.max(1) as f64);
-            assert!(err < 0.2 || (n == 0 && c < 1.0), "{n}: {c}");
+            // ~6.5 % standard error; allow four of them, and a few counts at small n.
+            let tol = (0.26 * n as f64).max(3.0);
+            assert!((c - n as f64).abs() <= tol, "{n}: {c}");
         }
     }
 

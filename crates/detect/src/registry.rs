@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 
-use crate::detectors::{beaconing, dns_tunnel, intel_match, long_connection};
+use crate::detectors::{beaconing, data_egress, dns_tunnel, intel_match, long_connection};
 use crate::intel::IntelSet;
 use crate::meta::DetectorMeta;
 use crate::profile::OrgProfile;
@@ -22,12 +22,12 @@ pub struct Registration {
 }
 
 /// Every detector, in the order they run.
-pub static ALL: &[&Registration] =
-    &[
+pub static ALL: &[&Registration] = &[
     &long_connection::REGISTRATION,
     &intel_match::REGISTRATION,
     &beaconing::REGISTRATION,
     &dns_tunnel::REGISTRATION,
+    &data_egress::REGISTRATION,
 ];
 
 /// What constructors may read.
@@ -101,6 +101,11 @@ mod tests {
             "beaconing",
             include_str!("detectors/beaconing.rs"),
             include_str!("detectors/beaconing/tests.rs"),
+        ),
+        (
+            "data_egress",
+            include_str!("detectors/data_egress.rs"),
+            include_str!("detectors/data_egress/tests.rs"),
         ),
         (
             "dns_tunnel",

@@ -554,6 +554,9 @@ pub fn low_and_slow(w: &mut World, idx: u8, t0: i64, end: i64) -> Plan {
         if w8 > 0.5 && r.chance(0.5) {
             let size = 1_800_000 + r.below(600_000);
             let ip = drop_ips[r.below(drop_ips.len() as u64) as usize];
+            if r.chance(0.4) {
+                v.push(dns(w, e - 3000, ws, "content.dropboxapi.com", 1, vec![ip_str(ip)], &mut r));
+            }
             let s = Session::tcp(e, ws_ip, eport(&mut r), ip, 443).sized(
                 size,
                 4_000,

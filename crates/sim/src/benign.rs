@@ -473,6 +473,8 @@ impl<'w> Hour<'w> {
         if h == 2 {
             let d = &w.domains[w.service(Kind::CloudBackup)];
             let t = self.t0 + r.below(600 * US as u64) as i64;
+            let bi = w.by_role(Role::BackupServer);
+            self.lookup(t - 2000, bi, &d.name, 1, d.answers.clone(), &mut r);
             let up = 3_000_000_000 + r.below(2_000_000_000);
             self.tls(
                 TlsFlow {

@@ -143,6 +143,8 @@ fn build(cx: &BuildCx<'_>) -> Result<Box<dyn Detector>, ConfigError> {
 
 #[derive(Debug, Default)]
 struct Pair {
+    /// Whether a finding was stated (later statements update it, even downwards).
+    reported: bool,
     /// Check-in start times, µs, sorted.
     times: VecDeque<i64>,
     /// Upload bytes per check-in, parallel to `times`.
@@ -262,7 +264,7 @@ pub struct Beaconing {
     pairs: Keyed<(IpAddr, IpAddr, u16), Pair>,
 }
 
-fn report(cfg: &Config, key: &(IpAddr, IpAddr, u16), p: &Pair, cx: &mut Ctx<'_>) {
+fn report(cfg: &Config, key: &(IpAddr, IpAddr, u16), p: &mut Pair, cx: &mut Ctx<'_>) {
     let times: Vec<i64> = p.times.iter().copied().collect();
     let sizes: Vec<u64> = p.sizes.iter().copied().collect();
     let Some(j) = judge(&times, &sizes, cfg) else { return };
@@ -291,9 +293,10 @@ fn report(cfg: &Config, key: &(IpAddr, IpAddr, u16), p: &Pair, cx: &mut Ctx<'_>)
         // Periodicity alone, without rarity, is a lead: benign apps beacon too.
         score = score.min(49.0);
     }
-    if score < cfg.report_score {
+    if score < cfg.report_score && !p.reported {
         return;
     }
+    p.reported = true;
     let dest = match &name {
         Some(n) => format!("{n} ({peer}:{port})"),
         None => format!("{peer}:{port}"),
@@ -414,8 +417,8 @@ impl Detector for Beaconing {
         });
         let mut closed = Vec::new();
         self.pairs.evict_idle(now, cfg.idle_s, |k, p| closed.push((*k, p)));
-        for (k, p) in closed {
-            report(cfg, &k, &p, cx);
+        for (k, mut p) in closed {
+            report(cfg, &k, &mut p, cx);
         }
     }
 

@@ -106,11 +106,17 @@ pub static REGISTRATION: Registration = Registration { meta: &META, build };
 
 fn build(cx: &BuildCx<'_>) -> Result<Box<dyn Detector>, ConfigError> {
     let cfg: Config = parse_config(META.id, cx.settings(META.id))?;
-    Ok(Box::new(DnsTunnel { pairs: Keyed::new(cfg.max_pairs), cfg, hasher: RandomState::default() }))
+    Ok(Box::new(DnsTunnel {
+        pairs: Keyed::new(cfg.max_pairs),
+        cfg,
+        hasher: RandomState::default(),
+    }))
 }
 
 #[derive(Debug, Default)]
 struct Pair {
+    /// Whether a finding was stated (later statements update it, even downwards).
+    reported: bool,
     first: Timestamp,
     last: Timestamp,
     queries: u64,
@@ -135,7 +141,7 @@ pub struct DnsTunnel {
     hasher: RandomState,
 }
 
-fn report(cfg: &Config, key: &(IpAddr, Text), p: &Pair, cx: &mut Ctx<'_>) {
+fn report(cfg: &Config, key: &(IpAddr, Text), p: &mut Pair, cx: &mut Ctx<'_>) {
     let distinct = p.distinct.count();
     if distinct < cfg.min_distinct || p.queries == 0 {
         return;
@@ -164,7 +170,9 @@ fn report(cfg: &Config, key: &(IpAddr, Text), p: &Pair, cx: &mut Ctx<'_>) {
     let vendor = crate::known::vendor(domain);
     let (weight, note) = if vendor.is_some() {
         (cfg.common_weight, "well-known vendor")
-    } else if prevalence >= cfg.common_hosts && prevalence as f64 / org.max(1) as f64 >= cfg.common_share {
+    } else if prevalence >= cfg.common_hosts
+        && prevalence as f64 / org.max(1) as f64 >= cfg.common_share
+    {
         (cfg.common_weight, "shared by many hosts")
     } else if org >= 10 && prevalence <= 1 {
         (1.1, "only this host")
@@ -172,9 +180,10 @@ fn report(cfg: &Config, key: &(IpAddr, Text), p: &Pair, cx: &mut Ctx<'_>) {
         (1.0, "few hosts")
     };
     let score = (score.min(95.0) * weight).clamp(0.0, 100.0);
-    if score < cfg.report_score {
+    if score < cfg.report_score && !p.reported {
         return;
     }
+    p.reported = true;
     let hours = (p.last.secs_since(p.first) / 3600.0).max(1.0);
     let summary = format!(
         "{host} sent {} queries with ~{:.0} distinct names under {domain}, carrying ~{:.1} kbit in subdomains ({:.0} bit/h; labels {:.0} chars on average, {:.0} % TXT/NULL){}; {} internal host{} use{} this domain",
@@ -192,7 +201,11 @@ fn report(cfg: &Config, key: &(IpAddr, Text), p: &Pair, cx: &mut Ctx<'_>) {
     let mut d = Draft::new(cx.entity(*host), p.first, score, summary);
     d.end = p.last;
     d.peer = Some(Peer { ip: None, domain: Some(domain.to_string()), port: Some(53) });
-    d.attack = Some(if txt_share >= 0.5 || bits >= 4.0 * cfg.budget_bits { vec![T_DNS, T_TUN, T_EXF] } else { vec![T_DNS, T_TUN] });
+    d.attack = Some(if txt_share >= 0.5 || bits >= 4.0 * cfg.budget_bits {
+        vec![T_DNS, T_TUN, T_EXF]
+    } else {
+        vec![T_DNS, T_TUN]
+    });
     d.sources = p.sources.clone();
     if let serde_json::Value::Object(m) = json!({
         "queries": p.queries,
@@ -243,7 +256,12 @@ impl Detector for DnsTunnel {
         let ts = ev.ts();
         let key = (client, Text::from(reg.as_str()));
         let h = self.hasher.hash_one(q);
-        let Some(pair) = self.pairs.upsert(&key, ts, || Pair { first: ts, last: ts, last_eval: ts, ..Pair::default() }) else {
+        let Some(pair) = self.pairs.upsert(&key, ts, || Pair {
+            first: ts,
+            last: ts,
+            last_eval: ts,
+            ..Pair::default()
+        }) else {
             cx.count("dropped.pairs_full", 1);
             return;
         };
@@ -286,8 +304,8 @@ impl Detector for DnsTunnel {
         });
         let mut closed = Vec::new();
         self.pairs.evict_idle(now, cfg.idle_s, |k, p| closed.push((k.clone(), p)));
-        for (k, p) in closed {
-            report(cfg, &k, &p, cx);
+        for (k, mut p) in closed {
+            report(cfg, &k, &mut p, cx);
         }
     }
 

@@ -1,6 +1,7 @@
 //! The detectors, one file each. See each file's header for what it finds and why.
 
 pub mod beaconing;
+pub mod data_egress;
 pub mod dns_tunnel;
 pub mod intel_match;
 pub mod long_connection;

@@ -28,9 +28,33 @@ fn org(days: u64) -> Vec<Event> {
         let host = format!("10.0.1.{}", h + 10);
         for k in 0..(60 * days) {
             let t = (k * 1440 + h * 17) as f64;
-            v.push(ev::dns(t, &host, "10.0.0.10", &format!("{}.rep.avvendor-security.com", hex(h * 100_000 + k, 32)), 16, 0, &["\"clean\""]));
-            v.push(ev::dns(t + 3.0, &host, "10.0.0.10", &format!("{}.cdn.edgecast-media.net", hex(h * 7 + k, 12)), 1, 0, &["93.184.216.34"]));
-            v.push(ev::dns(t + 9.0, &host, "10.0.0.10", &format!("www.site{}.com", k % 40), 1, 0, &["93.184.216.35"]));
+            v.push(ev::dns(
+                t,
+                &host,
+                "10.0.0.10",
+                &format!("{}.rep.avvendor-security.com", hex(h * 100_000 + k, 32)),
+                16,
+                0,
+                &["\"clean\""],
+            ));
+            v.push(ev::dns(
+                t + 3.0,
+                &host,
+                "10.0.0.10",
+                &format!("{}.cdn.edgecast-media.net", hex(h * 7 + k, 12)),
+                1,
+                0,
+                &["93.184.216.34"],
+            ));
+            v.push(ev::dns(
+                t + 9.0,
+                &host,
+                "10.0.0.10",
+                &format!("www.site{}.com", k % 40),
+                1,
+                0,
+                &["93.184.216.35"],
+            ));
         }
     }
     v
@@ -51,7 +75,12 @@ fn low_rate_txt_tunnel_over_days_is_found_and_the_organisation_is_quiet() {
     }
     let f = run(&mut det(), &sorted(v), &OrgProfile::default());
     let hits: Vec<_> = f.iter().filter(|p| p.draft.score >= 50.0).collect();
-    assert_eq!(hits.len(), 1, "{:?}", f.iter().map(|p| (&p.draft.summary, p.draft.score)).collect::<Vec<_>>());
+    assert_eq!(
+        hits.len(),
+        1,
+        "{:?}",
+        f.iter().map(|p| (&p.draft.summary, p.draft.score)).collect::<Vec<_>>()
+    );
     let d = &hits[0].draft;
     assert_eq!(d.entity.ip, Some("10.0.0.77".parse().unwrap()));
     assert_eq!(d.peer.as_ref().unwrap().domain.as_deref(), Some("cloud-metrics-sync.com"));
@@ -64,7 +93,15 @@ fn low_rate_txt_tunnel_over_days_is_found_and_the_organisation_is_quiet() {
 fn a_burst_is_found() {
     let mut v = vec![];
     for k in 0..500u64 {
-        v.push(ev::dns(k as f64 * 5.0, "10.0.0.5", "10.0.0.10", &format!("{}.x.tun.example.org", hex(k, 20)), 1, 3, &[]));
+        v.push(ev::dns(
+            k as f64 * 5.0,
+            "10.0.0.5",
+            "10.0.0.10",
+            &format!("{}.x.tun.example.org", hex(k, 20)),
+            1,
+            3,
+            &[],
+        ));
     }
     let f = run(&mut det(), &v, &OrgProfile::default());
     assert_eq!(f.len(), 1);
@@ -78,7 +115,15 @@ fn resolver_forwards_are_not_the_resolvers_own() {
         v.push(ev::dns(0.0, c, "10.0.0.10", "www.example.com", 1, 0, &["93.184.216.34"]));
     }
     for k in 0..500u64 {
-        v.push(ev::dns(10.0 + k as f64, "10.0.0.10", "9.9.9.9", &format!("{}.t.example.org", hex(k, 40)), 16, 0, &[]));
+        v.push(ev::dns(
+            10.0 + k as f64,
+            "10.0.0.10",
+            "9.9.9.9",
+            &format!("{}.t.example.org", hex(k, 40)),
+            16,
+            0,
+            &[],
+        ));
     }
     let f = run(&mut det(), &v, &OrgProfile::default());
     assert!(f.is_empty(), "{:?}", f.iter().map(|p| &p.draft.summary).collect::<Vec<_>>());
@@ -90,6 +135,10 @@ fn real_benign_dns_is_quiet() {
     for dir in ["benign/rita_proxy_rolling", "mixed/otrf_apt29_day2_UTICA-A"] {
         let evs = decode_all(&[&data.join(dir)]);
         let f = run(&mut det(), &evs, &OrgProfile::default());
-        assert!(f.iter().all(|p| p.draft.score < 50.0), "{dir}: {:?}", f.iter().map(|p| &p.draft.summary).collect::<Vec<_>>());
+        assert!(
+            f.iter().all(|p| p.draft.score < 50.0),
+            "{dir}: {:?}",
+            f.iter().map(|p| &p.draft.summary).collect::<Vec<_>>()
+        );
     }
 }
