@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 
-use crate::detectors::{beaconing, data_egress, dns_tunnel, intel_match, long_connection};
+use crate::detectors::{
+    beaconing, data_egress, dns_tunnel, edge_device, intel_match, lateral_movement, long_connection,
+};
 use crate::intel::IntelSet;
 use crate::meta::DetectorMeta;
 use crate::profile::OrgProfile;
@@ -28,6 +30,8 @@ pub static ALL: &[&Registration] = &[
     &beaconing::REGISTRATION,
     &dns_tunnel::REGISTRATION,
     &data_egress::REGISTRATION,
+    &lateral_movement::REGISTRATION,
+    &edge_device::REGISTRATION,
 ];
 
 /// What constructors may read.
@@ -111,6 +115,16 @@ mod tests {
             "dns_tunnel",
             include_str!("detectors/dns_tunnel.rs"),
             include_str!("detectors/dns_tunnel/tests.rs"),
+        ),
+        (
+            "lateral_movement",
+            include_str!("detectors/lateral_movement.rs"),
+            include_str!("detectors/lateral_movement/tests.rs"),
+        ),
+        (
+            "edge_device",
+            include_str!("detectors/edge_device.rs"),
+            include_str!("detectors/edge_device/tests.rs"),
         ),
         (
             "intel_match",

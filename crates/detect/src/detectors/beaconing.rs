@@ -359,6 +359,11 @@ impl Detector for Beaconing {
         if !(p.is_internal(f.orig_h) && p.is_external(f.resp_h)) {
             return;
         }
+        // ICMP "flows" are mostly answers (unreachables) and echo; tunnels over ICMP are
+        // not judged by interval here.
+        if f.proto == Proto::Icmp {
+            return;
+        }
         // NTP is periodic by specification (RFC 5905 poll intervals).
         let small = c.orig_bytes.unwrap_or(0) <= 68 && c.resp_bytes.unwrap_or(0) <= 68;
         if f.proto == Proto::Udp && f.resp_p == 123 && small {

