@@ -112,12 +112,18 @@ impl FindingSink {
         FindingSink::default()
     }
 
-    /// Adds or updates a finding.
+    /// Adds or updates a finding. A statement with a score of zero (or less) withdraws
+    /// the finding: later data cleared it (a name appeared for an address, a volume
+    /// turned out to be routine).
     pub fn emit(&mut self, meta: &'static DetectorMeta, d: Draft) {
         let peer_key = d.peer.as_ref().map(|p| p.to_string()).unwrap_or_default();
         let entity_key = d.entity.key();
         let h = stable_hash(&[meta.id, &entity_key, &peer_key, &d.discriminator]);
         let id = format!("{}-{h:016x}", meta.id);
+        if d.score <= 0.0 {
+            self.by_id.remove(&id);
+            return;
+        }
         if let Some(p) = self.by_id.get_mut(&id) {
             let time = p.draft.time.min(d.time);
             let end = p.draft.end.max(d.end);
@@ -285,6 +291,16 @@ mod tests {
         assert_eq!(p.draft.score, 30.0, "the latest statement wins");
         assert_eq!(p.draft.sources.len(), 3);
         assert_eq!(p.emits, 3);
+    }
+
+    #[test]
+    fn zero_score_withdraws() {
+        let mut s = FindingSink::new();
+        s.emit(&META, draft(10, 40.0));
+        s.emit(&META, draft(20, 0.0));
+        assert!(s.is_empty());
+        s.emit(&META, draft(30, 0.0));
+        assert!(s.is_empty(), "withdrawing what was never stated adds nothing");
     }
 
     #[test]

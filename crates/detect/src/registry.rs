@@ -7,7 +7,8 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 
 use crate::detectors::{
-    beaconing, data_egress, dns_tunnel, edge_device, intel_match, lateral_movement, long_connection,
+    beaconing, data_egress, dns_tunnel, edge_device, http_anomaly, intel_match, lateral_movement,
+    long_connection, rare_destination, rmm_tool, tls_anomaly,
 };
 use crate::intel::IntelSet;
 use crate::meta::DetectorMeta;
@@ -32,6 +33,10 @@ pub static ALL: &[&Registration] = &[
     &data_egress::REGISTRATION,
     &lateral_movement::REGISTRATION,
     &edge_device::REGISTRATION,
+    &rmm_tool::REGISTRATION,
+    &tls_anomaly::REGISTRATION,
+    &rare_destination::REGISTRATION,
+    &http_anomaly::REGISTRATION,
 ];
 
 /// What constructors may read.
@@ -125,6 +130,26 @@ mod tests {
             "edge_device",
             include_str!("detectors/edge_device.rs"),
             include_str!("detectors/edge_device/tests.rs"),
+        ),
+        (
+            "rmm_tool",
+            include_str!("detectors/rmm_tool.rs"),
+            include_str!("detectors/rmm_tool/tests.rs"),
+        ),
+        (
+            "tls_anomaly",
+            include_str!("detectors/tls_anomaly.rs"),
+            include_str!("detectors/tls_anomaly/tests.rs"),
+        ),
+        (
+            "rare_destination",
+            include_str!("detectors/rare_destination.rs"),
+            include_str!("detectors/rare_destination/tests.rs"),
+        ),
+        (
+            "http_anomaly",
+            include_str!("detectors/http_anomaly.rs"),
+            include_str!("detectors/http_anomaly/tests.rs"),
         ),
         (
             "intel_match",

@@ -22,9 +22,23 @@ pub fn decode_all(paths: &[&Path]) -> Vec<Event> {
             files.push(p.to_path_buf());
         }
     }
+    // Certificates first, as the engine does, so ssl records carry them.
+    let mut certs = dwell_decode::CertStore::new();
+    for f in &files {
+        if let Ok(d) = FileDecoder::open(f, FileId(0), &DecodeOptions::default()) {
+            if d.log_hint() == Some("x509") {
+                for ev in d {
+                    if let dwell_model::Body::X509(c) = ev.body {
+                        certs.insert(c);
+                    }
+                }
+            }
+        }
+    }
+    let opts = DecodeOptions { certs: Some(Arc::new(certs)), ..DecodeOptions::default() };
     let mut out = Vec::new();
     for (i, f) in files.iter().enumerate() {
-        let Ok(d) = FileDecoder::open(f, FileId(i as u32), &DecodeOptions::default()) else {
+        let Ok(d) = FileDecoder::open(f, FileId(i as u32), &opts) else {
             continue;
         };
         out.extend(d);

@@ -1,0 +1,222 @@
+//! `rare_destination`: sessions straight to an address nobody looked up.
+//!
+//! **Finds.** Operational relay boxes (ORBs) and hard-coded C2 addresses: TLS or HTTP to
+//! an external address the host never resolved, that no name (DNS answer, SNI, `Host`)
+//! was ever seen for, and that hardly any other internal host uses — the direct-to-IP sessions
+//! the reporting describes for traffic relayed through compromised residential and VPS
+//! devices.
+//!
+//! **ATT&CK.** T1090.002 External Proxy, T1071 Application Layer Protocol; stage
+//! `command_and_control`.
+//!
+//! **Inputs.** `conn` events the sensor recognised as TLS or HTTP (`service` `ssl`,
+//! `tls` or `http`, on any port); the baselines' DNS resolutions and names.
+//!
+//! **Method.** Per (internal host, external address): sessions, days, duration. Judged
+//! every hour of event time and at the end, when every name the data holds for the
+//! address is known: a pair is reported when the host does use DNS (at least
+//! `min_host_queries` queries in the data — so a capture without DNS does not make
+//! everything direct), never resolved the address, no name is known for it, and at most
+//! two internal hosts (or 2 % of a large organisation) deal with it — an ORB that
+//! attacked the web server and is dialled by a workstation is still rare. Score 50; 60 when it persists (sessions on two or more
+//! days, or an hour or more in all). In a capture of fewer than `min_org_hosts` hosts
+//! rarity cannot be measured, and applications that dial hard-coded addresses are common
+//! there: such pairs are leads at 35.
+//!
+//! **Thresholds and why.** A browser or an updater resolves names; a session to an
+//! address with no name anywhere in the data, from a host that otherwise resolves names,
+//! is what an implant with a hard-coded relay does.
+//!
+//! **Known false positives.** Software with hard-coded addresses (some VoIP, gaming and
+//! telemetry clients), DNS resolved before the data starts for long-lived sessions, DoH
+//! clients (their lookups are invisible). The evidence lists sessions and days.
+//!
+//! **References.** Public reporting on ORB networks (KV-botnet, "SPACEHOP").
+
+use std::net::IpAddr;
+
+use dwell_model::{Body, Event, Kind, Peer, SourceRef, Stage, Technique, Timestamp};
+use serde_json::json;
+
+use crate::ctx::{Ctx, Draft};
+use crate::detector_config;
+use crate::helpers::Keyed;
+use crate::meta::DetectorMeta;
+use crate::registry::{parse_config, BuildCx, ConfigError, Registration};
+use crate::Detector;
+
+detector_config! {
+    /// Thresholds of `rare_destination`.
+    pub struct Config {
+        /// DNS queries a host must have made for its direct sessions to count.
+        pub min_host_queries: u64 = 10,
+        /// Internal hosts needed before rarity means anything.
+        pub min_org_hosts: usize = 10,
+        /// Seconds of event time between evaluations.
+        pub eval_every_s: f64 = 3600.0,
+        /// Most (host, address) pairs tracked.
+        pub max_pairs: usize = 500_000,
+    }
+}
+
+const T_PROXY: Technique = Technique::must("T1090.002");
+const T_APP: Technique = Technique::must("T1071");
+
+/// Detector metadata.
+pub static META: DetectorMeta = DetectorMeta {
+    id: "rare_destination",
+    title: "Direct-to-IP session to a rare address",
+    stage: Stage::CommandAndControl,
+    attack: &[T_PROXY, T_APP],
+    inputs: &[Kind::Conn],
+    doc: "TLS/HTTP sessions to an external address the host never resolved, that no name \
+          was ever seen for and no other internal host uses (ORB relays, hard-coded C2); \
+          leads only in captures too small to measure rarity.",
+    params: Config::params,
+};
+
+/// Registration in the detector list.
+pub static REGISTRATION: Registration = Registration { meta: &META, build };
+
+fn build(cx: &BuildCx<'_>) -> Result<Box<dyn Detector>, ConfigError> {
+    let cfg: Config = parse_config(META.id, cx.settings(META.id))?;
+    Ok(Box::new(RareDestination { pairs: Keyed::new(cfg.max_pairs), cfg }))
+}
+
+#[derive(Debug, Default)]
+struct Pair {
+    first: Timestamp,
+    last: Timestamp,
+    sessions: u64,
+    duration_s: f64,
+    days: Vec<i64>,
+    ports: Vec<u16>,
+    sources: Vec<SourceRef>,
+    last_eval: Timestamp,
+    reported: bool,
+}
+
+/// The detector.
+pub struct RareDestination {
+    cfg: Config,
+    pairs: Keyed<(IpAddr, IpAddr), Pair>,
+}
+
+fn report(cfg: &Config, (host, ip): (IpAddr, IpAddr), p: &mut Pair, cx: &mut Ctx<'_>) {
+    let b = cx.baselines();
+    let queries = b.host(host).map_or(0, |h| h.dns_queries);
+    let direct = queries >= cfg.min_host_queries
+        && b.resolved(host, ip).is_none()
+        && b.name_of(ip).is_none();
+    let prevalence = b.prevalence(ip);
+    let org = b.internal_hosts();
+    // Rare: two hosts at most (an ORB that attacked one host and is dialled by another
+    // is still rare), or 2 % of a large organisation.
+    let rare = prevalence <= 2.max(org / 50);
+    if (!direct || !rare) && !p.reported {
+        return;
+    }
+    let persistent = p.days.len() >= 2 || p.duration_s >= 3600.0;
+    let mut score = if persistent { 60.0 } else { 50.0 };
+    if org < cfg.min_org_hosts {
+        score = 35.0;
+    }
+    if !direct || !rare {
+        // Later data named or shared the address: restate as cleared.
+        score = 0.0;
+    }
+    p.reported = true;
+    let ports: Vec<String> = p.ports.iter().map(u16::to_string).collect();
+    let summary = format!(
+        "{host} held {} session{} with {ip} (port {}) over {} day{}, {:.1} h in all, without resolving it; no name for this address appears anywhere in the data and {prevalence} internal host{} use{} it",
+        p.sessions,
+        if p.sessions == 1 { "" } else { "s" },
+        ports.join(", "),
+        p.days.len(),
+        if p.days.len() == 1 { "" } else { "s" },
+        p.duration_s / 3600.0,
+        if prevalence == 1 { "" } else { "s" },
+        if prevalence == 1 { "s" } else { "" },
+    );
+    let mut d = Draft::new(cx.entity(host), p.first, score, summary);
+    d.end = p.last;
+    d.peer = Some(Peer { ip: Some(ip), domain: None, port: p.ports.first().copied() });
+    d.sources = p.sources.clone();
+    if let serde_json::Value::Object(m) = json!({
+        "sessions": p.sessions,
+        "days": p.days.len(),
+        "duration_s": p.duration_s.round(),
+        "host_dns_queries": queries,
+        "peer_prevalence": prevalence,
+        "internal_hosts_seen": org,
+    }) {
+        d.evidence = m;
+    }
+    cx.emit(d);
+}
+
+impl Detector for RareDestination {
+    fn meta(&self) -> &'static DetectorMeta {
+        &META
+    }
+
+    fn on_event(&mut self, ev: &Event, cx: &mut Ctx<'_>) {
+        let Body::Conn(c) = &ev.body else { return };
+        let f = &c.flow;
+        let p = cx.profile();
+        if !(p.is_internal(f.orig_h) && p.is_external(f.resp_h)) {
+            return;
+        }
+        // The sensor must have recognised TLS or HTTP: an unrecognised session on 443
+        // could be anything, and its name may simply not have been logged.
+        let web = c
+            .service
+            .as_deref()
+            .is_some_and(|s| s.contains("ssl") || s.contains("tls") || s.contains("http"));
+        if !web || matches!(c.conn_state.as_deref(), Some("S0" | "REJ" | "OTH")) {
+            return;
+        }
+        let ts = ev.ts();
+        let Some(pair) = self.pairs.upsert(&(f.orig_h, f.resp_h), ts, || Pair {
+            first: ts,
+            last: ts,
+            last_eval: ts,
+            ..Pair::default()
+        }) else {
+            cx.count("dropped.pairs_full", 1);
+            return;
+        };
+        pair.sessions += 1;
+        pair.first = pair.first.min(ts);
+        pair.last = pair.last.max(ts);
+        pair.duration_s += c.duration.unwrap_or(0.0);
+        let day = ts.secs().div_euclid(86_400);
+        if !pair.days.contains(&day) && pair.days.len() < 64 {
+            pair.days.push(day);
+        }
+        if !pair.ports.contains(&f.resp_p) && pair.ports.len() < 4 {
+            pair.ports.push(f.resp_p);
+        }
+        if pair.sources.len() < 5 {
+            pair.sources.push(ev.header.src);
+        }
+    }
+
+    fn on_watermark(&mut self, now: Timestamp, cx: &mut Ctx<'_>) {
+        let cfg = &self.cfg;
+        self.pairs.drain_dirty(|k, p| {
+            if now.secs_since(p.last_eval) >= cfg.eval_every_s {
+                p.last_eval = now;
+                report(cfg, *k, p, cx);
+            }
+        });
+    }
+
+    fn on_finish(&mut self, cx: &mut Ctx<'_>) {
+        let cfg = &self.cfg;
+        self.pairs.for_each(|k, p| report(cfg, *k, p, cx));
+    }
+}
+
+#[cfg(test)]
+mod tests;
