@@ -86,10 +86,16 @@ impl Default for PrevalenceWeights {
 }
 
 /// Keyed state with a size cap, idle eviction and a "changed since last drain" mark.
+///
+/// Costs are per change, not per key: changed keys are queued once until drained, and
+/// idle eviction scans the map at most four times per idle period, so calling both at
+/// every watermark stays cheap however many keys there are.
 #[derive(Debug)]
 pub struct Keyed<K, V> {
     map: HashMap<K, Slot<V>, RandomState>,
+    dirty: Vec<K>,
     cap: usize,
+    next_evict: Timestamp,
     /// Keys refused because the map was full.
     pub dropped: u64,
     /// Keys removed by idle eviction.
@@ -106,7 +112,14 @@ struct Slot<V> {
 impl<K: Hash + Eq + Clone, V> Keyed<K, V> {
     /// An empty map holding at most `cap` keys.
     pub fn new(cap: usize) -> Self {
-        Keyed { map: HashMap::default(), cap, dropped: 0, evicted: 0 }
+        Keyed {
+            map: HashMap::default(),
+            dirty: Vec::new(),
+            cap,
+            next_evict: Timestamp::MIN,
+            dropped: 0,
+            evicted: 0,
+        }
     }
 
     /// The value of `key`, created with `init` if absent; `None` (and a drop counted) if
@@ -117,11 +130,14 @@ impl<K: Hash + Eq + Clone, V> Keyed<K, V> {
                 self.dropped += 1;
                 return None;
             }
-            self.map.insert(key.clone(), Slot { value: init(), last: now, dirty: true });
+            self.map.insert(key.clone(), Slot { value: init(), last: now, dirty: false });
         }
         let slot = self.map.get_mut(key)?;
         slot.last = slot.last.max(now);
-        slot.dirty = true;
+        if !slot.dirty {
+            slot.dirty = true;
+            self.dirty.push(key.clone());
+        }
         Some(&mut slot.value)
     }
 
@@ -132,10 +148,12 @@ impl<K: Hash + Eq + Clone, V> Keyed<K, V> {
 
     /// Calls `f` on every key changed since the last drain, and clears the marks.
     pub fn drain_dirty(&mut self, mut f: impl FnMut(&K, &mut V)) {
-        for (k, s) in self.map.iter_mut() {
-            if s.dirty {
-                s.dirty = false;
-                f(k, &mut s.value);
+        for k in std::mem::take(&mut self.dirty) {
+            if let Some(s) = self.map.get_mut(&k) {
+                if s.dirty {
+                    s.dirty = false;
+                    f(&k, &mut s.value);
+                }
             }
         }
     }
@@ -148,8 +166,13 @@ impl<K: Hash + Eq + Clone, V> Keyed<K, V> {
     }
 
     /// Removes keys untouched for more than `idle_s` seconds before `now`, handing each
-    /// to `f` first (so a detector can emit what it concluded).
+    /// to `f` first (so a detector can state what it concluded). Scans at most four
+    /// times per `idle_s` of event time; between scans it returns at once.
     pub fn evict_idle(&mut self, now: Timestamp, idle_s: f64, mut f: impl FnMut(&K, V)) {
+        if now < self.next_evict {
+            return;
+        }
+        self.next_evict = now.add_secs_f64(idle_s / 4.0);
         let cutoff = now.add_secs_f64(-idle_s);
         let stale: Vec<K> =
             self.map.iter().filter(|(_, s)| s.last < cutoff).map(|(k, _)| k.clone()).collect();

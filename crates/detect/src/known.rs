@@ -192,18 +192,28 @@ pub const RMM_TOOLS: &[(&str, &[&str])] = &[
     ("zerotier", &["zerotier.com"]),
 ];
 
+/// Whether `name` is `suffix` or a subdomain of it (ASCII case-insensitive, no allocation:
+/// this runs for every DNS, TLS and HTTP event).
+pub fn under(name: &str, suffix: &str) -> bool {
+    let n = name.trim_end_matches('.').as_bytes();
+    let s = suffix.as_bytes();
+    if n.len() < s.len() {
+        return false;
+    }
+    let cut = n.len() - s.len();
+    n[cut..].eq_ignore_ascii_case(s) && (cut == 0 || n[cut - 1] == b'.')
+}
+
 /// The RMM tool a name belongs to, if any.
 pub fn rmm_tool(name: &str) -> Option<&'static str> {
-    let n = name.trim_end_matches('.').to_ascii_lowercase();
     RMM_TOOLS
         .iter()
-        .find(|(_, suffixes)| suffixes.iter().any(|s| n == *s || n.ends_with(&format!(".{s}"))))
+        .find(|(_, suffixes)| suffixes.iter().any(|s| under(name, s)))
         .map(|(id, _)| *id)
 }
 
 fn suffix_match(name: &str, list: &'static [(&str, &'static str)]) -> Option<&'static str> {
-    let n = name.trim_end_matches('.').to_ascii_lowercase();
-    list.iter().find(|(s, _)| n == *s || n.ends_with(&format!(".{s}"))).map(|(_, v)| *v)
+    list.iter().find(|(s, _)| under(name, s)).map(|(_, v)| *v)
 }
 
 #[cfg(test)]
@@ -221,6 +231,8 @@ mod tests {
         assert_eq!(rmm_tool("relay-4a1f9c.net.anydesk.com"), Some("anydesk"));
         assert_eq!(rmm_tool("relay.screenconnect.com"), Some("screenconnect"));
         assert_eq!(rmm_tool("notanydesk.com"), None);
+        assert_eq!(rmm_tool("RELAY.AnyDesk.com."), Some("anydesk"));
+        assert!(under("a.b.example.com", "example.com") && !under("xexample.com", "example.com"));
         assert!(RMM_TOOLS.len() >= 30);
         let mut ids: Vec<&str> = RMM_TOOLS.iter().map(|(i, _)| *i).collect();
         ids.sort();

@@ -211,7 +211,8 @@ pub mod ev {
         }
     }
 
-    /// An HTTP request.
+    /// An HTTP request (`resp_len` bytes in the response).
+    #[allow(clippy::too_many_arguments)] // a test builder mirroring http.log's columns
     pub fn http(
         t_s: f64,
         o: &str,

@@ -24,6 +24,10 @@
 //!   over the same span (skipped cycles lower it a little, bursts of activity a lot);
 //! * *size consistency* of the uploads (relative MAD, zero at `max_size_mad`).
 //!
+//! A schedule whose median upload exceeds `max_checkin_bytes` is a bulk job — the
+//! nightly backup — not a check-in: C2 check-ins carry bytes to kilobytes, and large
+//! scheduled transfers are `data_egress`'s to judge.
+//!
 //! The beacon score is regularity × (0.6 + 0.25·persistence + 0.15·size consistency),
 //! scaled by confidence in the count (full from 20 check-ins): regularity is the beacon,
 //! the other two only confirm it (people are persistent too — a day of browsing has no
@@ -90,6 +94,9 @@ detector_config! {
         pub max_period_s: f64 = 172_800.0,
         /// Relative median absolute deviation of intervals at which regularity is zero.
         pub max_interval_mad: f64 = 0.6,
+        /// Median upload per check-in (bytes) above which a schedule is a bulk job (a
+        /// nightly backup), not a check-in; `data_egress` judges those.
+        pub max_checkin_bytes: f64 = 1_000_000.0,
         /// Relative median absolute deviation of upload sizes at which size consistency is zero.
         pub max_size_mad: f64 = 0.5,
         /// Share of internal hosts at or above which a destination is shared infrastructure.
@@ -268,6 +275,9 @@ fn report(cfg: &Config, key: &(IpAddr, IpAddr, u16), p: &mut Pair, cx: &mut Ctx<
     let times: Vec<i64> = p.times.iter().copied().collect();
     let sizes: Vec<u64> = p.sizes.iter().copied().collect();
     let Some(j) = judge(&times, &sizes, cfg) else { return };
+    if j.size_median > cfg.max_checkin_bytes && !p.reported {
+        return;
+    }
     let (host, peer, port) = *key;
     let b = cx.baselines();
     let name = b.name_of(peer).map(str::to_string);
@@ -289,6 +299,10 @@ fn report(cfg: &Config, key: &(IpAddr, IpAddr, u16), p: &mut Pair, cx: &mut Ctx<
         (1.0, "few hosts")
     };
     let mut score = (100.0 * j.score * rarity).clamp(0.0, 100.0);
+    if j.size_median > cfg.max_checkin_bytes {
+        // Grew into a bulk schedule after being stated: withdraw.
+        score = 0.0;
+    }
     if org < cfg.min_org_hosts && vendor.is_none() {
         // Periodicity alone, without rarity, is a lead: benign apps beacon too.
         score = score.min(49.0);

@@ -112,7 +112,7 @@ pub static REGISTRATION: Registration = Registration { meta: &META, build };
 
 fn build(cx: &BuildCx<'_>) -> Result<Box<dyn Detector>, ConfigError> {
     let cfg: Config = parse_config(META.id, cx.settings(META.id))?;
-    Ok(Box::new(DataEgress { pairs: Keyed::new(cfg.max_pairs), cfg, reported: Default::default() }))
+    Ok(Box::new(DataEgress { hosts: Keyed::new(cfg.max_pairs), cfg, reported: Default::default() }))
 }
 
 #[derive(Clone, Debug, Default)]
@@ -126,14 +126,26 @@ struct Pair {
     big: u64,
     ips: Vec<IpAddr>,
     sources: Vec<SourceRef>,
+}
+
+/// What one host uploaded, per destination address.
+#[derive(Debug, Default)]
+struct HostUploads {
+    dests: std::collections::HashMap<IpAddr, Pair, foldhash::fast::RandomState>,
     last_eval: Timestamp,
 }
+
+/// Addresses that received less than this from a host are not grouped when judging
+/// (browsing sends kilobytes to thousands of addresses).
+const GROUP_MIN_BYTES: u64 = 64 * 1024;
+/// Most destination addresses tracked per host.
+const MAX_DESTS_PER_HOST: usize = 50_000;
 
 /// The detector.
 pub struct DataEgress {
     cfg: Config,
-    /// Per (host, destination address); grouped by destination name when judged.
-    pairs: Keyed<(IpAddr, IpAddr), Pair>,
+    /// Per host, per destination address; grouped by destination name when judged.
+    hosts: Keyed<IpAddr, HostUploads>,
     /// Statements made, per (host, destination), so later ones can update them.
     reported: std::collections::HashSet<(IpAddr, Text), foldhash::fast::RandomState>,
 }
@@ -296,25 +308,28 @@ fn report(cfg: &Config, key: &(IpAddr, Text), p: &Pair, reported: bool, cx: &mut
 }
 
 impl DataEgress {
-    /// Groups the (host, address) pairs of `hosts` (all when `None`) by destination name
-    /// and judges each group that uploaded enough to matter.
-    fn judge(&mut self, hosts: Option<&std::collections::HashSet<IpAddr>>, cx: &mut Ctx<'_>) {
-        let mut groups: std::collections::BTreeMap<(IpAddr, Text), Pair> = Default::default();
+    /// Groups one host's addresses by destination name and judges each group.
+    fn judge_host(&mut self, host: IpAddr, cx: &mut Ctx<'_>) {
+        let Some(h) = self.hosts.get(&host) else { return };
+        let mut groups: std::collections::BTreeMap<Text, Pair> = Default::default();
         let b = cx.baselines();
-        self.pairs.for_each(|(host, ip), p| {
-            if hosts.is_some_and(|h| !h.contains(host)) {
-                return;
+        for (ip, p) in &h.dests {
+            if p.bytes < GROUP_MIN_BYTES {
+                continue;
             }
             let dest = match b.name_of(*ip) {
                 Some(n) => Text::from(registered_domain(n).as_str()),
                 None => Text::from(ip.to_string().as_str()),
             };
-            merge(groups.entry((*host, dest)).or_default(), p);
-        });
+            merge(groups.entry(dest).or_default(), p);
+        }
         let min = self.cfg.share_bytes.min(self.cfg.bulk_bytes);
-        for (key, p) in groups {
+        for (dest, p) in groups {
+            let key = (host, dest);
             let was = self.reported.contains(&key);
-            if (p.bytes >= min || was) && report(&self.cfg, &key, &p, was, cx) && !was {
+            if was {
+                report(&self.cfg, &key, &p, true, cx);
+            } else if p.bytes >= min && report(&self.cfg, &key, &p, false, cx) {
                 self.reported.insert(key);
             }
         }
@@ -338,16 +353,19 @@ impl Detector for DataEgress {
             return;
         }
         let ts = ev.ts();
-        let key = (f.orig_h, f.resp_h);
-        let Some(pair) = self.pairs.upsert(&key, ts, || Pair {
-            first: ts,
-            last: ts,
-            last_eval: ts,
-            ..Pair::default()
-        }) else {
-            cx.count("dropped.pairs_full", 1);
+        let Some(h) = self.hosts.upsert(&f.orig_h, ts, HostUploads::default) else {
+            cx.count("dropped.hosts_full", 1);
             return;
         };
+        if h.dests.len() >= MAX_DESTS_PER_HOST && !h.dests.contains_key(&f.resp_h) {
+            cx.count("dropped.destinations_full", 1);
+            return;
+        }
+        let pair = h.dests.entry(f.resp_h).or_insert_with(|| Pair {
+            first: ts,
+            last: ts,
+            ..Pair::default()
+        });
         pair.first = pair.first.min(ts);
         pair.last = pair.last.max(ts);
         pair.bytes += up;
@@ -375,21 +393,26 @@ impl Detector for DataEgress {
     }
 
     fn on_watermark(&mut self, now: Timestamp, cx: &mut Ctx<'_>) {
-        let cfg = &self.cfg;
-        let mut hosts = std::collections::HashSet::new();
-        self.pairs.drain_dirty(|(host, _), p| {
-            if now.secs_since(p.last_eval) >= cfg.eval_every_s {
-                p.last_eval = now;
-                hosts.insert(*host);
+        let every = self.cfg.eval_every_s;
+        let mut due = Vec::new();
+        self.hosts.drain_dirty(|host, h| {
+            if now.secs_since(h.last_eval) >= every {
+                h.last_eval = now;
+                due.push(*host);
             }
         });
-        if !hosts.is_empty() {
-            self.judge(Some(&hosts), cx);
+        for host in due {
+            self.judge_host(host, cx);
         }
     }
 
     fn on_finish(&mut self, cx: &mut Ctx<'_>) {
-        self.judge(None, cx);
+        let mut all = Vec::new();
+        self.hosts.for_each(|host, _| all.push(*host));
+        all.sort();
+        for host in all {
+            self.judge_host(host, cx);
+        }
     }
 }
 

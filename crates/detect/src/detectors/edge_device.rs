@@ -353,7 +353,7 @@ impl EdgeDevice {
             return;
         }
         let known = self.known.entry(f.orig_h).or_default();
-        if known.iter().any(|k| *k == dest) {
+        if known.contains(&dest) {
             return;
         }
         if learning {
@@ -414,17 +414,15 @@ impl Detector for EdgeDevice {
             {
                 self.download(ev, h, cx)
             }
+            // ICMP "flows" out of an edge host are its answers to probes (unreachable).
             Body::Conn(c)
                 if oi
                     && p.is_external(f.resp_h)
-                    && cx.baselines().is_edge(f.orig_h, cx.profile()) =>
+                    && cx.baselines().is_edge(f.orig_h, cx.profile())
+                    && f.proto != dwell_model::Proto::Icmp
+                    && !matches!(c.conn_state.as_deref(), Some("S0" | "REJ")) =>
             {
-                // ICMP "flows" out of an edge host are its answers to probes (unreachable).
-                if f.proto != dwell_model::Proto::Icmp
-                    && !matches!(c.conn_state.as_deref(), Some("S0" | "REJ"))
-                {
-                    self.outbound(ev, c, cx);
-                }
+                self.outbound(ev, c, cx)
             }
             _ => {}
         }

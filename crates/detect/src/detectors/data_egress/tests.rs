@@ -4,7 +4,7 @@ use crate::OrgProfile;
 
 fn det() -> DataEgress {
     let cfg = Config::default();
-    DataEgress { pairs: Keyed::new(cfg.max_pairs), cfg, reported: Default::default() }
+    DataEgress { hosts: Keyed::new(cfg.max_pairs), cfg, reported: Default::default() }
 }
 
 const DAY: f64 = 86_400.0;
