@@ -1,19 +1,24 @@
-//! First correlation: findings grouped into incidents by entity.
+//! First correlation: findings grouped into incidents.
 //!
-//! A pure function from findings to incidents. This first version groups by the
-//! internal host only (the full correlation — links through peers, lateral edges and
-//! IP↔hostname mappings, patient zero, life-cycle scoring — is issue 7). A group
-//! becomes an incident when it holds a finding worth an analyst's look (score ≥ 50) or
-//! evidence from two or more life-cycle stages; a lone low-score finding stays a
-//! finding.
+//! A pure function from findings to incidents. Findings join when they name the same
+//! internal host, or when a lateral-movement or credential-access finding worth a look
+//! (score ≥ 50) names another internal host as its peer — the edge an intruder walked
+//! (union–find over hosts). The full correlation (IP↔hostname links, time horizons,
+//! patient-zero inference, life-cycle scoring) is issue 7. A group becomes an incident
+//! when it holds a finding worth an analyst's look (score ≥ 50) or evidence from two or
+//! more life-cycle stages; a lone low-score finding stays a finding.
 //!
-//! Tempo: dwell time is first to last evidence; time to exfiltration is first evidence
-//! to the first exfiltration-stage finding. The operating model is called only when
-//! the evidence supports it, against the public benchmarks: smash-and-grab (median
-//! ~48 h from access to egress, median compromise ~10 days) when egress came within
-//! 7 days of first evidence; low-and-slow (mean 35 days to egress, persistence up to
-//! ~2 years) when egress came after 14 days or the evidence spans 30 days or more
-//! without egress; otherwise undetermined, with the reason.
+//! **Tempo.** Dwell time is first to last evidence; time to exfiltration is first
+//! evidence to the first exfiltration-stage finding. The operating model is called from
+//! the incident's shape, against the public benchmarks (smash-and-grab: median ~48 h
+//! from access to egress, median compromise ~10 days; low-and-slow: mean 35 days to
+//! egress, persistence up to ~2 years). Signals for the fast model: egress within a week
+//! of first evidence, egress in one bulk burst, beacons every few minutes, lateral
+//! movement within a day of first evidence. For the slow one: egress two weeks or more
+//! after first evidence, evidence spanning 30 days or more, egress spread over days in
+//! small pieces, beacons hours apart, DNS tunnelling. Decisive timing (two weeks to
+//! egress, 30 days of dwell) settles it; otherwise the side with more signals wins, and
+//! a tie or no signal is `undetermined`. Every signal found is listed in the reasons.
 
 use std::collections::BTreeMap;
 
@@ -38,46 +43,124 @@ pub mod benchmarks {
     pub const SLOW_MAX_DWELL_S: f64 = 730.0 * 86_400.0;
 }
 
-/// The operating model and its reasons, from the incident's timing.
+/// The operating model and its reasons, from timing alone (see [`classify`] for the
+/// shape-aware call).
 pub fn classify_tempo(dwell_s: f64, time_to_exfil_s: Option<f64>) -> (TempoModel, Vec<String>) {
-    let days = |s: f64| s / DAY;
-    match time_to_exfil_s {
-        Some(t) if t <= 7.0 * DAY => (
-            TempoModel::SmashAndGrab,
-            vec![format!(
-                "exfiltration {:.1} h after the first evidence, within a week (smash-and-grab median: 48 h)",
-                t / 3600.0
-            )],
-        ),
-        Some(t) if t >= 14.0 * DAY => (
-            TempoModel::LowAndSlow,
-            vec![format!(
-                "exfiltration {:.1} days after the first evidence (low-and-slow mean: 35 days)",
-                days(t)
-            )],
-        ),
-        Some(t) => (
-            TempoModel::Undetermined,
-            vec![format!(
-                "exfiltration {:.1} days after the first evidence: between the smash-and-grab median (2 days) and the low-and-slow mean (35 days)",
-                days(t)
-            )],
-        ),
-        None if dwell_s >= 30.0 * DAY => (
-            TempoModel::LowAndSlow,
-            vec![format!(
-                "evidence spans {:.1} days without exfiltration seen (low-and-slow persistence: months to ~2 years)",
-                days(dwell_s)
-            )],
-        ),
-        None => (
-            TempoModel::Undetermined,
-            vec![format!(
-                "no exfiltration seen and evidence spans {}: too little to tell the operating model",
-                human_duration(dwell_s)
-            )],
-        ),
+    classify(dwell_s, time_to_exfil_s, &[])
+}
+
+/// Signals of the operating model found in the findings of an incident.
+fn signals(g: &[&Finding], first: Timestamp) -> (Vec<String>, Vec<String>) {
+    let (mut fast, mut slow) = (Vec::new(), Vec::new());
+    let num = |f: &Finding, k: &str| f.evidence.get(k).and_then(serde_json::Value::as_f64);
+    for f in g {
+        match f.detector.as_str() {
+            "beaconing" => {
+                if let Some(p) = num(f, "period_s") {
+                    if p <= 600.0 {
+                        fast.push(format!(
+                            "beacon every {}: a hands-on operator's cadence",
+                            human_duration(p)
+                        ));
+                    } else if p >= 3600.0 {
+                        slow.push(format!(
+                            "beacon every {}: a patient implant's cadence",
+                            human_duration(p)
+                        ));
+                    }
+                }
+            }
+            "data_egress" => {
+                let peak = num(f, "peak_day_bytes").unwrap_or(0.0);
+                let days = num(f, "active_days").unwrap_or(0.0);
+                if peak >= 5e8 && days <= 2.0 {
+                    fast.push(format!("egress in one burst ({:.1} GB in a day)", peak / 1e9));
+                } else if days >= 2.0 && peak < 0.75 * num(f, "bytes_out").unwrap_or(0.0) {
+                    // No single day carries most of it: the data left a piece at a time.
+                    slow.push(format!(
+                        "egress spread over {days:.0} days, at most {:.0} MB a day",
+                        peak / 1e6
+                    ));
+                }
+            }
+            "dns_tunnel" => slow.push("data tunnelled through DNS at a low rate".into()),
+            "lateral_movement" if f.score >= ALERT_SCORE && f.time.secs_since(first) <= DAY => {
+                fast.push(format!(
+                    "lateral movement {} after the first evidence",
+                    human_duration(f.time.secs_since(first))
+                ));
+            }
+            _ => {}
+        }
     }
+    fast.sort();
+    fast.dedup();
+    slow.sort();
+    slow.dedup();
+    (fast, slow)
+}
+
+/// The operating model and its reasons, from timing and the shape signals.
+fn classify(
+    dwell_s: f64,
+    time_to_exfil_s: Option<f64>,
+    shape: &[&Finding],
+) -> (TempoModel, Vec<String>) {
+    let first = shape.iter().map(|f| f.time).min().unwrap_or(Timestamp(0));
+    let (mut fast, slow) = signals(shape, first);
+    match time_to_exfil_s {
+        Some(t) if t >= 14.0 * DAY => {
+            let mut r = vec![format!(
+                "exfiltration {:.1} days after the first evidence (low-and-slow mean: 35 days)",
+                t / DAY
+            )];
+            r.extend(slow);
+            return (TempoModel::LowAndSlow, r);
+        }
+        // Egress that is itself the first evidence says nothing about the pace.
+        Some(t) if t > 0.0 && t <= 7.0 * DAY => fast.push(format!(
+            "exfiltration {:.1} h after the first evidence (smash-and-grab median: 48 h)",
+            t / 3600.0
+        )),
+        _ => {}
+    }
+    if time_to_exfil_s.is_none() && dwell_s >= 30.0 * DAY {
+        let mut r = vec![format!(
+            "evidence spans {:.1} days without exfiltration seen (low-and-slow persistence: months to ~2 years)",
+            dwell_s / DAY
+        )];
+        r.extend(slow);
+        return (TempoModel::LowAndSlow, r);
+    }
+    let model = match fast.len().cmp(&slow.len()) {
+        std::cmp::Ordering::Greater => TempoModel::SmashAndGrab,
+        std::cmp::Ordering::Less => TempoModel::LowAndSlow,
+        std::cmp::Ordering::Equal => TempoModel::Undetermined,
+    };
+    let mut reasons: Vec<String> = Vec::new();
+    match model {
+        TempoModel::SmashAndGrab => {
+            reasons.extend(fast);
+            reasons.extend(slow.into_iter().map(|s| format!("but: {s}")));
+        }
+        TempoModel::LowAndSlow => {
+            reasons.extend(slow);
+            reasons.extend(fast.into_iter().map(|s| format!("but: {s}")));
+        }
+        TempoModel::Undetermined => {
+            if fast.is_empty() {
+                reasons.push(format!(
+                    "no exfiltration and no tempo signal seen; evidence spans {}: too little to tell the operating model",
+                    human_duration(dwell_s)
+                ));
+            } else {
+                reasons.push("as many signs of a fast operation as of a slow one".into());
+                reasons.extend(fast);
+                reasons.extend(slow);
+            }
+        }
+    }
+    (model, reasons)
 }
 
 /// `3.2 h`, `4.5 days`, `12 min`.
@@ -95,9 +178,39 @@ pub fn human_duration(s: f64) -> String {
 
 /// Groups findings into incidents, highest score first.
 pub fn correlate(findings: &[Finding]) -> Vec<Incident> {
-    let mut groups: BTreeMap<String, Vec<&Finding>> = BTreeMap::new();
+    // Union–find over entity keys.
+    let mut index: BTreeMap<String, usize> = BTreeMap::new();
     for f in findings {
-        groups.entry(f.entity.key()).or_default().push(f);
+        let n = index.len();
+        index.entry(f.entity.key()).or_insert(n);
+    }
+    let mut parent: Vec<usize> = (0..index.len()).collect();
+    fn root(p: &mut [usize], mut i: usize) -> usize {
+        while p[i] != i {
+            p[i] = p[p[i]];
+            i = p[i];
+        }
+        i
+    }
+    for f in findings {
+        let lateral = matches!(f.stage, Stage::LateralMovement | Stage::CredentialAccess);
+        if !lateral || f.score < ALERT_SCORE {
+            continue;
+        }
+        let Some(peer) = f.peer.as_ref().and_then(|p| p.ip).map(|ip| ip.to_string()) else {
+            continue;
+        };
+        if let (Some(&a), Some(&b)) = (index.get(&f.entity.key()), index.get(&peer)) {
+            let (ra, rb) = (root(&mut parent, a), root(&mut parent, b));
+            parent[ra.max(rb)] = ra.min(rb);
+        }
+    }
+    let mut groups: BTreeMap<usize, Vec<&Finding>> = BTreeMap::new();
+    for f in findings {
+        if let Some(&i) = index.get(&f.entity.key()) {
+            let r = root(&mut parent, i);
+            groups.entry(r).or_default().push(f);
+        }
     }
     let mut out: Vec<Incident> = groups.into_values().filter_map(|g| incident(&g)).collect();
     out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.first_seen.cmp(&b.first_seen)));
@@ -124,17 +237,22 @@ fn incident(g: &[&Finding]) -> Option<Incident> {
         .map(|f| f.time)
         .min()
         .map(|t| t.secs_since(first_seen).max(0.0));
-    let (model, model_reasons) = classify_tempo(dwell_s, time_to_exfil_s);
+    let (model, model_reasons) = classify(dwell_s, time_to_exfil_s, g);
     // Risk-based: the strongest finding, plus 5 per further stage seen.
     let score = clamp_score(max + 5.0 * (stages.len().saturating_sub(1)) as f64);
-    let entity: Entity = merged_entity(g);
+    let entities = entities(g);
+    let lead = entities.first().cloned().unwrap_or_default();
+    let more_hosts = match entities.len() {
+        0 | 1 => String::new(),
+        2 => " (+1 host)".to_string(),
+        n => format!(" (+{} hosts)", n - 1),
+    };
     let top = g.iter().max_by(|a, b| a.score.total_cmp(&b.score))?;
     let title = if g.len() == 1 {
-        format!("{}: {}", entity, top.title)
+        format!("{lead}{more_hosts}: {}", top.title)
     } else {
         format!(
-            "{}: {} and {} more finding{}",
-            entity,
+            "{lead}{more_hosts}: {} and {} more finding{}",
             top.title,
             g.len() - 1,
             if g.len() == 2 { "" } else { "s" }
@@ -145,7 +263,7 @@ fn incident(g: &[&Finding]) -> Option<Incident> {
         "{} finding{} on {} from {} to {} ({}), stages: {}. Strongest: {}",
         g.len(),
         if g.len() == 1 { "" } else { "s" },
-        entity,
+        entities.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(", "),
         first_seen,
         last_seen,
         human_duration(dwell_s),
@@ -167,7 +285,7 @@ fn incident(g: &[&Finding]) -> Option<Incident> {
         summary,
         score,
         severity: Severity::from_score(score),
-        entities: vec![entity],
+        entities,
         first_seen,
         last_seen,
         stages,
@@ -180,18 +298,33 @@ fn incident(g: &[&Finding]) -> Option<Incident> {
     })
 }
 
-/// The entity of a group, with the host name and role any finding knew.
-fn merged_entity(g: &[&Finding]) -> Entity {
-    let mut e = g.first().map(|f| f.entity.clone()).unwrap_or_default();
+/// The entities of a group, first evidence first (patient zero leads), each with the
+/// host name and role any of its findings knew.
+fn entities(g: &[&Finding]) -> Vec<Entity> {
+    let mut order: Vec<(Timestamp, String)> = Vec::new();
+    let mut by_key: BTreeMap<String, Entity> = BTreeMap::new();
     for f in g {
-        if e.host.is_none() {
-            e.host.clone_from(&f.entity.host);
-        }
-        if e.role.is_none() {
-            e.role.clone_from(&f.entity.role);
+        let k = f.entity.key();
+        match by_key.get_mut(&k) {
+            Some(e) => {
+                if e.host.is_none() {
+                    e.host.clone_from(&f.entity.host);
+                }
+                if e.role.is_none() {
+                    e.role.clone_from(&f.entity.role);
+                }
+                if let Some(o) = order.iter_mut().find(|(_, key)| *key == k) {
+                    o.0 = o.0.min(f.time);
+                }
+            }
+            None => {
+                by_key.insert(k.clone(), f.entity.clone());
+                order.push((f.time, k));
+            }
         }
     }
-    e
+    order.sort();
+    order.into_iter().filter_map(|(_, k)| by_key.remove(&k)).collect()
 }
 
 #[cfg(test)]
@@ -244,6 +377,64 @@ mod tests {
         assert_eq!(slow.model, TempoModel::LowAndSlow);
         assert!(slow.time_to_exfil_s.is_none());
         assert_eq!(inc[0].id, correlate(&f)[0].id, "stable ids");
+    }
+
+    #[test]
+    fn lateral_edges_join_hosts() {
+        let mut a = finding("a", "10.0.0.1", 0, Stage::LateralMovement, 70.0);
+        a.peer = Some(dwell_model::Peer {
+            ip: Some("10.0.0.2".parse().unwrap()),
+            domain: None,
+            port: Some(445),
+        });
+        let b = finding("b", "10.0.0.2", 100, Stage::CommandAndControl, 80.0);
+        let c = finding("c", "10.0.0.3", 100, Stage::CommandAndControl, 80.0);
+        let inc = correlate(&[a, b, c]);
+        assert_eq!(inc.len(), 2);
+        let joined = inc.iter().find(|i| i.findings.len() == 2).unwrap();
+        assert_eq!(joined.entities.len(), 2);
+        assert_eq!(joined.entities[0].ip, Some("10.0.0.1".parse().unwrap()), "patient zero first");
+    }
+
+    #[test]
+    fn shape_decides_the_model() {
+        let mut beacon = finding("b", "10.0.0.1", 0, Stage::CommandAndControl, 70.0);
+        beacon.detector = "beaconing".into();
+        beacon.evidence.insert("period_s".into(), serde_json::json!(14_400.0));
+        let mut egress = finding("e", "10.0.0.1", 2 * 86_400, Stage::Exfiltration, 70.0);
+        egress.detector = "data_egress".into();
+        egress.evidence.insert("active_days".into(), serde_json::json!(3));
+        egress.evidence.insert("peak_day_bytes".into(), serde_json::json!(40_000_000));
+        egress.evidence.insert("bytes_out".into(), serde_json::json!(100_000_000));
+        let mut tunnel = finding("t", "10.0.0.1", 3600, Stage::CommandAndControl, 70.0);
+        tunnel.detector = "dns_tunnel".into();
+        // Egress two days in counts for the fast model; three slow signals outweigh it.
+        let inc = correlate(&[beacon.clone(), egress.clone(), tunnel]);
+        assert_eq!(inc[0].model, TempoModel::LowAndSlow, "{:?}", inc[0].model_reasons);
+        assert!(
+            inc[0].model_reasons.iter().any(|r| r.contains("spread over 3 days")),
+            "{:?}",
+            inc[0].model_reasons
+        );
+        assert!(
+            inc[0].model_reasons.iter().any(|r| r.starts_with("but: exfiltration")),
+            "{:?}",
+            inc[0].model_reasons
+        );
+
+        // The same egress in one day's burst, after a fast beacon: smash and grab.
+        let mut burst = egress;
+        burst.evidence.insert("active_days".into(), serde_json::json!(1));
+        burst.evidence.insert("peak_day_bytes".into(), serde_json::json!(4_000_000_000_u64));
+        burst.evidence.insert("bytes_out".into(), serde_json::json!(4_000_000_000_u64));
+        beacon.evidence.insert("period_s".into(), serde_json::json!(60.0));
+        let inc = correlate(&[beacon, burst]);
+        assert_eq!(inc[0].model, TempoModel::SmashAndGrab, "{:?}", inc[0].model_reasons);
+
+        // Egress as the first evidence says nothing about pace.
+        let mut alone = finding("x", "10.0.0.9", 0, Stage::Exfiltration, 60.0);
+        alone.detector = "data_egress".into();
+        assert_eq!(correlate(&[alone])[0].model, TempoModel::Undetermined);
     }
 
     #[test]
