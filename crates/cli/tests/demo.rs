@@ -16,7 +16,23 @@ fn demo_runs_and_writes_valid_results() {
     dwell_testkit::spec::validate_dir(&out).unwrap();
     let eval: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("eval.json")).unwrap()).unwrap();
-    assert_eq!(eval["stages_detected"][1], 13, "both scenarios' stages are evaluated");
+    // Both scenarios' stages are evaluated, and the embedded default is a regression
+    // guard: every stage found, no benign trap fired, both operating models named right.
+    let truth: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("sim/truth.json")).unwrap())
+            .unwrap();
+    let stages: usize = truth["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["stages"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(eval["stages_detected"][1], stages);
+    assert_eq!(eval["stages_detected"][0], eval["stages_detected"][1], "{}", stdout);
+    assert_eq!(eval["false_positives"], 0, "{}", stdout);
+    for inc in eval["incidents"].as_array().unwrap() {
+        assert_eq!(inc["model"], inc["model_true"], "{inc}");
+    }
     assert!(stdout.contains("Evaluation against the simulation's ground truth"));
     assert!(stdout.contains("report: "));
     assert!(out.join("sim/truth.json").is_file() && out.join("sim/conn.log").is_file());

@@ -194,14 +194,20 @@ impl Baselines {
         if oi {
             self.host_mut(f.orig_h, ts);
         }
-        if ri {
+        // An address that never answered is not (yet) a host: a sweep of a subnet must not
+        // grow the organisation by every address it tried.
+        let answered = match &ev.body {
+            Body::Conn(c) => answered(c),
+            _ => true,
+        };
+        if ri && answered {
             self.host_mut(f.resp_h, ts);
         }
         if !matches!(ev.body, Body::Conn(_)) {
             return;
         }
         // Roles from who serves whom.
-        if oi && ri {
+        if oi && ri && answered {
             let service = match (f.resp_p, f.proto) {
                 (53, _) => Some(53),
                 (88, _) => Some(88),
@@ -402,6 +408,15 @@ impl Baselines {
     pub fn peers_tracked(&self) -> usize {
         self.peers.len()
     }
+}
+
+/// Whether the responder of a connection answered at all (a reset counts: something
+/// is there).
+fn answered(c: &dwell_model::Conn) -> bool {
+    if c.resp_pkts == Some(0) {
+        return false;
+    }
+    !matches!(c.conn_state.as_deref(), Some("S0" | "RSTOS0" | "SH"))
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::hash::Hash;
 
-use dwell_model::Timestamp;
+use dwell_model::{Conn, Proto, Timestamp};
 use foldhash::fast::RandomState;
 
 /// Ascending thresholds with the score each one earns: a value at or above
@@ -239,6 +239,98 @@ impl Hll {
     }
 }
 
+/// What a connection attempt was: see [`probe`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Probe {
+    /// Carried payload, or an answer: not a probe.
+    No,
+    /// Touched and dropped without payload.
+    Soft,
+    /// No answer, or refused.
+    Hard,
+}
+
+/// Ports a device answers from (besides those below 1024) when it replies to a
+/// multicast or broadcast query: SSDP, mDNS, LLMNR, WS-Discovery.
+pub const ANSWER_PORTS: &[u16] = &[1900, 5353, 5355, 3702];
+
+/// Classifies a connection: a *probe* carried no payload. With a Zeek state, `S0`,
+/// `REJ`, `RSTOS0`, `RSTRH`, `SH`, `SHR` are hard failures and any other state (but
+/// `OTH`) with no bytes either way is a soft probe; without a state (Suricata), no packet
+/// back is a hard failure and a TCP exchange of at most two packets each way a soft
+/// probe. A flow from a service port to an ephemeral port is an answer, never a probe;
+/// an ICMP echo request is a soft probe.
+pub fn probe(c: &Conn) -> Probe {
+    let f = &c.flow;
+    if f.proto == Proto::Icmp {
+        // Zeek and Suricata put the ICMP type in the originator port.
+        let echo = if f.orig_h.is_ipv4() { 8 } else { 128 };
+        return if f.orig_p == echo { Probe::Soft } else { Probe::No };
+    }
+    if (f.orig_p < 1024 || ANSWER_PORTS.contains(&f.orig_p)) && f.resp_p >= 1024 {
+        return Probe::No;
+    }
+    if let Some(state) = c.conn_state.as_deref() {
+        if matches!(state, "S0" | "REJ" | "RSTOS0" | "RSTRH" | "SH" | "SHR") {
+            return Probe::Hard;
+        }
+        if c.orig_bytes == Some(0) && c.resp_bytes == Some(0) && state != "OTH" {
+            return Probe::Soft;
+        }
+        return Probe::No;
+    }
+    match (c.orig_pkts, c.resp_pkts) {
+        (_, Some(0)) => Probe::Hard,
+        (Some(o), Some(r)) if f.proto == Proto::Tcp && o <= 2 && r <= 2 => Probe::Soft,
+        _ => Probe::No,
+    }
+}
+
+/// Distinct values counted exactly up to [`Distinct::EXACT`], then estimated with an
+/// [`Hll`]: small sets (the usual case) cost a few bytes and count exactly, large ones
+/// stay bounded at ~512 bytes.
+#[derive(Clone, Debug, Default)]
+pub struct Distinct {
+    exact: Vec<u64>,
+    hll: Option<Box<Hll>>,
+}
+
+impl Distinct {
+    /// Values held exactly before switching to the estimate.
+    pub const EXACT: usize = 32;
+
+    /// Adds a hash; returns whether it was new (always `true` once estimating).
+    pub fn add_hash(&mut self, h: u64) -> bool {
+        if let Some(hll) = &mut self.hll {
+            hll.add_hash(h);
+            return true;
+        }
+        if self.exact.contains(&h) {
+            return false;
+        }
+        if self.exact.len() < Self::EXACT {
+            self.exact.push(h);
+            return true;
+        }
+        let mut hll = Box::<Hll>::default();
+        for x in self.exact.drain(..) {
+            hll.add_hash(x);
+        }
+        hll.add_hash(h);
+        self.hll = Some(hll);
+        true
+    }
+
+    /// Distinct values added (exact below [`Distinct::EXACT`], estimated above, never
+    /// reported below it once estimating).
+    pub fn count(&self) -> u64 {
+        match &self.hll {
+            Some(h) => (h.count().round() as u64).max(Self::EXACT as u64 + 1),
+            None => self.exact.len() as u64,
+        }
+    }
+}
+
 /// Events counted over a sliding window of `bins × bin_s` seconds, in fixed bins.
 #[derive(Clone, Debug)]
 pub struct WindowCounter {
@@ -413,6 +505,22 @@ mod tests {
             let tol = (0.26 * n as f64).max(3.0);
             assert!((c - n as f64).abs() <= tol, "{n}: {c}");
         }
+    }
+
+    #[test]
+    fn distinct_is_exact_then_estimates() {
+        let fnv = |i: usize| crate::ctx::stable_hash(&[&i.to_string()]);
+        let mut d = Distinct::default();
+        for i in 0..Distinct::EXACT {
+            assert!(d.add_hash(fnv(i)));
+            assert!(!d.add_hash(fnv(i)));
+        }
+        assert_eq!(d.count(), Distinct::EXACT as u64);
+        for i in 0..5000 {
+            d.add_hash(fnv(i));
+        }
+        let c = d.count() as f64;
+        assert!((c - 5000.0).abs() <= 0.26 * 5000.0, "{c}");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 
 use crate::detectors::{
     beaconing, data_egress, dns_tunnel, edge_device, http_anomaly, intel_match, lateral_movement,
-    long_connection, rare_destination, rmm_tool, tls_anomaly,
+    long_connection, rare_destination, rmm_tool, scan, tls_anomaly,
 };
 use crate::intel::IntelSet;
 use crate::meta::DetectorMeta;
@@ -37,6 +37,7 @@ pub static ALL: &[&Registration] = &[
     &tls_anomaly::REGISTRATION,
     &rare_destination::REGISTRATION,
     &http_anomaly::REGISTRATION,
+    &scan::REGISTRATION,
 ];
 
 /// What constructors may read.
@@ -101,6 +102,7 @@ mod tests {
 
     /// Each detector's source, to check its header and tests.
     const SOURCES: &[(&str, &str, &str)] = &[
+        ("scan", include_str!("detectors/scan.rs"), include_str!("detectors/scan/tests.rs")),
         (
             "long_connection",
             include_str!("detectors/long_connection.rs"),

@@ -193,8 +193,7 @@ pub fn correlate(findings: &[Finding]) -> Vec<Incident> {
         i
     }
     for f in findings {
-        let lateral = matches!(f.stage, Stage::LateralMovement | Stage::CredentialAccess);
-        if !lateral || f.score < ALERT_SCORE {
+        if !is_edge_finding(f) {
             continue;
         }
         let Some(peer) = f.peer.as_ref().and_then(|p| p.ip).map(|ip| ip.to_string()) else {
@@ -323,8 +322,31 @@ fn entities(g: &[&Finding]) -> Vec<Entity> {
             }
         }
     }
-    order.sort();
+    // Hosts the intruder reached (the peers of lateral-movement and credential-access
+    // findings worth a look) are involved even when nothing of their own was seen.
+    for f in g {
+        if !is_edge_finding(f) {
+            continue;
+        }
+        let Some(ip) = f.peer.as_ref().and_then(|p| p.ip) else { continue };
+        let e = Entity { ip: Some(ip), ..Entity::default() };
+        let k = e.key();
+        match order.iter_mut().find(|(_, key)| *key == k) {
+            Some(o) => o.0 = o.0.min(f.time),
+            None => {
+                by_key.insert(k.clone(), e);
+                order.push((f.time, k));
+            }
+        }
+    }
+    // Stable: at equal times a host with findings of its own precedes one it reached.
+    order.sort_by_key(|(t, _)| *t);
     order.into_iter().filter_map(|(_, k)| by_key.remove(&k)).collect()
+}
+
+/// A lateral-movement or credential-access finding worth a look: an edge between hosts.
+fn is_edge_finding(f: &Finding) -> bool {
+    matches!(f.stage, Stage::LateralMovement | Stage::CredentialAccess) && f.score >= ALERT_SCORE
 }
 
 #[cfg(test)]
@@ -389,11 +411,23 @@ mod tests {
         });
         let b = finding("b", "10.0.0.2", 100, Stage::CommandAndControl, 80.0);
         let c = finding("c", "10.0.0.3", 100, Stage::CommandAndControl, 80.0);
-        let inc = correlate(&[a, b, c]);
+        // DCSync against a DC that has no finding of its own: it is involved all the same.
+        let mut d = finding("d", "10.0.0.1", 50, Stage::CredentialAccess, 85.0);
+        d.peer = Some(dwell_model::Peer {
+            ip: Some("10.0.0.10".parse().unwrap()),
+            domain: None,
+            port: None,
+        });
+        let inc = correlate(&[a, b, c, d]);
         assert_eq!(inc.len(), 2);
-        let joined = inc.iter().find(|i| i.findings.len() == 2).unwrap();
-        assert_eq!(joined.entities.len(), 2);
-        assert_eq!(joined.entities[0].ip, Some("10.0.0.1".parse().unwrap()), "patient zero first");
+        let joined = inc.iter().find(|i| i.findings.len() == 3).unwrap();
+        let ips: Vec<String> = joined.entities.iter().map(|e| e.ip.unwrap().to_string()).collect();
+        assert_eq!(
+            ips,
+            ["10.0.0.1", "10.0.0.2", "10.0.0.10"],
+            "patient zero first, then as reached"
+        );
+        assert!(joined.title.contains("(+2 hosts)"), "{}", joined.title);
     }
 
     #[test]

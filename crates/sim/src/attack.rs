@@ -2,7 +2,8 @@
 //! jitter, volumes), written as labelled sessions, with the ground truth they make.
 //!
 //! * **smash-and-grab** — the VPN appliance is exploited over its web interface, pulls
-//!   tools from a staging server, replicates the directory from the DC (DCSync),
+//!   tools from a staging server, sweeps the servers' subnet for SMB, RDP, WinRM and SSH,
+//!   replicates the directory from the DC (DCSync),
 //!   installs a service on the DC and the file server over SMB, the file server beacons
 //!   every minute to a C2 domain, and ~4 GB leave for cloud storage ~41 h after access.
 //! * **low-and-slow** — the web server is exploited from a residential-looking relay
@@ -15,7 +16,7 @@ use dwell_model::{Stage, TempoModel};
 
 use crate::benign::{eport, HOUR, US};
 use crate::rng::{key, mix, Rng};
-use crate::session::{App, DceRpc, Dns, Http, Session, Smb, Tls};
+use crate::session::{App, DceRpc, Dns, Http, Session, Smb, State, Tls};
 use crate::world::{ip_str, public_ip, Kind, Role, World};
 
 /// One stage of a scenario as written into the data.
@@ -166,7 +167,7 @@ pub fn smash_and_grab(w: &mut World, idx: u8, t0: i64, end: i64) -> Plan {
         let s = Session::tcp(t, attacker, eport(&mut r), vpn_ip, 8443).sized(600 + i as u64 * 13, 900 + r.below(3000), 0.3);
         v.push(http(s, if i % 2 == 0 { "POST" } else { "GET" }, &ip_str(vpn_ip), uri, "python-requests/2.31.0"));
     }
-    label(&mut v, idx, 0);
+    label(&mut v, idx, stages.len() as u8);
     sessions.extend(v);
     stages.push(stage("exploit_vpn", Stage::InitialAccess, &["T1190"], format!("{} exploits the VPN appliance {} over its web interface (path traversal and command injection)", ip_str(attacker), ip_str(vpn_ip))));
     // 1. Tools pulled from a staging server.
@@ -183,7 +184,7 @@ pub fn smash_and_grab(w: &mut World, idx: u8, t0: i64, end: i64) -> Plan {
         );
         v.push(http(s, "GET", &ip_str(staging), uri, "Wget/1.21.3"));
     }
-    label(&mut v, idx, 1);
+    label(&mut v, idx, stages.len() as u8);
     sessions.extend(v);
     stages.push(stage(
         "tool_download",
@@ -191,7 +192,51 @@ pub fn smash_and_grab(w: &mut World, idx: u8, t0: i64, end: i64) -> Plan {
         &["T1105"],
         format!("the appliance downloads tools from {} over HTTP", ip_str(staging)),
     ));
-    // 2. DCSync from the appliance: directory replication requested by a non-DC.
+    // 2. A half-open sweep of the servers' subnet from the appliance for SMB, RDP, WinRM
+    //    and SSH (the fscan / masscan step): live hosts answer, open ports reset.
+    let mut v = Vec::new();
+    t += 6 * 60 * US;
+    let net = dc_ip & 0xffff_ff00;
+    let live: Vec<(u32, Role)> = w.hosts.iter().map(|h| (h.ip, h.role)).collect();
+    for port in [445u16, 3389, 5985, 22] {
+        for a in 1..255u32 {
+            let ip = net | a;
+            if ip == vpn_ip {
+                continue;
+            }
+            t += (2_000.0 + r.exp(8_000.0)) as i64;
+            let mut s = Session::tcp(t, vpn_ip, eport(&mut r), ip, port).sized(0, 0, 0.0);
+            s.state = match live.iter().find(|(h, _)| *h == ip) {
+                None => State::S0,
+                Some((_, role)) => {
+                    let open = match port {
+                        445 | 5985 => true,
+                        3389 => *role != Role::Dc || r.chance(0.5),
+                        _ => r.chance(0.2),
+                    };
+                    if open {
+                        State::Rsto
+                    } else {
+                        State::Rej
+                    }
+                }
+            };
+            v.push(s);
+        }
+    }
+    label(&mut v, idx, stages.len() as u8);
+    sessions.extend(v);
+    stages.push(stage(
+        "internal_scan",
+        Stage::Discovery,
+        &["T1046"],
+        format!(
+            "{} sweeps {}/24 for SMB, RDP, WinRM and SSH with half-open probes",
+            ip_str(vpn_ip),
+            ip_str(net)
+        ),
+    ));
+    // 3. DCSync from the appliance: directory replication requested by a non-DC.
     let mut v = Vec::new();
     t += 14 * 60 * US;
     for op in [
@@ -212,7 +257,7 @@ pub fn smash_and_grab(w: &mut World, idx: u8, t0: i64, end: i64) -> Plan {
         s.app = App::DceRpc(DceRpc { endpoint: "drsuapi", operation: op, pipe: "49667" });
         v.push(s);
     }
-    label(&mut v, idx, 2);
+    label(&mut v, idx, stages.len() as u8);
     sessions.extend(v);
     stages.push(stage(
         "dcsync",
@@ -224,7 +269,7 @@ pub fn smash_and_grab(w: &mut World, idx: u8, t0: i64, end: i64) -> Plan {
             ip_str(dc_ip)
         ),
     ));
-    // 3. Lateral movement: a service installed over SMB on the DC and the file server.
+    // 4. Lateral movement: a service installed over SMB on the DC and the file server.
     let mut v = Vec::new();
     t += 3 * 60 * US;
     for (target, name) in [(dc_ip, "DC01"), (fs_ip, "FS01")] {
@@ -246,7 +291,7 @@ pub fn smash_and_grab(w: &mut World, idx: u8, t0: i64, end: i64) -> Plan {
             v.push(s);
         }
     }
-    label(&mut v, idx, 3);
+    label(&mut v, idx, stages.len() as u8);
     sessions.extend(v);
     stages.push(stage(
         "lateral_smb_service",
@@ -259,7 +304,7 @@ pub fn smash_and_grab(w: &mut World, idx: u8, t0: i64, end: i64) -> Plan {
             ip_str(fs_ip)
         ),
     ));
-    // 4. The file server beacons every 60 s (±20 %) to the C2 domain for ~40 h.
+    // 5. The file server beacons every 60 s (±20 %) to the C2 domain for ~40 h.
     let mut v = Vec::new();
     let beacon_start = t + 10 * 60 * US;
     let mut bt = beacon_start;
@@ -286,7 +331,7 @@ pub fn smash_and_grab(w: &mut World, idx: u8, t0: i64, end: i64) -> Plan {
         v.push(tls(s, Some(&format!("api.{c2_name}")), Some(c2_cert), C2_JA3, C2_JA4));
         bt += ((60.0 * (1.0 + r.range(-0.2, 0.2))) * US as f64) as i64;
     }
-    label(&mut v, idx, 4);
+    label(&mut v, idx, stages.len() as u8);
     sessions.extend(v);
     stages.push(stage(
         "beacon",
@@ -297,7 +342,7 @@ pub fn smash_and_grab(w: &mut World, idx: u8, t0: i64, end: i64) -> Plan {
             ip_str(fs_ip)
         ),
     ));
-    // 5. Bulk upload to cloud storage 41 h after access.
+    // 6. Bulk upload to cloud storage 41 h after access.
     let mut v = Vec::new();
     let mut et = t0 + 41 * HOUR * US;
     v.push(dns(w, et - US, fs, &mega, 1, vec![ip_str(mega_ip)], &mut r));
@@ -311,7 +356,7 @@ pub fn smash_and_grab(w: &mut World, idx: u8, t0: i64, end: i64) -> Plan {
         v.push(tls(s, Some(&mega), Some(mega_cert), C2_JA3, C2_JA4));
         et += ((size as f64 / 12_000_000.0 + 5.0 + r.exp(20.0)) * US as f64) as i64;
     }
-    label(&mut v, idx, 5);
+    label(&mut v, idx, stages.len() as u8);
     sessions.extend(v);
     stages.push(stage(
         "exfil_cloud",
@@ -380,7 +425,7 @@ pub fn low_and_slow(w: &mut World, idx: u8, t0: i64, end: i64) -> Plan {
             "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36",
         ));
     }
-    label(&mut v, idx, 0);
+    label(&mut v, idx, stages.len() as u8);
     sessions.extend(v);
     stages.push(stage(
         "webshell",
@@ -406,7 +451,7 @@ pub fn low_and_slow(w: &mut World, idx: u8, t0: i64, end: i64) -> Plan {
         v.push(s);
         t += (dur as i64 + 3600) * US;
     }
-    label(&mut v, idx, 1);
+    label(&mut v, idx, stages.len() as u8);
     sessions.extend(v);
     stages.push(stage(
         "lateral_rdp",
@@ -441,7 +486,7 @@ pub fn low_and_slow(w: &mut World, idx: u8, t0: i64, end: i64) -> Plan {
         v.push(smb);
         d += day + ((r.range(-3.0, 3.0)) * 3600.0) as i64 * US;
     }
-    label(&mut v, idx, 2);
+    label(&mut v, idx, stages.len() as u8);
     sessions.extend(v);
     stages.push(stage("unapproved_rmm", Stage::CommandAndControl, &["T1219"], format!("{} runs AnyDesk through relay-4a1f9c.net.anydesk.com daily and reaches the file server during the sessions", ip_str(ws_ip))));
     // 3. A 4-hourly HTTPS beacon with ±30 % jitter and skipped cycles.
@@ -467,7 +512,7 @@ pub fn low_and_slow(w: &mut World, idx: u8, t0: i64, end: i64) -> Plan {
         }
         b += ((4.0 * 3600.0 * (1.0 + r.range(-0.3, 0.3))) * US as f64) as i64;
     }
-    label(&mut v, idx, 3);
+    label(&mut v, idx, stages.len() as u8);
     sessions.extend(v);
     stages.push(stage(
         "beacon_4h",
@@ -518,7 +563,7 @@ pub fn low_and_slow(w: &mut World, idx: u8, t0: i64, end: i64) -> Plan {
         }
         q += (r.exp(120.0) * US as f64) as i64 + US;
     }
-    label(&mut v, idx, 4);
+    label(&mut v, idx, stages.len() as u8);
     sessions.extend(v);
     stages.push(stage("dns_tunnel", Stage::CommandAndControl, &["T1071.004", "T1572"], format!("{} tunnels through the corporate resolvers: TXT queries of encoded labels under {tunnel}", ip_str(ws_ip))));
     // 5. Direct-to-IP TLS sessions with the relay, no DNS, no SNI, every ~7 h.
@@ -534,7 +579,7 @@ pub fn low_and_slow(w: &mut World, idx: u8, t0: i64, end: i64) -> Plan {
         v.push(tls(s, None, None, C2_JA3, C2_JA4));
         p += ((7.0 * 3600.0 + r.range(-2.0, 2.0) * 3600.0) * US as f64) as i64;
     }
-    label(&mut v, idx, 5);
+    label(&mut v, idx, stages.len() as u8);
     sessions.extend(v);
     stages.push(stage(
         "direct_to_ip_orb",
@@ -566,7 +611,7 @@ pub fn low_and_slow(w: &mut World, idx: u8, t0: i64, end: i64) -> Plan {
         }
         e += (r.exp(900.0) * US as f64) as i64 + 60 * US;
     }
-    label(&mut v, idx, 6);
+    label(&mut v, idx, stages.len() as u8);
     sessions.extend(v);
     stages.push(stage(
         "exfil_slow",

@@ -202,6 +202,8 @@ impl Session {
             (Proto::Tcp, State::Sf) => "ShADadFf",
             (Proto::Tcp, State::S0) => "S",
             (Proto::Tcp, State::Rej) => "Sr",
+            // A half-open (SYN) scan of an open port: SYN, SYN-ACK, reset.
+            (Proto::Tcp, State::Rsto) if self.orig_bytes == 0 && self.resp_bytes == 0 => "ShR",
             (Proto::Tcp, State::Rsto) => "ShADadR",
             (Proto::Udp, State::Sf) => "Dd",
             (Proto::Udp, _) => "D",
@@ -214,6 +216,9 @@ impl Session {
         match (self.proto, self.state) {
             (Proto::Tcp, State::S0) => (2, 88, 0, 0),
             (Proto::Tcp, State::Rej) => (1, 44, 1, 40),
+            (Proto::Tcp, State::Rsto) if self.orig_bytes == 0 && self.resp_bytes == 0 => {
+                (2, 84, 1, 44)
+            }
             (Proto::Tcp, _) => {
                 // Handshake and teardown, data segments, and one ACK per two segments.
                 let (od, rd) = (seg(self.orig_bytes), seg(self.resp_bytes));

@@ -107,8 +107,20 @@ impl Truth {
                 }
                 let mut hosts: Vec<String> = Vec::new();
                 let mut peers: Vec<String> = Vec::new();
+                // A scan touches every address of a subnet; only the scanner is involved.
+                let scan = sp.stage == Stage::Discovery;
                 for s in &ss {
                     for ip in [s.orig, s.resp] {
+                        // A DNS query goes to the resolver (a DC): the host that matters
+                        // is the client.
+                        let lookup = matches!(s.app, crate::session::App::Dns(_)) || s.resp_p == 53;
+                        if (scan || lookup) && ip == s.resp {
+                            continue;
+                        }
+                        // ... and a resolver forwarding it only relays it.
+                        if lookup && ip == s.orig && w.dcs.iter().any(|d| w.hosts[*d].ip == ip) {
+                            continue;
+                        }
                         let text = ip_str(ip);
                         let list = if is_internal(ip) { &mut hosts } else { &mut peers };
                         if !list.contains(&text) {
@@ -134,14 +146,6 @@ impl Truth {
                         if !n.is_empty() && !is_ip && !peers.contains(&n) {
                             peers.push(n);
                         }
-                    }
-                }
-                // A DNS query goes to the resolver (a DC); the host that matters is the client.
-                if ss.iter().all(|s| matches!(s.app, crate::session::App::Dns(_)) || s.resp_p == 53)
-                {
-                    let dcs: Vec<String> = w.dcs.iter().map(|d| ip_str(w.hosts[*d].ip)).collect();
-                    if hosts.len() > 1 {
-                        hosts.retain(|h| !dcs.contains(h));
                     }
                 }
                 stages.push(StageTruth {

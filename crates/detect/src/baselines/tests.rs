@@ -126,3 +126,18 @@ fn roles_names_and_resolutions() {
     assert!(b.is_edge("10.0.0.5".parse().unwrap(), &p));
     assert!(!b.is_edge("10.0.0.21".parse().unwrap(), &p));
 }
+
+#[test]
+fn addresses_that_never_answer_are_not_hosts() {
+    let p = OrgProfile::default();
+    let mut b = Baselines::new();
+    for a in 1..=200u32 {
+        let mut e = conn(i64::from(a), "10.0.0.5", &format!("10.0.9.{a}"), 445);
+        if let Body::Conn(c) = &mut e.body {
+            c.conn_state = Some(if a <= 3 { "REJ".into() } else { "S0".into() });
+        }
+        b.observe(&e, &p);
+    }
+    // The scanner and the three addresses that refused.
+    assert_eq!(b.internal_hosts(), 4);
+}

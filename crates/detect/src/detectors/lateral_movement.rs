@@ -52,6 +52,7 @@ use serde_json::json;
 
 use crate::ctx::{Ctx, Draft};
 use crate::detector_config;
+use crate::helpers::{probe, Probe};
 use crate::meta::DetectorMeta;
 use crate::registry::{parse_config, BuildCx, ConfigError, Registration};
 use crate::Detector;
@@ -323,7 +324,9 @@ impl Detector for LateralMovement {
             }
             Body::Conn(c) => {
                 let Some((proto, tech)) = admin_port(f.resp_p) else { return };
-                if matches!(c.conn_state.as_deref(), Some("S0" | "REJ" | "OTH")) {
+                // A probe that carried nothing is the scan detector's; a half-open touch
+                // of port 445 is not a session on it.
+                if c.conn_state.as_deref() == Some("OTH") || probe(c) != Probe::No {
                     return;
                 }
                 let ts = ev.ts();

@@ -10,4 +10,5 @@ pub mod lateral_movement;
 pub mod long_connection;
 pub mod rare_destination;
 pub mod rmm_tool;
+pub mod scan;
 pub mod tls_anomaly;
