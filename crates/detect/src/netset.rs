@@ -1,22 +1,63 @@
 //! Sets of networks with fast membership, for the org profile (a handful of CIDRs)
 //! and for threat intelligence (up to millions of them).
 //!
-//! Each prefix length present gets its own hash set of masked network addresses, so a
-//! lookup costs one hash probe per distinct prefix length (at most 33 for IPv4, 129 for
-//! IPv6, in practice a few), whatever the number of networks.
+//! Each prefix length present gets its own bucket of masked network addresses, longest
+//! first, so a lookup costs one probe per distinct prefix length (at most 33 for IPv4,
+//! 129 for IPv6, in practice a few), whatever the number of networks. A bucket of a few
+//! networks (the org profile's case, consulted several times per event) is a short list
+//! compared in registers; a larger one is a hash set.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
+use std::hash::Hash;
 use std::net::IpAddr;
 
+use foldhash::fast::RandomState;
 use ipnet::IpNet;
+
+/// Networks of one prefix length.
+#[derive(Clone, Debug)]
+enum Bucket<K, V> {
+    Few(Vec<(K, V)>),
+    Many(HashMap<K, V, RandomState>),
+}
+
+/// Beyond this many networks a bucket becomes a hash set.
+const FEW: usize = 8;
+
+impl<K: Hash + Eq + Copy, V> Bucket<K, V> {
+    fn get(&self, k: K) -> Option<&V> {
+        match self {
+            Bucket::Few(v) => v.iter().find(|(x, _)| *x == k).map(|(_, v)| v),
+            Bucket::Many(m) => m.get(&k),
+        }
+    }
+
+    /// Inserts unless present; whether it was added.
+    fn insert(&mut self, k: K, value: V) -> bool {
+        if self.get(k).is_some() {
+            return false;
+        }
+        match self {
+            Bucket::Few(v) if v.len() < FEW => v.push((k, value)),
+            Bucket::Few(v) => {
+                let mut m: HashMap<K, V, RandomState> = v.drain(..).collect();
+                m.insert(k, value);
+                *self = Bucket::Many(m);
+            }
+            Bucket::Many(m) => {
+                m.insert(k, value);
+            }
+        }
+        true
+    }
+}
 
 /// A set of IPv4 and IPv6 networks.
 #[derive(Clone, Debug)]
 pub struct NetSet<V = ()> {
-    v4: HashMap<u8, HashMap<u32, V>>,
-    v6: HashMap<u8, HashMap<u128, V>>,
-    lens4: BTreeSet<u8>,
-    lens6: BTreeSet<u8>,
+    /// (prefix length, networks), longest prefix first.
+    v4: Vec<(u8, Bucket<u32, V>)>,
+    v6: Vec<(u8, Bucket<u128, V>)>,
     len: usize,
 }
 
@@ -36,6 +77,22 @@ fn mask6(a: u128, len: u8) -> u128 {
     }
 }
 
+/// The bucket for prefix length `len`, created in its place (longest first) if missing.
+fn bucket<K, V>(v: &mut Vec<(u8, Bucket<K, V>)>, len: u8) -> &mut Bucket<K, V> {
+    let pos = match v.iter().position(|(l, _)| *l <= len) {
+        Some(p) if v[p].0 == len => p,
+        Some(p) => {
+            v.insert(p, (len, Bucket::Few(Vec::new())));
+            p
+        }
+        None => {
+            v.push((len, Bucket::Few(Vec::new())));
+            v.len() - 1
+        }
+    };
+    &mut v[pos].1
+}
+
 impl<V> Default for NetSet<V> {
     fn default() -> Self {
         NetSet::new()
@@ -45,13 +102,7 @@ impl<V> Default for NetSet<V> {
 impl<V> NetSet<V> {
     /// An empty set.
     pub fn new() -> Self {
-        NetSet {
-            v4: HashMap::new(),
-            v6: HashMap::new(),
-            lens4: BTreeSet::new(),
-            lens6: BTreeSet::new(),
-            len: 0,
-        }
+        NetSet { v4: Vec::new(), v6: Vec::new(), len: 0 }
     }
 
     /// Adds a network with a value; an existing equal network keeps its first value.
@@ -59,16 +110,10 @@ impl<V> NetSet<V> {
         let len = net.prefix_len();
         let added = match net {
             IpNet::V4(n) => {
-                self.lens4.insert(len);
-                let key = mask4(u32::from(n.network()), len);
-                let m = self.v4.entry(len).or_default();
-                !m.contains_key(&key) && m.insert(key, value).is_none()
+                bucket(&mut self.v4, len).insert(mask4(u32::from(n.network()), len), value)
             }
             IpNet::V6(n) => {
-                self.lens6.insert(len);
-                let key = mask6(u128::from(n.network()), len);
-                let m = self.v6.entry(len).or_default();
-                !m.contains_key(&key) && m.insert(key, value).is_none()
+                bucket(&mut self.v6, len).insert(mask6(u128::from(n.network()), len), value)
             }
         };
         if added {
@@ -81,7 +126,7 @@ impl<V> NetSet<V> {
         match ip {
             IpAddr::V4(a) => {
                 let a = u32::from(a);
-                self.lens4.iter().rev().find_map(|l| self.v4.get(l)?.get(&mask4(a, *l)))
+                self.v4.iter().find_map(|(l, b)| b.get(mask4(a, *l)))
             }
             IpAddr::V6(a) => {
                 // IPv4-mapped IPv6 addresses match IPv4 networks too.
@@ -91,7 +136,7 @@ impl<V> NetSet<V> {
                     }
                 }
                 let a = u128::from(a);
-                self.lens6.iter().rev().find_map(|l| self.v6.get(l)?.get(&mask6(a, *l)))
+                self.v6.iter().find_map(|(l, b)| b.get(mask6(a, *l)))
             }
         }
     }
@@ -141,6 +186,21 @@ mod tests {
         assert_eq!(s.get("2001:db9::1".parse().unwrap()), None);
         assert_eq!(s.get("::ffff:10.1.0.1".parse().unwrap()), Some(&"narrow"));
         assert_eq!(s.len(), 4);
+    }
+
+    #[test]
+    fn many_networks_of_one_length() {
+        let mut s = NetSet::new();
+        for i in 0..1000u32 {
+            s.insert(format!("10.{}.{}.0/24", i / 256, i % 256).parse().unwrap(), i);
+            s.insert(format!("10.{}.{}.0/24", i / 256, i % 256).parse().unwrap(), 0);
+        }
+        s.insert("10.0.0.0/8".parse().unwrap(), 5000);
+        assert_eq!(s.len(), 1001);
+        assert_eq!(s.get("10.3.231.9".parse().unwrap()), Some(&999));
+        assert_eq!(s.get("10.0.7.1".parse().unwrap()), Some(&7), "first value kept");
+        assert_eq!(s.get("10.200.0.1".parse().unwrap()), Some(&5000));
+        assert_eq!(s.get("11.0.0.1".parse().unwrap()), None);
     }
 
     #[test]
