@@ -23,7 +23,14 @@ pub fn run(a: AnalyzeArgs) -> Result<()> {
     }
     let written = output::write_all(&a.out, &analysis)?;
     match a.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&analysis.incidents)?),
+        Format::Json => {
+            use std::io::Write;
+            writeln!(
+                std::io::stdout().lock(),
+                "{}",
+                serde_json::to_string_pretty(&analysis.incidents)?
+            )?
+        }
         Format::Table => print!(
             "{}",
             dwell_report::table::incidents(&analysis.incidents.incidents, &analysis.findings)

@@ -77,7 +77,8 @@ pub fn eval(a: EvalArgs) -> Result<()> {
     let (findings, incidents) = read_results(&a.results)?;
     let report = eval::evaluate(&truth, &findings, &incidents);
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        use std::io::Write;
+        writeln!(std::io::stdout().lock(), "{}", serde_json::to_string_pretty(&report)?)?;
     } else {
         print!("{}", eval::table(&report));
     }

@@ -196,3 +196,21 @@ fn decode_prints_zeek_named_json_and_stats() {
     assert!(text.contains("per CPU-second"), "reports the rate or why it cannot: {text}");
     std::fs::remove_dir_all(&d).ok();
 }
+
+#[test]
+fn a_closed_pipe_is_not_a_crash() {
+    use std::process::Stdio;
+    for args in [&["detectors"][..], &["detectors", "--format", "json"][..]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_dwell"))
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The reader goes away before the first byte, as `| head -0` would.
+        drop(child.stdout.take());
+        let o = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success() && !err.contains("panicked"), "{args:?}: {:?} {err}", o.status);
+    }
+}
