@@ -141,6 +141,17 @@ impl<K: Hash + Eq + Clone, V> Keyed<K, V> {
         Some(&mut slot.value)
     }
 
+    /// The value of `key` if present, marked changed and touched at `now` (never creates).
+    pub fn get_mut(&mut self, key: &K, now: Timestamp) -> Option<&mut V> {
+        let slot = self.map.get_mut(key)?;
+        slot.last = slot.last.max(now);
+        if !slot.dirty {
+            slot.dirty = true;
+            self.dirty.push(key.clone());
+        }
+        Some(&mut slot.value)
+    }
+
     /// The value of `key`, if present.
     pub fn get(&self, key: &K) -> Option<&V> {
         self.map.get(key).map(|s| &s.value)

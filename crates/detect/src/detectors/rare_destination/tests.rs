@@ -3,8 +3,7 @@ use crate::testing::{decode_all, ev, profile_with_internal, run};
 use crate::OrgProfile;
 
 fn det() -> RareDestination {
-    let cfg = Config::default();
-    RareDestination { pairs: Keyed::new(cfg.max_pairs), cfg }
+    RareDestination::new(Config::default())
 }
 
 /// 12 hosts that resolve names and browse named sites.
@@ -57,13 +56,21 @@ fn named_addresses_are_quiet_even_when_named_later() {
 }
 
 #[test]
-fn one_host_captures_give_leads_only() {
+fn one_host_captures_give_leads_only_but_a_refused_loop_counts() {
     let Some(data) = dwell_testkit::shared_data() else { return };
     for dir in ["mixed/ctu50_008-zeek-mixed", "mixed/ctu50_010-zeek-mixed"] {
         let evs = decode_all(&[&data.join(dir)]);
         let f = run(&mut det(), &evs, &profile_with_internal(&["147.32.0.0/16"]));
         assert!(f.iter().all(|p| p.draft.score < 50.0), "{dir}");
     }
+    // RemcosRAT (CTU-SME-11): its exfiltration channel to 66.63.168.35:5888 is refused
+    // 719 times in 8 minutes, on a fixed timer, and no name for the address exists.
+    let evs = decode_all(&[&data.join("beacon/slips_ctu-sme-11_remcos")]);
+    let f = run(&mut det(), &evs, &OrgProfile::default());
+    let hit: Vec<_> = f.iter().filter(|p| p.draft.score >= 50.0).collect();
+    assert_eq!(hit.len(), 1, "{:?}", f.iter().map(|p| &p.draft.summary).collect::<Vec<_>>());
+    assert_eq!(hit[0].draft.peer.as_ref().unwrap().ip, Some("66.63.168.35".parse().unwrap()));
+    assert_eq!(hit[0].draft.entity.ip, Some("192.168.1.107".parse().unwrap()));
     let evs = decode_all(&[&data.join("benign/rita_proxy_rolling")]);
     let f = run(&mut det(), &evs, &OrgProfile::default());
     assert!(
@@ -71,4 +78,54 @@ fn one_host_captures_give_leads_only() {
         "{:?}",
         f.iter().map(|p| &p.draft.summary).collect::<Vec<_>>()
     );
+}
+
+fn refused(t: f64, o: &str, r: &str, port: u16) -> Event {
+    let mut e = ev::conn(t, o, r, port, 0, 0, None);
+    if let Body::Conn(c) = &mut e.body {
+        c.conn_state = Some("REJ".into());
+    }
+    e
+}
+
+#[test]
+fn a_reconnect_loop_to_a_nameless_address_is_found() {
+    let mut v = org();
+    // Every 5 s (±1 s) for 20 minutes, all refused.
+    for k in 0..240u32 {
+        let t = 1000.0 + f64::from(k) * 5.0 + f64::from(k % 3) * 0.5;
+        v.push(refused(t, "10.0.1.15", "66.1.2.3", 5888));
+    }
+    v.sort_by_key(|e| e.ts());
+    let f = run(&mut det(), &v, &OrgProfile::default());
+    assert_eq!(f.len(), 1, "{:?}", f.iter().map(|p| &p.draft.summary).collect::<Vec<_>>());
+    let d = &f[0].draft;
+    assert_eq!(d.score, 55.0);
+    assert_eq!(d.attack.as_deref(), Some(&[T_APP, T_PORT][..]));
+    assert_eq!(d.peer.as_ref().unwrap().port, Some(5888));
+}
+
+#[test]
+fn backing_off_answered_or_named_retries_are_quiet() {
+    // Exponential back-off: gaps of 2, 4, 8, ... capped at 600 s.
+    let mut v = org();
+    let mut t = 1000.0;
+    let mut gap = 2.0;
+    for _ in 0..40 {
+        v.push(refused(t, "10.0.1.15", "66.1.2.3", 5888));
+        t += gap;
+        gap = (gap * 2.0_f64).min(600.0);
+    }
+    // A fixed-timer retry that got through once.
+    for k in 0..60u32 {
+        v.push(refused(1000.0 + f64::from(k) * 10.0, "10.0.1.16", "66.1.2.4", 8443));
+    }
+    v.push(ev::conn(1300.5, "10.0.1.16", "66.1.2.4", 8443, 500, 900, None));
+    // A fixed-timer retry to an address the host resolved.
+    for k in 0..60u32 {
+        v.push(refused(1000.0 + f64::from(k) * 10.0, "10.0.1.17", "93.184.216.34", 443));
+    }
+    v.sort_by_key(|e| e.ts());
+    let f = run(&mut det(), &v, &OrgProfile::default());
+    assert!(f.is_empty(), "{:?}", f.iter().map(|p| &p.draft.summary).collect::<Vec<_>>());
 }
