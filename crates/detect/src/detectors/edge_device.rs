@@ -27,7 +27,9 @@
 //!   response of 1 MB or more from a raw address: 75;
 //! * **new destinations** — after the first `learn_s` of the data, which teaches each
 //!   edge host's usual outbound destinations, a connection out to a destination it never
-//!   used that no other internal host uses: 50.
+//!   used that no other internal host uses: 50 — only for hosts whose learned set is
+//!   small (`max_settled`): a PC exposed to the internet browses hundreds of sites, and
+//!   a new one says nothing.
 //!
 //! **Thresholds and why.** An appliance's outbound set is small and stable (updates,
 //! licensing, NTP, DNS), so anything new stands out; command-line downloads over plain
@@ -65,6 +67,9 @@ detector_config! {
         pub followup_s: f64 = 3600.0,
         /// Destinations remembered per edge host.
         pub max_known: usize = 512,
+        /// Most destinations an edge host may use while learning for new ones to count
+        /// (beyond it the host is a client exposed to the internet, not an appliance).
+        pub max_settled: usize = 64,
         /// Most edge hosts tracked.
         pub max_hosts: usize = 10_000,
     }
@@ -363,7 +368,9 @@ impl EdgeDevice {
             return;
         }
         let prevalence = b.prevalence(f.resp_h);
-        if prevalence > 1 {
+        // A host that used many destinations while learning browses: it is a client that
+        // happens to be reachable from outside, and a new destination says nothing.
+        if prevalence > 1 || known.len() > self.cfg.max_settled {
             return;
         }
         let summary = format!(

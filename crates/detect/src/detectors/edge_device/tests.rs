@@ -148,3 +148,26 @@ fn shared_data_edge_traffic() {
         assert!(p.draft.score < 50.0, "{} {}", p.draft.score, p.draft.summary);
     }
 }
+
+#[test]
+fn an_exposed_pc_that_browses_is_not_an_appliance() {
+    let mut v = vec![];
+    // A PC reachable from outside (declared edge here) that browses 200 sites a day.
+    for day in 0..3u32 {
+        for k in 0..200u32 {
+            let t = f64::from(day) * 86_400.0 + f64::from(k) * 300.0;
+            let ip = format!("198.{}.{}.{}", 18 + day, k / 250, k % 250 + 1);
+            v.push(ev::conn(t, "10.100.0.5", &ip, 443, 900, 40_000, Some("ssl")));
+        }
+    }
+    let f = run(&mut det(), &v, &edge_profile());
+    assert!(f.is_empty(), "{:?}", f.iter().map(|p| &p.draft.summary).collect::<Vec<_>>());
+
+    // CTU-50: a normal Windows PC exposed to the internet for days.
+    let Some(data) = dwell_testkit::shared_data() else { return };
+    let evs = decode_all(&[&data.join("mixed/ctu50_008-zeek-mixed")]);
+    let f = run(&mut det(), &evs, &crate::testing::profile_with_internal(&["147.32.0.0/16"]));
+    for p in &f {
+        assert!(p.draft.score < 50.0, "{} {}", p.draft.score, p.draft.summary);
+    }
+}
