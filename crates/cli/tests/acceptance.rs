@@ -39,6 +39,14 @@ const CASES: &[Case] = &[
         why: "NjRAT checks in with 41.108.179.197:1177 every ~14 s",
     },
     Case {
+        path: "beacon/ctu355_simda",
+        profile: None,
+        expect: &[("192.168.1.116", "dga")],
+        others_allowed: true,
+        why: "Simda walks through pronounceable generated .com names, most of them NXDOMAIN \
+              (its IPv6 address does the same)",
+    },
+    Case {
         path: "beacon/slips_ctu-sme-11_remcos",
         profile: None,
         expect: &[("192.168.1.107", "rare_destination")],

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 
 use crate::detectors::{
-    beaconing, data_egress, dns_tunnel, edge_device, http_anomaly, intel_match, lateral_movement,
-    long_connection, rare_destination, rmm_tool, scan, tls_anomaly,
+    beaconing, data_egress, dga, dns_tunnel, edge_device, http_anomaly, intel_match,
+    lateral_movement, long_connection, rare_destination, rmm_tool, scan, tls_anomaly,
 };
 use crate::intel::IntelSet;
 use crate::meta::DetectorMeta;
@@ -30,6 +30,7 @@ pub static ALL: &[&Registration] = &[
     &intel_match::REGISTRATION,
     &beaconing::REGISTRATION,
     &dns_tunnel::REGISTRATION,
+    &dga::REGISTRATION,
     &data_egress::REGISTRATION,
     &lateral_movement::REGISTRATION,
     &edge_device::REGISTRATION,
@@ -103,6 +104,7 @@ mod tests {
     /// Each detector's source, to check its header and tests.
     const SOURCES: &[(&str, &str, &str)] = &[
         ("scan", include_str!("detectors/scan.rs"), include_str!("detectors/scan/tests.rs")),
+        ("dga", include_str!("detectors/dga.rs"), include_str!("detectors/dga/tests.rs")),
         (
             "long_connection",
             include_str!("detectors/long_connection.rs"),

@@ -128,13 +128,32 @@ impl<'w> Hour<'w> {
         answers: std::sync::Arc<[String]>,
         r: &mut Rng,
     ) {
+        self.lookup_rcode(t, host, name, qtype, answers, 0, r);
+    }
+
+    /// A lookup of a name that does not exist (NXDOMAIN).
+    fn lookup_nx(&mut self, t: i64, host: usize, name: &str, r: &mut Rng) {
+        self.lookup_rcode(t, host, name, 1, std::sync::Arc::from(Vec::new()), 3, r);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn lookup_rcode(
+        &mut self,
+        t: i64,
+        host: usize,
+        name: &str,
+        qtype: u16,
+        answers: std::sync::Arc<[String]>,
+        rcode: u16,
+        r: &mut Rng,
+    ) {
         let w = self.w;
         let client = w.hosts[host].ip;
         let dc = w.resolver_of(host);
         let qlen = name.len() as u64 + 18;
         let alen = qlen + answers.iter().map(|a| a.len() as u64 + 12).sum::<u64>();
         let ttl = if qtype == 16 { 0 } else { 300 };
-        let dns = Dns { query: name.to_string(), qtype, rcode: 0, answers, ttl };
+        let dns = Dns { query: name.to_string(), qtype, rcode, answers, ttl };
         let mut s = Session::udp(t, client, eport(r), w.hosts[dc].ip, 53).sized(
             qlen,
             alen,
@@ -291,6 +310,30 @@ impl<'w> Hour<'w> {
                 s.service = Some(svc);
                 self.out.push(s);
             }
+        }
+        // The names that do not exist, which every network resolves all day: the browser's
+        // three random single-label probes when it starts (Chromium's intranet-redirect
+        // check), the DNS suffix appended to a short name, and mistyped or dead domains.
+        if clock(self.t0).0 == 8 && clock(self.t0).1 {
+            let t = self.t0 + r.below((HOUR * US) as u64) as i64;
+            for k in 0..3 {
+                let len = 7 + r.below(9) as usize;
+                let probe: String = (0..len).map(|_| (b'a' + r.below(26) as u8) as char).collect();
+                self.lookup_nx(t + k * 1000, h, &probe, &mut r);
+            }
+        }
+        if r.chance(0.2 * weight) {
+            let t = self.t0 + r.below((HOUR * US) as u64) as i64;
+            let short = *r.pick(&["wpad", "printer", "intranet", "fileserver", "isatap"]);
+            self.lookup_nx(t, h, &format!("{short}.corp.example-org.com"), &mut r);
+        }
+        for _ in 0..r.poisson(0.3 * weight) {
+            let t = self.t0 + r.below((HOUR * US) as u64) as i64;
+            let syl = ["ba", "ko", "mi", "tu", "re", "sa", "lo", "ne", "vi", "da", "po", "ge"];
+            let n = 2 + r.below(3) as usize;
+            let name: String = (0..n).map(|_| *r.pick(&syl)).collect();
+            let tld = *r.pick(&["com", "net", "org", "io", "de"]);
+            self.lookup_nx(t, h, &format!("www.{name}{}.{tld}", r.below(100)), &mut r);
         }
         // Browsing.
         let visits = r.poisson(22.0 * weight);

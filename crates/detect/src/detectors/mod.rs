@@ -2,6 +2,7 @@
 
 pub mod beaconing;
 pub mod data_egress;
+pub mod dga;
 pub mod dns_tunnel;
 pub mod edge_device;
 pub mod http_anomaly;

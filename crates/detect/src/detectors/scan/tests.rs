@@ -32,7 +32,7 @@ fn vertical_scan_of_a_server() {
     assert_eq!(d.score, 65.0, "120 ports is five times the threshold");
     assert_eq!(d.title.as_deref(), Some("Vertical port scan"));
     assert_eq!(d.peer.as_ref().unwrap().ip, Some("10.0.1.20".parse().unwrap()));
-    // Beyond 32 distinct ports the count is a HyperLogLog estimate.
+    // Beyond 64 distinct ports the count is a HyperLogLog estimate.
     let n = d.evidence["distinct"].as_u64().unwrap();
     assert!((100..=140).contains(&n), "{n}");
     assert_eq!(d.evidence["unanswered_or_refused"], 108);
