@@ -163,9 +163,13 @@ pub struct EvalArgs {
     /// The simulation's truth.json.
     #[arg(long, value_name = "FILE")]
     pub truth: PathBuf,
-    /// Directory holding findings.jsonl and incidents.json from `dwell analyze`.
-    #[arg(value_name = "RESULTS_DIR")]
-    pub results: PathBuf,
+    /// Directory holding findings.jsonl and incidents.json from `dwell analyze`; the
+    /// evaluation is written there as eval.json.
+    #[arg(value_name = "RESULTS_DIR", required_unless_present = "out")]
+    pub results: Option<PathBuf>,
+    /// The same directory, named as `dwell analyze --out` names it.
+    #[arg(long, value_name = "DIR", conflicts_with = "results")]
+    pub out: Option<PathBuf>,
     /// Print the evaluation as JSON instead of a table.
     #[arg(long)]
     pub json: bool,

@@ -74,8 +74,14 @@ pub fn read_truth(path: &Path) -> Result<Truth> {
 
 pub fn eval(a: EvalArgs) -> Result<()> {
     let truth = read_truth(&a.truth)?;
-    let (findings, incidents) = read_results(&a.results)?;
+    let Some(dir) = a.results.or(a.out) else {
+        anyhow::bail!("name the results directory (RESULTS_DIR or --out DIR)");
+    };
+    let (findings, incidents) = read_results(&dir)?;
     let report = eval::evaluate(&truth, &findings, &incidents);
+    let path = dir.join("eval.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&report)? + "\n")
+        .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", path.display()))?;
     if a.json {
         use std::io::Write;
         writeln!(std::io::stdout().lock(), "{}", serde_json::to_string_pretty(&report)?)?;

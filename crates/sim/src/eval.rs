@@ -74,6 +74,12 @@ pub struct IncidentResult {
     pub dwell_s: Option<f64>,
     /// True dwell, seconds.
     pub dwell_true_s: f64,
+    /// Time to exfiltration called, seconds.
+    pub time_to_exfil_s: Option<f64>,
+    /// True time to exfiltration, seconds.
+    pub time_to_exfil_true_s: Option<f64>,
+    /// Stages of this scenario detected / its stages.
+    pub stages_detected: (usize, usize),
 }
 
 /// The evaluation.
@@ -93,6 +99,8 @@ pub struct Report {
     pub hosts_detected: (usize, usize),
     /// Findings ≥ 50 that match no stage (traps included).
     pub false_positives: usize,
+    /// Hosts with a finding ≥ 50 that are malicious / hosts with a finding ≥ 50.
+    pub host_precision: (usize, usize),
 }
 
 fn domain_match(name: &str, peer: &str) -> bool {
@@ -232,10 +240,22 @@ pub fn evaluate(truth: &Truth, findings: &[Finding], incidents: &IncidentsFile) 
             model_true: sc.model.as_str().to_string(),
             dwell_s: best.map(|i| i.dwell_s),
             dwell_true_s: sc.dwell_s,
+            time_to_exfil_s: best.and_then(|i| i.time_to_exfil_s),
+            time_to_exfil_true_s: sc.time_to_exfil_s,
+            stages_detected: (
+                stages.iter().filter(|s| s.scenario == sc.name && s.detected).count(),
+                stages.iter().filter(|s| s.scenario == sc.name).count(),
+            ),
         });
     }
     let detected = stages.iter().filter(|s| s.detected).count();
+    let flagged: BTreeSet<String> = findings
+        .iter()
+        .filter(|f| f.score >= ALERT)
+        .filter_map(|f| f.entity.ip.map(|ip| ip.to_string()))
+        .collect();
     Report {
+        host_precision: (flagged.intersection(&all_hosts).count(), flagged.len()),
         stages_detected: (detected, stages.len()),
         hosts_detected: (found_hosts.intersection(&all_hosts).count(), all_hosts.len()),
         false_positives: strong.len(),
@@ -277,7 +297,7 @@ pub fn table(r: &Report) -> String {
             if s.detectors.is_empty() { "-".to_string() } else { s.detectors.join(",") }
         );
     }
-    let _ = writeln!(o, "\nstages detected: {}/{}; malicious hosts with a finding ≥ 50: {}/{}; findings ≥ 50 matching no stage: {}", r.stages_detected.0, r.stages_detected.1, r.hosts_detected.0, r.hosts_detected.1, r.false_positives);
+    let _ = writeln!(o, "\nstages detected: {}/{}; malicious hosts with a finding ≥ 50: {}/{} (recall); hosts with a finding ≥ 50 that are malicious: {}/{} (precision); findings ≥ 50 matching no stage: {}", r.stages_detected.0, r.stages_detected.1, r.hosts_detected.0, r.hosts_detected.1, r.host_precision.0, r.host_precision.1, r.false_positives);
     let fired: Vec<String> = r
         .traps
         .iter()
@@ -297,15 +317,19 @@ pub fn table(r: &Report) -> String {
             Some(id) => {
                 let _ = writeln!(
                     o,
-                    "incident for {}: {} — hosts {}/{}, model {} (true {}), dwell {} (true {})",
+                    "incident for {}: {} — stages {}/{}, hosts {}/{}, model {} (true {}), dwell {} (true {}), to exfiltration {} (true {})",
                     i.scenario,
                     id,
+                    i.stages_detected.0,
+                    i.stages_detected.1,
                     i.hosts_found.len(),
                     i.hosts_true.len(),
                     i.model.as_deref().unwrap_or("-"),
                     i.model_true,
                     i.dwell_s.map(dur).unwrap_or_else(|| "-".into()),
-                    dur(i.dwell_true_s)
+                    dur(i.dwell_true_s),
+                    i.time_to_exfil_s.map(dur).unwrap_or_else(|| "-".into()),
+                    i.time_to_exfil_true_s.map(dur).unwrap_or_else(|| "-".into()),
                 );
             }
             None => {
