@@ -68,6 +68,10 @@ pub enum AnomalyKind {
     Io,
     /// A malformed header line in the middle of a file.
     BadHeader,
+    /// A captured frame whose headers do not hold together (or an unknown link type).
+    BadPacket,
+    /// Data not tracked because a bound was reached.
+    Dropped,
 }
 
 impl AnomalyKind {
@@ -84,6 +88,8 @@ impl AnomalyKind {
             AnomalyKind::SizeCap => "size_cap",
             AnomalyKind::Io => "io_error",
             AnomalyKind::BadHeader => "bad_header",
+            AnomalyKind::BadPacket => "bad_packet",
+            AnomalyKind::Dropped => "dropped",
         }
     }
 }
@@ -154,6 +160,16 @@ impl FileStats {
             let key = if self.skipped.len() < 64 { type_name } else { "(other)" };
             *self.skipped.entry(key.to_string()).or_default() += 1;
         }
+    }
+
+    /// Counts `n` records of a type that is not modelled.
+    pub fn skip_n(&mut self, type_name: &str, n: u64) {
+        let key = if self.skipped.len() < 64 || self.skipped.contains_key(type_name) {
+            type_name
+        } else {
+            "(other)"
+        };
+        *self.skipped.entry(key.to_string()).or_default() += n;
     }
 
     /// Total anomalies.

@@ -3,6 +3,7 @@
 //! * [`sniff`]: the format from content (never the file name);
 //! * [`zeek`]: Zeek logs, TSV and JSON, every log type dwell models;
 //! * [`eve`]: Suricata EVE JSON;
+//! * [`pcap`]: packet captures (pcap, pcapng) through a flow meter;
 //! * [`normal`]: the normalised JSON form of an event (`dwell decode`, golden tests).
 //!
 //! [`FileDecoder`] opens one file (plain or gzip), sniffs it and streams its events.
@@ -18,6 +19,7 @@ pub mod error;
 pub mod eve;
 pub mod input;
 pub mod normal;
+pub mod pcap;
 pub mod sniff;
 pub mod value;
 pub mod zeek;
@@ -42,11 +44,18 @@ pub struct DecodeOptions {
     pub max_line: usize,
     /// Certificates to join to Zeek `ssl` records.
     pub certs: Option<Arc<CertStore>>,
+    /// Flow-meter settings for packet captures.
+    pub flows: pcap::flow::Config,
 }
 
 impl Default for DecodeOptions {
     fn default() -> Self {
-        DecodeOptions { max_decompressed: 64 << 30, max_line: 1 << 20, certs: None }
+        DecodeOptions {
+            max_decompressed: 64 << 30,
+            max_line: 1 << 20,
+            certs: None,
+            flows: pcap::flow::Config::default(),
+        }
     }
 }
 
@@ -55,6 +64,7 @@ impl Default for DecodeOptions {
 enum Inner {
     Zeek(zeek::ZeekDecoder),
     Eve(eve::EveDecoder),
+    Pcap(Box<pcap::PcapDecoder>),
 }
 
 /// A streaming decoder of one input file.
@@ -110,9 +120,24 @@ impl FileDecoder {
                 .map_err(|e| err(DecodeErrorKind::BadHeader(e)))?,
             Format::ZeekTsv => None,
             Format::ZeekJson => zeek::json_prefix_log_type(&opened.prefix),
-            Format::Eve => None,
+            Format::Eve | Format::Pcap => None,
         };
         let (gzip, file_size, raw_read) = (opened.gzip, opened.file_size, opened.raw_read.clone());
+        if format == Format::Pcap {
+            let dec = pcap::PcapDecoder::new(opened.into_reader(), file, opts.flows.clone())
+                .map_err(|e| err(DecodeErrorKind::BadHeader(e.to_string())))?;
+            return Ok(FileDecoder {
+                path: path.to_path_buf(),
+                format,
+                log_hint: None,
+                gzip,
+                file_size,
+                raw_read,
+                inner: Inner::Pcap(Box::new(dec)),
+                stats: FileStats::default(),
+                done: false,
+            });
+        }
         let lines = input::LineReader::new(opened.into_reader(), opts.max_line);
         let inner = match format {
             Format::ZeekTsv => Inner::Zeek(zeek::ZeekDecoder::new(
@@ -128,6 +153,7 @@ impl FileDecoder {
                 opts.certs.clone(),
             )),
             Format::Eve => Inner::Eve(eve::EveDecoder::new(lines, file)),
+            Format::Pcap => return Err(err(DecodeErrorKind::UnknownFormat("capture".into()))),
         };
         Ok(FileDecoder {
             path: path.to_path_buf(),
@@ -186,6 +212,7 @@ impl FileDecoder {
         let ev = match &mut self.inner {
             Inner::Zeek(d) => d.next_event(&mut self.stats),
             Inner::Eve(d) => d.next_event(&mut self.stats),
+            Inner::Pcap(d) => d.next_event(&mut self.stats),
         };
         if ev.is_none() {
             self.done = true;

@@ -18,6 +18,8 @@ pub enum Format {
     ZeekJson,
     /// Suricata EVE JSON.
     Eve,
+    /// A packet capture (pcap or pcapng).
+    Pcap,
 }
 
 impl Format {
@@ -27,6 +29,7 @@ impl Format {
             Format::ZeekTsv => "zeek-tsv",
             Format::ZeekJson => "zeek-json",
             Format::Eve => "eve",
+            Format::Pcap => "pcap",
         }
     }
 }
@@ -55,6 +58,9 @@ pub fn sniff(prefix: &[u8]) -> Result<Format, DecodeErrorKind> {
             DecodeErrorKind::UnknownFormat("only whitespace".into())
         });
     }
+    if crate::pcap::reader::is_capture(prefix) {
+        return Ok(Format::Pcap);
+    }
     if let Some(what) = binary_magic(prefix) {
         return Err(DecodeErrorKind::Unsupported(what));
     }
@@ -76,11 +82,6 @@ fn trim_start(b: &[u8]) -> &[u8] {
 
 fn binary_magic(b: &[u8]) -> Option<&'static str> {
     match b {
-        [0xd4, 0xc3, 0xb2, 0xa1, ..]
-        | [0xa1, 0xb2, 0xc3, 0xd4, ..]
-        | [0x4d, 0x3c, 0xb2, 0xa1, ..]
-        | [0xa1, 0xb2, 0x3c, 0x4d, ..] => Some("pcap (packet capture decoding: issue 4)"),
-        [0x0a, 0x0d, 0x0d, 0x0a, ..] => Some("pcapng (packet capture decoding: issue 4)"),
         [b'E', b'l', b'f', b'F', b'i', b'l', b'e', 0, ..] => {
             Some("EVTX (Windows event log decoding: issue 6)")
         }
@@ -175,10 +176,8 @@ mod tests {
     #[test]
     fn names_what_it_cannot_read() {
         assert!(matches!(sniff(b""), Err(DecodeErrorKind::Empty)));
-        assert!(matches!(
-            sniff(&[0xd4, 0xc3, 0xb2, 0xa1, 2, 0]),
-            Err(DecodeErrorKind::Unsupported(_))
-        ));
+        assert_eq!(sniff(&[0xd4, 0xc3, 0xb2, 0xa1, 2, 0]).unwrap(), Format::Pcap);
+        assert_eq!(sniff(&[0x0a, 0x0d, 0x0d, 0x0a, 28, 0]).unwrap(), Format::Pcap);
         assert!(matches!(sniff(b"ElfFile\0xxxx"), Err(DecodeErrorKind::Unsupported(_))));
         let e = sniff(&[0u8, 1, 2, 3, 250, 251]).unwrap_err().to_string();
         assert!(e.contains("binary data"), "{e}");

@@ -88,6 +88,28 @@ pub fn eve_files(data: &Path) -> Vec<ManifestRow> {
     manifest(data).into_iter().filter(|r| r.format.starts_with("eve")).collect()
 }
 
+/// Manifest rows of packet captures (pcap, pcapng).
+pub fn capture_files(data: &Path) -> Vec<ManifestRow> {
+    manifest(data).into_iter().filter(|r| r.format.starts_with("pcap")).collect()
+}
+
+/// The `tshark` binary, if installed. Panics if it is missing while
+/// `DWELL_REQUIRE_SHARED=1` (`.ci/run` installs it); otherwise prints why the caller skips.
+pub fn tshark() -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths).map(|p| p.join("tshark")).find(|p| p.is_file())
+    });
+    if found.is_none() {
+        let required = std::env::var("DWELL_REQUIRE_SHARED").is_ok_and(|v| v == "1");
+        assert!(
+            !required,
+            "DWELL_REQUIRE_SHARED=1 but tshark is not installed (apt-get install tshark)"
+        );
+        eprintln!("SKIP: tshark not installed");
+    }
+    found
+}
+
 /// Directories holding two or more Zeek logs (analysed as a whole, as an analyst would).
 pub fn zeek_dirs(data: &Path) -> Vec<PathBuf> {
     let mut count = std::collections::BTreeMap::<PathBuf, usize>::new();

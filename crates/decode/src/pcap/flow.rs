@@ -1,0 +1,1010 @@
+//! The flow meter: packets into bidirectional flows with Zeek's connection semantics,
+//! and the application layers into DNS, TLS, X.509 and HTTP events.
+//!
+//! **Flows.** Keyed by the unordered 5-tuple (ICMP: the address pair, and the echo
+//! identifier or the message type). The originator is the sender of a TCP SYN; when the
+//! first packet seen is a SYN-ACK, or comes from a well-known service port to an
+//! ephemeral one, the other side is (Zeek's `^` in the history). A flow ends at FIN from
+//! both sides or a reset (then it is reported after a short linger), after
+//! [`Config::tcp_timeout_s`] / [`Config::udp_timeout_s`] of inactivity, or at the end of
+//! the capture. A new SYN on a flow that has closed starts a new flow.
+//!
+//! **Counts as Zeek gives them.** `conn_state` (S0, S1, SF, REJ, S2, S3, RSTO, RSTR,
+//! RSTOS0, RSTRH, SH, SHR, OTH), `history` (each letter once per direction), bytes per
+//! direction from the TCP sequence space (retransmissions not counted twice; UDP and
+//! ICMP: payload sums), packets and IP bytes per direction, `missed_bytes` from
+//! sequence gaps, duration first to last packet, a Zeek-style `uid`, and Community ID v1.
+//!
+//! **Application layers.** Content decides, ports are hints: TLS by its record header
+//! in the first payload, HTTP by a request method, DNS on the DNS ports (53, 5353, 5355;
+//! over TCP with the length prefix). TCP payload is fed to them in sequence order; a
+//! segment beyond a gap reports the gap (HTTP skips it inside a body, TLS stops).
+//!
+//! **Bounds.** At most [`Config::max_flows`] flows; beyond it new flows are not tracked
+//! and their packets are counted as dropped. Fragments: the first fragment's flow
+//! collects the later ones (at most 65 536 datagrams remembered).
+
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use dwell_model::{
+    Body, Conn, Dns, DnsMsg, Event, FileId, Flow as Tuple, Header, Http, Proto, SourceRef, Text,
+    Timestamp, Tls,
+};
+use foldhash::fast::RandomState;
+use sha1::{Digest, Sha1};
+
+use super::packet::{flags, proto, Frag, Ip};
+use super::{dns, http, tls};
+
+/// Flow-meter settings.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// TCP inactivity timeout, seconds (Zeek: 5 min).
+    pub tcp_timeout_s: i64,
+    /// UDP and ICMP inactivity timeout, seconds (Zeek: 1 min).
+    pub udp_timeout_s: i64,
+    /// Most flows tracked at once.
+    pub max_flows: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config { tcp_timeout_s: 300, udp_timeout_s: 60, max_flows: 500_000 }
+    }
+}
+
+/// Data segments of a flow searched for a protocol it carries.
+const PROBES: u8 = 8;
+/// Seconds a closed TCP flow lingers for its last ACKs.
+const LINGER_S: i64 = 5;
+/// Seconds of packet time between sweeps of the table.
+const SWEEP_S: i64 = 10;
+/// Ports answered from (so a first packet from them is a reply).
+const SERVICE_PORTS: &[u16] = &[
+    53, 67, 68, 69, 80, 88, 123, 137, 138, 161, 162, 389, 443, 445, 500, 514, 1900, 3389, 4500,
+    5353, 5355, 8080, 8443,
+];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct Key {
+    a: IpAddr,
+    b: IpAddr,
+    pa: u16,
+    pb: u16,
+    proto: u8,
+}
+
+fn key_of(p: &Ip<'_>) -> Key {
+    let (pa, pb) = match p.proto {
+        proto::ICMP | proto::ICMP6 => {
+            // Echo requests and replies share the identifier; other messages their type.
+            let class = match (p.proto, p.sport) {
+                (proto::ICMP, 0 | 8) => 8,
+                (proto::ICMP6, 128 | 129) => 128,
+                (_, t) => t,
+            };
+            (class, p.icmp_id.unwrap_or(0))
+        }
+        _ => (p.sport, p.dport),
+    };
+    let (x, y) = ((p.src, pa), (p.dst, pb));
+    if p.proto == proto::ICMP || p.proto == proto::ICMP6 {
+        let (a, b) = if p.src <= p.dst { (p.src, p.dst) } else { (p.dst, p.src) };
+        return Key { a, b, pa, pb, proto: p.proto };
+    }
+    let (lo, hi) = if x <= y { (x, y) } else { (y, x) };
+    Key { a: lo.0, b: hi.0, pa: lo.1, pb: hi.1, proto: p.proto }
+}
+
+/// History letters in Zeek's order of meaning; one bit each per direction.
+const LETTERS: &[u8] = b"SHADFRTG";
+
+#[derive(Debug, Default)]
+struct Side {
+    pkts: u64,
+    ip_bytes: u64,
+    payload: u64,
+    /// First sequence number seen (the ISN when `syn`).
+    base: Option<u32>,
+    syn: bool,
+    fin: bool,
+    rst: bool,
+    /// Highest sequence offset carrying data (end of it).
+    max_end: u64,
+    /// Offset of the first data byte (1 after a SYN).
+    data_start: u64,
+    /// Next expected offset (reassembly).
+    next: Option<u64>,
+    last_off: u64,
+    missed: u64,
+    letters: u8,
+}
+
+impl Side {
+    /// Offset of `seq` relative to the base, unwrapped near the last one seen.
+    fn offset(&mut self, seq: u32) -> u64 {
+        let base = *self.base.get_or_insert(seq);
+        let rel = seq.wrapping_sub(base);
+        let d = rel.wrapping_sub(self.last_off as u32) as i32;
+        let off = (self.last_off as i64 + i64::from(d)).max(0) as u64;
+        self.last_off = off;
+        off
+    }
+
+    fn bytes(&self, tcp: bool) -> u64 {
+        if tcp && self.base.is_some() && self.max_end > self.data_start {
+            self.max_end - self.data_start
+        } else if tcp {
+            0
+        } else {
+            self.payload
+        }
+    }
+}
+
+#[derive(Debug)]
+struct DnsState {
+    pending: VecDeque<(Timestamp, u64, dns::Message)>,
+    tcp: [Vec<u8>; 2],
+}
+
+#[derive(Debug)]
+enum App {
+    Unknown,
+    Off,
+    Dns(Box<DnsState>),
+    Tls(Box<(tls::Handshake, bool)>),
+    Http(Box<http::Conversation>),
+}
+
+#[derive(Debug)]
+struct FlowState {
+    orig: (IpAddr, u16),
+    resp: (IpAddr, u16),
+    proto: u8,
+    first: Timestamp,
+    last: Timestamp,
+    first_record: u64,
+    seq: u64,
+    s: [Side; 2],
+    history: Vec<u8>,
+    app: App,
+    service: Option<&'static str>,
+    closed: Option<Timestamp>,
+    synack: bool,
+    /// Data segments left in which an application protocol may still be recognised
+    /// (a SOCKS or proxy preamble comes before the TLS it carries).
+    probes: u8,
+}
+
+/// What events of a flow name it by.
+#[derive(Clone, Copy, Debug)]
+struct Ident {
+    tuple: Tuple,
+    first: Timestamp,
+    first_record: u64,
+    seq: u64,
+}
+
+impl FlowState {
+    fn ident(&self) -> Ident {
+        Ident {
+            tuple: self.tuple(),
+            first: self.first,
+            first_record: self.first_record,
+            seq: self.seq,
+        }
+    }
+
+    fn tuple(&self) -> Tuple {
+        Tuple {
+            orig_h: self.orig.0,
+            orig_p: self.orig.1,
+            resp_h: self.resp.0,
+            resp_p: self.resp.1,
+            proto: match self.proto {
+                proto::TCP => Proto::Tcp,
+                proto::UDP => Proto::Udp,
+                proto::ICMP | proto::ICMP6 => Proto::Icmp,
+                _ => Proto::Other,
+            },
+        }
+    }
+
+    fn letter(&mut self, dir: usize, l: u8) {
+        let Some(bit) = LETTERS.iter().position(|x| *x == l) else { return };
+        let side = &mut self.s[dir];
+        if side.letters & (1 << bit) == 0 && self.history.len() < 32 {
+            side.letters |= 1 << bit;
+            self.history.push(if dir == 0 { l } else { l.to_ascii_lowercase() });
+        }
+    }
+
+    fn conn_state(&self) -> &'static str {
+        let [o, r] = &self.s;
+        match self.proto {
+            proto::TCP => {
+                let established = o.syn && self.synack;
+                if established {
+                    if o.rst {
+                        "RSTO"
+                    } else if r.rst {
+                        "RSTR"
+                    } else if o.fin && r.fin {
+                        "SF"
+                    } else if o.fin {
+                        "S2"
+                    } else if r.fin {
+                        "S3"
+                    } else {
+                        "S1"
+                    }
+                } else if o.syn {
+                    if r.rst {
+                        "REJ"
+                    } else if o.rst {
+                        "RSTOS0"
+                    } else if o.fin {
+                        "SH"
+                    } else {
+                        "S0"
+                    }
+                } else if self.synack {
+                    if r.rst {
+                        "RSTRH"
+                    } else if r.fin {
+                        "SHR"
+                    } else {
+                        "OTH"
+                    }
+                } else {
+                    "OTH"
+                }
+            }
+            proto::UDP => {
+                if r.pkts > 0 {
+                    "SF"
+                } else {
+                    "S0"
+                }
+            }
+            _ => "OTH",
+        }
+    }
+}
+
+/// Base-62 digits of Zeek uids.
+const B62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// A Zeek-style uid (`C` and 17 base-62 digits) for flow `seq` of file `salt`.
+fn uid(salt: u64, seq: u64) -> Text {
+    let mut x = (u128::from(splitmix(salt ^ seq)) << 32)
+        | u128::from(splitmix(seq.wrapping_add(salt)) as u32);
+    let mut s = [b'C'; 18];
+    for c in s.iter_mut().skip(1) {
+        *c = B62[(x % 62) as usize];
+        x /= 62;
+    }
+    Text::from(std::str::from_utf8(&s).unwrap_or("C"))
+}
+
+fn splitmix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+fn ip_bytes(ip: IpAddr) -> Vec<u8> {
+    match ip {
+        IpAddr::V4(a) => a.octets().to_vec(),
+        IpAddr::V6(a) => a.octets().to_vec(),
+    }
+}
+
+/// Community ID v1 (seed 0) of a flow.
+pub fn community_id(proto_num: u8, src: IpAddr, sport: u16, dst: IpAddr, dport: u16) -> Text {
+    let (mut s, mut d) = (ip_bytes(src), ip_bytes(dst));
+    let (mut sp, mut dp) = (sport, dport);
+    let mut one_way = false;
+    if proto_num == proto::ICMP || proto_num == proto::ICMP6 {
+        let counterpart = match (proto_num, sport) {
+            (proto::ICMP, 8) => Some(0),
+            (proto::ICMP, 0) => Some(8),
+            (proto::ICMP, 13) => Some(14),
+            (proto::ICMP, 14) => Some(13),
+            (proto::ICMP, 15) => Some(16),
+            (proto::ICMP, 16) => Some(15),
+            (proto::ICMP, 10) => Some(9),
+            (proto::ICMP, 9) => Some(10),
+            (proto::ICMP, 17) => Some(18),
+            (proto::ICMP, 18) => Some(17),
+            (proto::ICMP6, 128) => Some(129),
+            (proto::ICMP6, 129) => Some(128),
+            (proto::ICMP6, 133) => Some(134),
+            (proto::ICMP6, 134) => Some(133),
+            (proto::ICMP6, 135) => Some(136),
+            (proto::ICMP6, 136) => Some(135),
+            (proto::ICMP6, 130) => Some(131),
+            (proto::ICMP6, 131) => Some(130),
+            (proto::ICMP6, 139) => Some(140),
+            (proto::ICMP6, 140) => Some(139),
+            (proto::ICMP6, 144) => Some(145),
+            (proto::ICMP6, 145) => Some(144),
+            _ => None,
+        };
+        match counterpart {
+            Some(c) => dp = c,
+            None => one_way = true,
+        }
+    }
+    if !one_way && (s > d || (s == d && sp > dp)) {
+        std::mem::swap(&mut s, &mut d);
+        std::mem::swap(&mut sp, &mut dp);
+    }
+    let mut h = Sha1::new();
+    h.update([0u8, 0]);
+    h.update(&s);
+    h.update(&d);
+    h.update([proto_num, 0]);
+    if matches!(proto_num, proto::TCP | proto::UDP | proto::ICMP | proto::ICMP6 | 132) {
+        h.update(sp.to_be_bytes());
+        h.update(dp.to_be_bytes());
+    }
+    Text::from(format!("1:{}", base64(&h.finalize())))
+}
+
+fn base64(b: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut s = String::with_capacity(b.len().div_ceil(3) * 4);
+    for c in b.chunks(3) {
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
+        s.push(char::from(T[(n >> 18) as usize & 63]));
+        s.push(char::from(T[(n >> 12) as usize & 63]));
+        s.push(if c.len() > 1 { char::from(T[(n >> 6) as usize & 63]) } else { '=' });
+        s.push(if c.len() > 2 { char::from(T[n as usize & 63]) } else { '=' });
+    }
+    s
+}
+
+/// What the meter counted that it could not use.
+#[derive(Clone, Debug, Default)]
+pub struct Counters {
+    /// Packets of new flows not tracked because the table was full.
+    pub dropped_table_full: u64,
+    /// Later fragments whose first fragment was never seen.
+    pub orphan_fragments: u64,
+    /// DNS payloads on DNS ports that did not parse.
+    pub bad_dns: u64,
+    /// HTTP header blocks that did not parse.
+    pub bad_http: u64,
+}
+
+/// The flow meter of one capture.
+pub struct Meter {
+    cfg: Config,
+    file: FileId,
+    salt: u64,
+    flows: HashMap<Key, FlowState, RandomState>,
+    frags: HashMap<(IpAddr, IpAddr, u32), Key, RandomState>,
+    seq: u64,
+    next_sweep: Timestamp,
+    now: Timestamp,
+    /// Events ready to hand out.
+    pub out: VecDeque<Event>,
+    /// What could not be used.
+    pub counters: Counters,
+}
+
+impl Meter {
+    /// A meter for `file`; `salt` varies the uids between files.
+    pub fn new(cfg: Config, file: FileId, salt: u64) -> Meter {
+        Meter {
+            cfg,
+            file,
+            salt,
+            flows: HashMap::default(),
+            frags: HashMap::default(),
+            seq: 0,
+            next_sweep: Timestamp::MIN,
+            now: Timestamp::MIN,
+            out: VecDeque::new(),
+            counters: Counters::default(),
+        }
+    }
+
+    /// Flows currently tracked.
+    pub fn active(&self) -> usize {
+        self.flows.len()
+    }
+
+    /// One packet (`record`: its ordinal in the file).
+    pub fn packet(&mut self, p: &Ip<'_>, ts: Timestamp, record: u64) {
+        self.now = self.now.max(ts);
+        if self.next_sweep == Timestamp::MIN {
+            self.next_sweep = ts.add_secs(SWEEP_S);
+        } else if ts >= self.next_sweep {
+            self.sweep(ts);
+            self.next_sweep = ts.add_secs(SWEEP_S);
+        }
+        let key = match p.frag {
+            Frag::Later { id } => match self.frags.get(&(p.src, p.dst, id)) {
+                Some(k) => *k,
+                None => {
+                    self.counters.orphan_fragments += 1;
+                    return;
+                }
+            },
+            _ => key_of(p),
+        };
+        if let Frag::First { id } = p.frag {
+            if self.frags.len() >= 65_536 {
+                self.frags.clear();
+            }
+            self.frags.insert((p.src, p.dst, id), key);
+        }
+        // A new SYN on a closed flow: the old one is over.
+        let syn_only = p.tcp.is_some_and(|t| t.flags & (flags::SYN | flags::ACK) == flags::SYN);
+        if syn_only
+            && self.flows.get(&key).is_some_and(|f| f.closed.is_some() || f.s[0].syn && f.s[0].fin)
+        {
+            if let Some(f) = self.flows.remove(&key) {
+                self.finish(f);
+            }
+        }
+        if !self.flows.contains_key(&key) {
+            if self.flows.len() >= self.cfg.max_flows {
+                self.counters.dropped_table_full += 1;
+                return;
+            }
+            if let Frag::Later { .. } = p.frag {
+                return;
+            }
+            let flipped = match p.tcp {
+                Some(t) if t.flags & flags::SYN != 0 => t.flags & flags::ACK != 0,
+                _ if p.proto == proto::ICMP => p.sport == 0,
+                _ if p.proto == proto::ICMP6 => p.sport == 129,
+                _ => {
+                    let server = |port: u16| port < 1024 || SERVICE_PORTS.contains(&port);
+                    server(p.sport) && !server(p.dport)
+                }
+            };
+            let (orig, resp) = if flipped {
+                ((p.dst, p.dport), (p.src, p.sport))
+            } else {
+                ((p.src, p.sport), (p.dst, p.dport))
+            };
+            self.seq += 1;
+            let mut f = FlowState {
+                orig,
+                resp,
+                proto: p.proto,
+                first: ts,
+                last: ts,
+                first_record: record,
+                seq: self.seq,
+                s: [Side::default(), Side::default()],
+                history: Vec::new(),
+                app: App::Unknown,
+                service: None,
+                closed: None,
+                synack: false,
+                probes: PROBES,
+            };
+            if flipped {
+                f.history.push(b'^');
+            }
+            if p.proto == proto::UDP && (is_dns_port(p.sport) || is_dns_port(p.dport)) {
+                f.app = App::Dns(Box::new(DnsState {
+                    pending: VecDeque::new(),
+                    tcp: [Vec::new(), Vec::new()],
+                }));
+            }
+            self.flows.insert(key, f);
+        }
+        let Some(f) = self.flows.get_mut(&key) else { return };
+        let dir = usize::from(
+            !(p.src == f.orig.0
+                && (p.sport == f.orig.1 || p.proto == proto::ICMP || p.proto == proto::ICMP6)),
+        );
+        let dir = if (p.proto == proto::ICMP || p.proto == proto::ICMP6) && p.src != f.orig.0 {
+            1
+        } else {
+            dir
+        };
+        f.last = f.last.max(ts);
+        f.first = f.first.min(ts);
+        let side = &mut f.s[dir];
+        side.pkts += 1;
+        side.ip_bytes += u64::from(p.ip_len);
+        side.payload += u64::from(p.payload_len);
+        if let Frag::Later { .. } = p.frag {
+            return;
+        }
+        let mut events: Vec<Event> = Vec::new();
+        let file = self.file;
+        let salt = self.salt;
+        match p.tcp {
+            Some(t) => tcp(f, dir, t, p, ts, &mut events, file, salt, &mut self.counters),
+            None if p.proto == proto::UDP => {
+                if p.payload_len > 0 {
+                    f.letter(dir, b'D');
+                }
+                let id = f.ident();
+                if let App::Dns(d) = &mut f.app {
+                    match dns::parse(p.payload) {
+                        Some(m) => {
+                            f.service = Some("dns");
+                            dns_message(d, &id, m, ts, record, &mut events, file, salt);
+                        }
+                        None => self.counters.bad_dns += 1,
+                    }
+                }
+            }
+            None => {}
+        }
+        self.out.extend(events);
+    }
+
+    /// Reports flows that ended or went idle.
+    fn sweep(&mut self, now: Timestamp) {
+        let (tcp_to, udp_to) = (self.cfg.tcp_timeout_s, self.cfg.udp_timeout_s);
+        let mut done: Vec<(Timestamp, u64, Key)> = self
+            .flows
+            .iter()
+            .filter(|(_, f)| {
+                let idle = now.secs_since(f.last);
+                match f.closed {
+                    Some(c) => now.secs_since(c) >= LINGER_S as f64,
+                    None if f.proto == proto::TCP => idle >= tcp_to as f64,
+                    None => idle >= udp_to as f64,
+                }
+            })
+            .map(|(k, f)| (f.first, f.seq, *k))
+            .collect();
+        done.sort_unstable_by_key(|(t, s, _)| (*t, *s));
+        for (_, _, k) in done {
+            if let Some(f) = self.flows.remove(&k) {
+                self.finish(f);
+            }
+        }
+    }
+
+    /// The capture ended: every flow is reported, oldest first.
+    pub fn flush(&mut self) {
+        let mut all: Vec<(Timestamp, u64, Key)> =
+            self.flows.iter().map(|(k, f)| (f.first, f.seq, *k)).collect();
+        all.sort_unstable_by_key(|(t, s, _)| (*t, *s));
+        for (_, _, k) in all {
+            if let Some(f) = self.flows.remove(&k) {
+                self.finish(f);
+            }
+        }
+        self.frags.clear();
+    }
+
+    fn finish(&mut self, mut f: FlowState) {
+        let (file, salt) = (self.file, self.salt);
+        let mut events = Vec::new();
+        let id = f.ident();
+        match std::mem::replace(&mut f.app, App::Off) {
+            App::Dns(mut d) => {
+                for (t, rec, m) in d.pending.drain(..) {
+                    events.push(dns_event(&id, t, rec, &m, None, file, salt));
+                }
+            }
+            App::Tls(h) => {
+                let (hs, emitted) = *h;
+                if !emitted && hs.client.is_some() {
+                    tls_events(&id, &hs, &mut events, file, salt);
+                }
+            }
+            App::Http(mut c) => {
+                c.close();
+                self.counters.bad_http += u64::from(c.errors);
+                for tx in c.done.drain(..) {
+                    events.push(http_event(&id, tx, file, salt));
+                }
+            }
+            App::Unknown | App::Off => {}
+        }
+        let tcp = f.proto == proto::TCP;
+        let conn = Conn {
+            flow: f.tuple(),
+            service: f.service.map(Text::from),
+            duration: Some(f.last.secs_since(f.first)),
+            orig_bytes: Some(f.s[0].bytes(tcp)),
+            resp_bytes: Some(f.s[1].bytes(tcp)),
+            conn_state: Some(Text::from(f.conn_state())),
+            local_orig: None,
+            local_resp: None,
+            missed_bytes: Some(f.s[0].missed + f.s[1].missed),
+            history: Some(Text::from(String::from_utf8_lossy(&f.history).as_ref())),
+            orig_pkts: Some(f.s[0].pkts),
+            orig_ip_bytes: Some(f.s[0].ip_bytes),
+            resp_pkts: Some(f.s[1].pkts),
+            resp_ip_bytes: Some(f.s[1].ip_bytes),
+        };
+        let community = community_id(f.proto, f.orig.0, f.orig.1, f.resp.0, f.resp.1);
+        events.push(Event {
+            header: Header {
+                ts: f.first,
+                src: SourceRef { file, record: f.first_record },
+                uid: Some(uid(salt, f.seq)),
+                community_id: Some(community),
+            },
+            body: Body::Conn(conn),
+        });
+        self.out.extend(events);
+    }
+}
+
+fn is_dns_port(p: u16) -> bool {
+    matches!(p, 53 | 5353 | 5355)
+}
+
+fn header(id: &Ident, ts: Timestamp, record: u64, file: FileId, salt: u64) -> Header {
+    Header { ts, src: SourceRef { file, record }, uid: Some(uid(salt, id.seq)), community_id: None }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn tcp(
+    f: &mut FlowState,
+    dir: usize,
+    t: super::packet::Tcp,
+    p: &Ip<'_>,
+    ts: Timestamp,
+    events: &mut Vec<Event>,
+    file: FileId,
+    salt: u64,
+    counters: &mut Counters,
+) {
+    let fl = t.flags;
+    if fl & flags::SYN != 0 {
+        let side = &mut f.s[dir];
+        side.base = Some(t.seq);
+        side.last_off = 0;
+        side.data_start = 1;
+        if fl & flags::ACK != 0 {
+            if dir == 1 {
+                f.synack = true;
+            }
+            f.letter(dir, b'H');
+        } else {
+            f.s[dir].syn = true;
+            f.letter(dir, b'S');
+        }
+    }
+    if fl & flags::FIN != 0 {
+        f.s[dir].fin = true;
+        f.letter(dir, b'F');
+    }
+    if fl & flags::RST != 0 {
+        f.s[dir].rst = true;
+        f.letter(dir, b'R');
+        f.closed.get_or_insert(ts);
+    }
+    if f.s[0].fin && f.s[1].fin {
+        f.closed.get_or_insert(ts);
+    }
+    let len = u64::from(p.payload_len);
+    if len == 0 {
+        if fl & (flags::SYN | flags::FIN | flags::RST) == 0 && fl & flags::ACK != 0 {
+            f.letter(dir, b'A');
+        }
+        return;
+    }
+    f.letter(dir, b'D');
+    let side = &mut f.s[dir];
+    let mut off = side.offset(t.seq);
+    if fl & flags::SYN != 0 {
+        off += 1;
+    }
+    if side.base.is_some() && side.next.is_none() && side.data_start == 0 {
+        side.data_start = off;
+    }
+    let end = off + len;
+    let next = *side.next.get_or_insert(off.max(side.data_start));
+    side.max_end = side.max_end.max(end);
+    if end <= next {
+        f.letter(dir, b'T');
+        return;
+    }
+    let mut data = p.payload;
+    let mut gap = 0;
+    if off > next {
+        gap = off - next;
+        f.s[dir].missed += gap;
+    } else if off < next {
+        let skip = (next - off) as usize;
+        data = data.get(skip..).unwrap_or(&[]);
+    }
+    f.s[dir].next = Some(end);
+    // The capture may hold fewer bytes than the segment carried (snap length).
+    let short = (end - off.max(next)).saturating_sub(data.len() as u64);
+    if gap > 0 {
+        f.letter(dir, b'G');
+    }
+    app_tcp(f, dir, data, gap, short, ts, events, file, salt, counters);
+}
+
+#[allow(clippy::too_many_arguments)]
+fn app_tcp(
+    f: &mut FlowState,
+    dir: usize,
+    data: &[u8],
+    gap: u64,
+    short: u64,
+    ts: Timestamp,
+    events: &mut Vec<Event>,
+    file: FileId,
+    salt: u64,
+    counters: &mut Counters,
+) {
+    if let App::Unknown = f.app {
+        f.app = if gap > 0 {
+            App::Off
+        } else if tls::looks_like_tls(data) {
+            App::Tls(Box::default())
+        } else if dir == 0 && http::looks_like_request(data) {
+            App::Http(Box::default())
+        } else if is_dns_port(f.resp.1) {
+            App::Dns(Box::new(DnsState { pending: VecDeque::new(), tcp: [Vec::new(), Vec::new()] }))
+        } else if f.probes > 1 {
+            // Perhaps a preamble (SOCKS, a banner): look again at the next segment.
+            f.probes -= 1;
+            return;
+        } else {
+            App::Off
+        };
+    }
+    // An HTTP proxy tunnel: after `CONNECT` was accepted, TLS follows.
+    if let App::Http(c) = &f.app {
+        if c.tunnel && tls::looks_like_tls(data) {
+            let id = f.ident();
+            let mut c = match std::mem::replace(&mut f.app, App::Tls(Box::default())) {
+                App::Http(c) => c,
+                _ => return,
+            };
+            c.close();
+            for tx in c.done.drain(..) {
+                events.push(http_event(&id, tx, file, salt));
+            }
+        }
+    }
+    let id = f.ident();
+    match &mut f.app {
+        App::Tls(h) => {
+            let (hs, emitted) = &mut **h;
+            if gap > 0 {
+                // A hole in the handshake: nothing after it can be trusted.
+                hs.stop(dir);
+                return;
+            }
+            hs.feed(dir, data);
+            if hs.server.is_some() {
+                f.service = Some("ssl");
+            }
+            if !*emitted && hs.client.is_some() && (hs.established() || hs.finished()) {
+                *emitted = true;
+                tls_events(&id, hs, events, file, salt);
+            }
+        }
+        App::Http(c) => {
+            if gap > 0 {
+                c.gap(dir, gap);
+            }
+            c.feed(dir, data, ts);
+            if short > 0 {
+                c.gap(dir, short);
+            }
+            if !c.done.is_empty() {
+                f.service = Some("http");
+            }
+            counters.bad_http += u64::from(std::mem::take(&mut c.errors));
+            for tx in c.done.drain(..) {
+                events.push(http_event(&id, tx, file, salt));
+            }
+        }
+        App::Dns(d) => {
+            if gap > 0 || d.tcp[dir].len() + data.len() > 70_000 {
+                f.app = App::Off;
+                return;
+            }
+            // DNS over TCP: a two-byte length before each message.
+            d.tcp[dir].extend_from_slice(data);
+            loop {
+                let buf = &d.tcp[dir];
+                let Some(l) = buf.get(..2).map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))
+                else {
+                    break;
+                };
+                if buf.len() < 2 + l {
+                    break;
+                }
+                let parsed = dns::parse(&buf[2..2 + l]);
+                d.tcp[dir].drain(..2 + l);
+                match parsed {
+                    Some(m) => {
+                        f.service = Some("dns");
+                        dns_message(d, &id, m, ts, id.first_record, events, file, salt);
+                    }
+                    None => counters.bad_dns += 1,
+                }
+            }
+        }
+        App::Unknown | App::Off => {}
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn dns_message(
+    d: &mut DnsState,
+    id: &Ident,
+    m: dns::Message,
+    ts: Timestamp,
+    record: u64,
+    events: &mut Vec<Event>,
+    file: FileId,
+    salt: u64,
+) {
+    if !m.response {
+        if d.pending.len() >= 32 {
+            if let Some((t, r, q)) = d.pending.pop_front() {
+                events.push(dns_event(id, t, r, &q, None, file, salt));
+            }
+        }
+        d.pending.push_back((ts, record, m));
+        return;
+    }
+    match d.pending.iter().position(|(_, _, q)| q.id == m.id) {
+        Some(i) => {
+            if let Some((t, r, q)) = d.pending.remove(i) {
+                events.push(dns_event(id, t, r, &q, Some((&m, ts)), file, salt));
+            }
+        }
+        // A response whose query was not seen: logged on its own, without a round trip.
+        None => events.push(dns_event(id, ts, record, &m, Some((&m, ts)), file, salt)),
+    }
+}
+
+fn dns_event(
+    id: &Ident,
+    ts: Timestamp,
+    record: u64,
+    q: &dns::Message,
+    answer: Option<(&dns::Message, Timestamp)>,
+    file: FileId,
+    salt: u64,
+) -> Event {
+    let r = answer.map(|a| a.0);
+    let d = Dns {
+        flow: id.tuple,
+        msg: DnsMsg::Transaction,
+        trans_id: Some(q.id),
+        rtt: answer.filter(|(m, _)| !std::ptr::eq(*m, q)).map(|(_, t)| t.secs_since(ts)),
+        query: q.qname.as_deref().map(Text::from),
+        qclass: q.qclass,
+        qtype: q.qtype,
+        qtype_name: q.qtype.and_then(dwell_model::dns::qtype_name).map(Text::from),
+        rcode: r.map(|m| m.rcode),
+        rcode_name: r.and_then(|m| dwell_model::dns::rcode_name(m.rcode)).map(Text::from),
+        aa: r.map(|m| m.aa),
+        tc: r.map(|m| m.tc),
+        rd: Some(q.rd),
+        ra: r.map(|m| m.ra),
+        answers: r
+            .map(|m| m.answers.iter().map(|a| Text::from(a.as_str())).collect())
+            .unwrap_or_default(),
+        ttls: r.map(|m| m.ttls.iter().map(|t| f64::from(*t)).collect()).unwrap_or_default(),
+        rejected: r.map(|m| m.rcode == 5),
+    };
+    Event { header: header(id, ts, record, file, salt), body: Body::Dns(Box::new(d)) }
+}
+
+fn tls_events(id: &Ident, hs: &tls::Handshake, events: &mut Vec<Event>, file: FileId, salt: u64) {
+    let chain = tls::chain(hs);
+    for c in &chain {
+        events.push(Event {
+            header: header(id, id.first, id.first_record, file, salt),
+            body: Body::X509(c.clone()),
+        });
+    }
+    let client = hs.client.as_ref();
+    let server = hs.server.as_ref();
+    let leaf = chain.first().cloned();
+    let t = Tls {
+        flow: id.tuple,
+        version: hs.version().map(Text::from),
+        cipher: hs.cipher().map(Text::from),
+        curve: hs.curve().map(Text::from),
+        server_name: client.and_then(|c| c.sni.as_deref()).map(Text::from),
+        resumed: Some(hs.resumed()),
+        established: Some(hs.established()),
+        next_protocol: server.and_then(|s| s.alpn.as_deref()).map(Text::from),
+        ssl_history: Some(Text::from(hs.history.as_str())),
+        ja3: client.map(|c| Text::from(tls::ja3(c))),
+        ja3s: server.map(|s| Text::from(tls::ja3s(s))),
+        ja4: client.map(|c| Text::from(tls::ja4(c))),
+        ja4s: server.map(|s| Text::from(tls::ja4s(s))),
+        validation_status: None,
+        subject: leaf.as_ref().and_then(|c| c.subject.clone()),
+        issuer: leaf.as_ref().and_then(|c| c.issuer.clone()),
+        cert_chain_fps: chain.iter().filter_map(|c| c.fingerprint_sha256.clone()).collect(),
+        cert_chain_fuids: chain.iter().filter_map(|c| c.id.clone()).collect(),
+        cert: leaf.map(|c: Arc<dwell_model::Certificate>| c),
+    };
+    events.push(Event {
+        header: header(id, id.first, id.first_record, file, salt),
+        body: Body::Tls(Box::new(t)),
+    });
+}
+
+fn http_event(id: &Ident, tx: http::Tx, file: FileId, salt: u64) -> Event {
+    let h = Http {
+        flow: id.tuple,
+        trans_depth: Some(tx.depth),
+        method: tx.method.map(Text::from),
+        host: tx.host.map(Text::from),
+        uri: tx.uri.map(Text::from),
+        referrer: tx.referrer.map(Text::from),
+        version: tx.version.map(Text::from),
+        user_agent: tx.user_agent.map(Text::from),
+        origin: tx.origin.map(Text::from),
+        request_body_len: Some(tx.request_body_len),
+        response_body_len: Some(tx.response_body_len),
+        status_code: tx.status_code,
+        status_msg: tx.status_msg.map(Text::from),
+        username: None,
+        orig_mime_types: tx
+            .orig_mime
+            .filter(|_| tx.request_body_len > 0)
+            .map(Text::from)
+            .into_iter()
+            .collect(),
+        resp_mime_types: tx
+            .resp_mime
+            .filter(|_| tx.response_body_len > 0)
+            .map(Text::from)
+            .into_iter()
+            .collect(),
+    };
+    Event { header: header(id, tx.ts, id.first_record, file, salt), body: Body::Http(Box::new(h)) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn community_id_matches_the_spec_examples() {
+        // From the Community ID spec's baseline (seed 0).
+        let a: IpAddr = "128.232.110.120".parse().unwrap();
+        let b: IpAddr = "66.35.250.204".parse().unwrap();
+        assert_eq!(&*community_id(6, a, 34855, b, 80), "1:LQU9qZlK+B5F3KDmev6m5PMibrg=");
+        assert_eq!(&*community_id(6, b, 80, a, 34855), "1:LQU9qZlK+B5F3KDmev6m5PMibrg=");
+        let c: IpAddr = "192.168.0.89".parse().unwrap();
+        let d: IpAddr = "192.168.0.1".parse().unwrap();
+        assert_eq!(&*community_id(1, c, 8, d, 0), "1:X0snYXpgwiv9TZtqg64sgzUn6Dk=");
+    }
+
+    #[test]
+    fn uids_look_like_zeek_and_differ() {
+        let (a, b) = (uid(1, 1), uid(1, 2));
+        assert_eq!(a.len(), 18);
+        assert!(a.starts_with('C'));
+        assert_ne!(a, b);
+        assert_eq!(a, uid(1, 1));
+    }
+
+    #[test]
+    fn base64_padding() {
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+    }
+}

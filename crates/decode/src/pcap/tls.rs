@@ -1,0 +1,802 @@
+//! TLS handshakes: records reassembled per direction (a handshake message may span
+//! records and segments), ClientHello and ServerHello fields, JA3, JA3S, JA4 and JA4S
+//! fingerprints, the server's certificate chain (TLS 1.2 and earlier send it in the
+//! clear), the key-exchange curve, and whether the handshake completed.
+//!
+//! Bounded: at most [`MAX_BUFFER`] bytes buffered per direction, at most eight
+//! certificates kept, parsing stops in a direction at its first encrypted record.
+
+use std::fmt::Write;
+use std::sync::Arc;
+
+use dwell_model::{Certificate, Text, Timestamp};
+use md5::{Digest, Md5};
+use sha2::Sha256;
+
+/// Most bytes buffered per direction while the handshake is in progress.
+pub const MAX_BUFFER: usize = 96 * 1024;
+
+/// The client's hello, with what the fingerprints need.
+#[derive(Clone, Debug, Default)]
+pub struct ClientHello {
+    /// `legacy_version`.
+    pub version: u16,
+    /// Cipher suites offered.
+    pub ciphers: Vec<u16>,
+    /// Extension types, in order.
+    pub extensions: Vec<u16>,
+    /// Supported groups.
+    pub groups: Vec<u16>,
+    /// EC point formats.
+    pub point_formats: Vec<u8>,
+    /// Server name.
+    pub sni: Option<String>,
+    /// ALPN protocols offered.
+    pub alpn: Vec<String>,
+    /// Supported versions offered.
+    pub versions: Vec<u16>,
+    /// Signature algorithms.
+    pub sig_algs: Vec<u16>,
+    /// A non-empty legacy session id (resumption attempt).
+    pub session_id: Vec<u8>,
+}
+
+/// The server's hello.
+#[derive(Clone, Debug, Default)]
+pub struct ServerHello {
+    /// `legacy_version`.
+    pub version: u16,
+    /// Chosen version (supported_versions), if any.
+    pub selected: Option<u16>,
+    /// Chosen cipher suite.
+    pub cipher: u16,
+    /// Extension types, in order.
+    pub extensions: Vec<u16>,
+    /// Chosen ALPN protocol.
+    pub alpn: Option<String>,
+    /// Key-share group (TLS 1.3).
+    pub group: Option<u16>,
+    /// A pre-shared key was accepted (TLS 1.3 resumption).
+    pub psk: bool,
+    /// Session id.
+    pub session_id: Vec<u8>,
+}
+
+#[derive(Debug, Default)]
+struct Dir {
+    buf: Vec<u8>,
+    hs: Vec<u8>,
+    stopped: bool,
+    encrypted: bool,
+    ccs: bool,
+    app: bool,
+}
+
+/// One connection's handshake.
+#[derive(Debug, Default)]
+pub struct Handshake {
+    dirs: [Dir; 2],
+    /// Client hello, once seen.
+    pub client: Option<ClientHello>,
+    /// Server hello, once seen.
+    pub server: Option<ServerHello>,
+    /// Server certificates (DER), leaf first.
+    pub certs: Vec<Vec<u8>>,
+    /// Curve from a ServerKeyExchange.
+    pub ske_curve: Option<u16>,
+    /// An alert was seen.
+    pub alert: bool,
+    /// Letters of the handshake as Zeek's `ssl_history` writes them (client upper case).
+    pub history: String,
+    /// The stream did not look like TLS.
+    pub failed: bool,
+}
+
+fn be16(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
+}
+
+fn be24(b: &[u8], at: usize) -> Option<usize> {
+    Some(
+        (usize::from(*b.get(at)?) << 16)
+            | (usize::from(*b.get(at + 1)?) << 8)
+            | usize::from(*b.get(at + 2)?),
+    )
+}
+
+/// GREASE values (RFC 8701) are left out of every fingerprint.
+fn grease(v: u16) -> bool {
+    v & 0x0f0f == 0x0a0a && (v >> 8) == (v & 0xff)
+}
+
+/// Whether `b` starts like a TLS record carrying a handshake (a hello).
+pub fn looks_like_tls(b: &[u8]) -> bool {
+    matches!(b, [0x16, 0x03, 0..=4, ..])
+}
+
+impl Handshake {
+    /// Feeds in-order bytes of one direction (0 = client, 1 = server).
+    pub fn feed(&mut self, dir: usize, data: &[u8]) {
+        let Some(d) = self.dirs.get_mut(dir) else { return };
+        if d.stopped {
+            return;
+        }
+        if d.buf.len() + data.len() > MAX_BUFFER {
+            d.stopped = true;
+            return;
+        }
+        d.buf.extend_from_slice(data);
+        let mut at = 0;
+        loop {
+            let d = &mut self.dirs[dir];
+            let Some(hdr) = d.buf.get(at..at + 5) else { break };
+            let (ctype, major, len) =
+                (hdr[0], hdr[1], usize::from(u16::from_be_bytes([hdr[3], hdr[4]])));
+            if !(20..=24).contains(&ctype) || major != 3 || len > 18_432 {
+                d.stopped = true;
+                if self.client.is_none() && self.server.is_none() {
+                    self.failed = true;
+                }
+                break;
+            }
+            if d.buf.len() < at + 5 + len {
+                break;
+            }
+            let body = at + 5..at + 5 + len;
+            at += 5 + len;
+            match ctype {
+                22 if !d.encrypted => {
+                    let frag = d.buf[body].to_vec();
+                    self.dirs[dir].hs.extend_from_slice(&frag);
+                    self.handshake_messages(dir);
+                }
+                22 => {}
+                20 => {
+                    d.ccs = true;
+                    d.encrypted = true;
+                    self.history.push(if dir == 0 { 'C' } else { 'c' });
+                }
+                21 => {
+                    self.alert = true;
+                    self.history.push(if dir == 0 { 'L' } else { 'l' });
+                }
+                23 => {
+                    d.app = true;
+                    d.encrypted = true;
+                    // Nothing readable follows in this direction.
+                    d.stopped = true;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        let d = &mut self.dirs[dir];
+        if at >= d.buf.len() || d.stopped {
+            d.buf.clear();
+        } else if at > 0 {
+            d.buf.drain(..at);
+        }
+        // TLS 1.3: everything after the server hello is encrypted both ways.
+        if self.server.as_ref().is_some_and(|s| s.selected == Some(0x0304)) {
+            self.dirs[1].encrypted = true;
+        }
+    }
+
+    /// Stops reading one direction (a gap in the stream).
+    pub fn stop(&mut self, dir: usize) {
+        if let Some(d) = self.dirs.get_mut(dir) {
+            d.stopped = true;
+            d.buf.clear();
+        }
+    }
+
+    /// Whether the handshake completed: both sides moved to encrypted records.
+    pub fn established(&self) -> bool {
+        let [c, s] = &self.dirs;
+        self.server.is_some() && (c.ccs || c.app) && (s.ccs || s.app)
+    }
+
+    /// Whether there is nothing more to learn from this connection.
+    pub fn finished(&self) -> bool {
+        self.failed || (self.dirs[0].stopped && self.dirs[1].stopped)
+    }
+
+    fn handshake_messages(&mut self, dir: usize) {
+        loop {
+            let hs = &self.dirs[dir].hs;
+            let (Some(&mtype), Some(len)) = (hs.first(), be24(hs, 1)) else { return };
+            if len > MAX_BUFFER {
+                self.dirs[dir].stopped = true;
+                return;
+            }
+            if hs.len() < 4 + len {
+                return;
+            }
+            let body: Vec<u8> = hs[4..4 + len].to_vec();
+            self.dirs[dir].hs.drain(..4 + len);
+            let letter = match mtype {
+                1 => 'H',
+                2 => 'H',
+                11 => 'X',
+                12 => 'K',
+                13 => 'R',
+                14 => 'D',
+                15 => 'V',
+                16 => 'K',
+                20 => 'F',
+                4 => 'T',
+                _ => 'O',
+            };
+            if self.history.len() < 64 {
+                self.history.push(if dir == 0 { letter } else { letter.to_ascii_lowercase() });
+            }
+            match (dir, mtype) {
+                (0, 1) => self.client = client_hello(&body),
+                (1, 2) => self.server = server_hello(&body),
+                (1, 11) => self.certificates(&body),
+                // An ECDHE key exchange names its curve (curve type 3: named curve).
+                (1, 12) if body.first() == Some(&3) => self.ske_curve = be16(&body, 1),
+                _ => {}
+            }
+        }
+    }
+
+    fn certificates(&mut self, body: &[u8]) {
+        let Some(total) = be24(body, 0) else { return };
+        let mut at = 3;
+        let end = (3 + total).min(body.len());
+        while at + 3 <= end && self.certs.len() < 8 {
+            let Some(len) = be24(body, at) else { break };
+            let Some(der) = body.get(at + 3..at + 3 + len) else { break };
+            self.certs.push(der.to_vec());
+            at += 3 + len;
+        }
+    }
+
+    /// The negotiated version as Zeek names it.
+    pub fn version(&self) -> Option<&'static str> {
+        let s = self.server.as_ref()?;
+        Some(version_name(s.selected.unwrap_or(s.version)))
+    }
+
+    /// The chosen cipher as IANA names it.
+    pub fn cipher(&self) -> Option<String> {
+        self.server.as_ref().map(|s| cipher_name(s.cipher))
+    }
+
+    /// The key-exchange curve.
+    pub fn curve(&self) -> Option<&'static str> {
+        self.server.as_ref().and_then(|s| s.group).or(self.ske_curve).map(group_name)
+    }
+
+    /// Whether the session was resumed (an accepted session id or pre-shared key).
+    pub fn resumed(&self) -> bool {
+        match (&self.client, &self.server) {
+            (Some(c), Some(s)) => {
+                s.psk
+                    || (!c.session_id.is_empty()
+                        && c.session_id == s.session_id
+                        && self.certs.is_empty()
+                        && s.selected != Some(0x0304))
+            }
+            _ => false,
+        }
+    }
+}
+
+fn extensions(b: &[u8], mut at: usize, mut f: impl FnMut(u16, &[u8])) {
+    let Some(total) = be16(b, at) else { return };
+    at += 2;
+    let end = (at + usize::from(total)).min(b.len());
+    while at + 4 <= end {
+        let (Some(t), Some(l)) = (be16(b, at), be16(b, at + 2)) else { return };
+        let Some(data) = b.get(at + 4..at + 4 + usize::from(l)) else { return };
+        f(t, data);
+        at += 4 + usize::from(l);
+    }
+}
+
+fn u16_list(b: &[u8], len_bytes: usize) -> Vec<u16> {
+    let n = match len_bytes {
+        1 => b.first().map_or(0, |v| usize::from(*v)),
+        _ => be16(b, 0).map_or(0, usize::from),
+    };
+    b.get(len_bytes..len_bytes + n)
+        .unwrap_or(&[])
+        .chunks_exact(2)
+        .map(|c| u16::from_be_bytes([c[0], c[1]]))
+        .collect()
+}
+
+fn alpn_list(b: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = b.get(2..).unwrap_or(&[]);
+    while let Some((&l, r)) = rest.split_first() {
+        let Some(p) = r.get(..usize::from(l)) else { break };
+        out.push(String::from_utf8_lossy(p).into_owned());
+        rest = &r[usize::from(l)..];
+    }
+    out
+}
+
+fn client_hello(b: &[u8]) -> Option<ClientHello> {
+    let mut c = ClientHello { version: be16(b, 0)?, ..ClientHello::default() };
+    let sid_len = usize::from(*b.get(34)?);
+    c.session_id = b.get(35..35 + sid_len)?.to_vec();
+    let mut at = 35 + sid_len;
+    let cs_len = usize::from(be16(b, at)?);
+    c.ciphers = b
+        .get(at + 2..at + 2 + cs_len)?
+        .chunks_exact(2)
+        .map(|x| u16::from_be_bytes([x[0], x[1]]))
+        .collect();
+    at += 2 + cs_len;
+    let comp_len = usize::from(*b.get(at)?);
+    at += 1 + comp_len;
+    extensions(b, at, |t, data| {
+        c.extensions.push(t);
+        match t {
+            0 => {
+                // server_name list: type 0 (host_name) entries.
+                let mut rest = data.get(2..).unwrap_or(&[]);
+                while rest.len() >= 3 {
+                    let l = usize::from(u16::from_be_bytes([rest[1], rest[2]]));
+                    let Some(name) = rest.get(3..3 + l) else { break };
+                    if rest[0] == 0 && c.sni.is_none() {
+                        c.sni = Some(String::from_utf8_lossy(name).into_owned());
+                    }
+                    rest = &rest[3 + l..];
+                }
+            }
+            10 => c.groups = u16_list(data, 2),
+            11 => {
+                c.point_formats = data
+                    .get(1..1 + usize::from(*data.first().unwrap_or(&0)))
+                    .unwrap_or(&[])
+                    .to_vec()
+            }
+            13 => c.sig_algs = u16_list(data, 2),
+            16 => c.alpn = alpn_list(data),
+            43 => c.versions = u16_list(data, 1),
+            _ => {}
+        }
+    });
+    Some(c)
+}
+
+fn server_hello(b: &[u8]) -> Option<ServerHello> {
+    let mut s = ServerHello { version: be16(b, 0)?, ..ServerHello::default() };
+    let sid_len = usize::from(*b.get(34)?);
+    s.session_id = b.get(35..35 + sid_len)?.to_vec();
+    let at = 35 + sid_len;
+    s.cipher = be16(b, at)?;
+    extensions(b, at + 3, |t, data| {
+        s.extensions.push(t);
+        match t {
+            16 => s.alpn = alpn_list(data).into_iter().next(),
+            43 => s.selected = be16(data, 0),
+            51 => s.group = be16(data, 0),
+            41 => s.psk = true,
+            _ => {}
+        }
+    });
+    Some(s)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+fn join<T: std::fmt::Display>(v: impl Iterator<Item = T>, sep: &str) -> String {
+    let mut s = String::new();
+    for (i, x) in v.enumerate() {
+        if i > 0 {
+            s.push_str(sep);
+        }
+        let _ = write!(s, "{x}");
+    }
+    s
+}
+
+/// JA3 of a client hello (MD5 of its canonical string).
+pub fn ja3(c: &ClientHello) -> String {
+    let s = format!(
+        "{},{},{},{},{}",
+        c.version,
+        join(c.ciphers.iter().filter(|v| !grease(**v)), "-"),
+        join(c.extensions.iter().filter(|v| !grease(**v)), "-"),
+        join(c.groups.iter().filter(|v| !grease(**v)), "-"),
+        join(c.point_formats.iter(), "-"),
+    );
+    hex(&Md5::digest(s.as_bytes()))
+}
+
+/// JA3S of a server hello.
+pub fn ja3s(s: &ServerHello) -> String {
+    let text = format!(
+        "{},{},{}",
+        s.version,
+        s.cipher,
+        join(s.extensions.iter().filter(|v| !grease(**v)), "-")
+    );
+    hex(&Md5::digest(text.as_bytes()))
+}
+
+fn ja4_version(v: u16) -> &'static str {
+    match v {
+        0x0304 => "13",
+        0x0303 => "12",
+        0x0302 => "11",
+        0x0301 => "10",
+        0x0300 => "s3",
+        0x0002 => "s2",
+        0xfeff => "d1",
+        0xfefd => "d2",
+        0xfefc => "d3",
+        _ => "00",
+    }
+}
+
+fn alpn_chars(a: Option<&str>) -> String {
+    match a.map(str::as_bytes) {
+        Some([]) | None => "00".into(),
+        Some(b) => {
+            let (f, l) = (b[0], b[b.len() - 1]);
+            if f.is_ascii_alphanumeric() && l.is_ascii_alphanumeric() {
+                format!("{}{}", char::from(f), char::from(l))
+            } else {
+                format!(
+                    "{}{}",
+                    hex(&[f]).chars().next().unwrap_or('0'),
+                    hex(&[l]).chars().last().unwrap_or('0')
+                )
+            }
+        }
+    }
+}
+
+fn sha12(s: &str) -> String {
+    if s.is_empty() {
+        return "000000000000".into();
+    }
+    hex(&Sha256::digest(s.as_bytes()))[..12].to_string()
+}
+
+/// JA4 of a client hello over TCP.
+pub fn ja4(c: &ClientHello) -> String {
+    let version = c.versions.iter().copied().filter(|v| !grease(*v)).max().unwrap_or(c.version);
+    let ciphers: Vec<u16> = c.ciphers.iter().copied().filter(|v| !grease(*v)).collect();
+    let exts: Vec<u16> = c.extensions.iter().copied().filter(|v| !grease(*v)).collect();
+    let mut cs: Vec<String> = ciphers.iter().map(|v| format!("{v:04x}")).collect();
+    cs.sort();
+    let mut es: Vec<String> =
+        exts.iter().filter(|v| **v != 0 && **v != 16).map(|v| format!("{v:04x}")).collect();
+    es.sort();
+    let sigs: Vec<String> =
+        c.sig_algs.iter().filter(|v| !grease(**v)).map(|v| format!("{v:04x}")).collect();
+    let ext_part = if sigs.is_empty() || es.is_empty() {
+        es.join(",")
+    } else {
+        format!("{}_{}", es.join(","), sigs.join(","))
+    };
+    format!(
+        "t{}{}{:02}{:02}{}_{}_{}",
+        ja4_version(version),
+        if c.sni.is_some() { 'd' } else { 'i' },
+        ciphers.len().min(99),
+        exts.len().min(99),
+        alpn_chars(c.alpn.first().map(String::as_str)),
+        sha12(&cs.join(",")),
+        sha12(&ext_part),
+    )
+}
+
+/// JA4S of a server hello over TCP.
+pub fn ja4s(s: &ServerHello) -> String {
+    let exts: Vec<String> = s.extensions.iter().map(|v| format!("{v:04x}")).collect();
+    format!(
+        "t{}{:02}{}_{:04x}_{}",
+        ja4_version(s.selected.unwrap_or(s.version)),
+        exts.len().min(99),
+        alpn_chars(s.alpn.as_deref()),
+        s.cipher,
+        sha12(&exts.join(",")),
+    )
+}
+
+/// Zeek's spelling of a protocol version.
+pub fn version_name(v: u16) -> &'static str {
+    match v {
+        0x0300 => "SSLv3",
+        0x0301 => "TLSv10",
+        0x0302 => "TLSv11",
+        0x0303 => "TLSv12",
+        0x0304 => "TLSv13",
+        0x0002 => "SSLv2",
+        0xfeff => "DTLSv10",
+        0xfefd => "DTLSv12",
+        _ => "unknown",
+    }
+}
+
+/// Named groups (curves).
+pub fn group_name(g: u16) -> &'static str {
+    match g {
+        23 => "secp256r1",
+        24 => "secp384r1",
+        25 => "secp521r1",
+        29 => "x25519",
+        30 => "x448",
+        256 => "ffdhe2048",
+        257 => "ffdhe3072",
+        258 => "ffdhe4096",
+        0x11ec => "X25519MLKEM768",
+        0x6399 => "X25519Kyber768Draft00",
+        _ => "unknown",
+    }
+}
+
+/// IANA names of the cipher suites seen in practice; others as `0x....`.
+pub fn cipher_name(c: u16) -> String {
+    let n = match c {
+        0x1301 => "TLS_AES_128_GCM_SHA256",
+        0x1302 => "TLS_AES_256_GCM_SHA384",
+        0x1303 => "TLS_CHACHA20_POLY1305_SHA256",
+        0xc02b => "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+        0xc02c => "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+        0xc02f => "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+        0xc030 => "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+        0xcca8 => "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+        0xcca9 => "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+        0xc013 => "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
+        0xc014 => "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
+        0xc009 => "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA",
+        0xc00a => "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
+        0xc023 => "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256",
+        0xc024 => "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384",
+        0xc027 => "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
+        0xc028 => "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384",
+        0x009c => "TLS_RSA_WITH_AES_128_GCM_SHA256",
+        0x009d => "TLS_RSA_WITH_AES_256_GCM_SHA384",
+        0x009e => "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256",
+        0x009f => "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384",
+        0x002f => "TLS_RSA_WITH_AES_128_CBC_SHA",
+        0x0035 => "TLS_RSA_WITH_AES_256_CBC_SHA",
+        0x003c => "TLS_RSA_WITH_AES_128_CBC_SHA256",
+        0x003d => "TLS_RSA_WITH_AES_256_CBC_SHA256",
+        0x0033 => "TLS_DHE_RSA_WITH_AES_128_CBC_SHA",
+        0x0039 => "TLS_DHE_RSA_WITH_AES_256_CBC_SHA",
+        0x0067 => "TLS_DHE_RSA_WITH_AES_128_CBC_SHA256",
+        0x006b => "TLS_DHE_RSA_WITH_AES_256_CBC_SHA256",
+        0x000a => "TLS_RSA_WITH_3DES_EDE_CBC_SHA",
+        0xc012 => "TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA",
+        0x0005 => "TLS_RSA_WITH_RC4_128_SHA",
+        0x0004 => "TLS_RSA_WITH_RC4_128_MD5",
+        0xc011 => "TLS_ECDHE_RSA_WITH_RC4_128_SHA",
+        0xccaa => "TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+        0x00ff => "TLS_EMPTY_RENEGOTIATION_INFO_SCSV",
+        _ => return format!("0x{c:04x}"),
+    };
+    n.to_string()
+}
+
+/// A certificate from DER, with its fingerprints; `None` when it does not parse.
+pub fn certificate(der: &[u8]) -> Option<Certificate> {
+    use x509_parser::prelude::*;
+    let sha256 = hex(&Sha256::digest(der));
+    let sha1 = hex(&sha1::Sha1::digest(der));
+    let (_, cert) = X509Certificate::from_der(der).ok()?;
+    let reg = x509_parser::objects::oid_registry();
+    let dn = |name: &X509Name<'_>| {
+        let mut parts: Vec<String> = Vec::new();
+        for attr in name.iter_attributes() {
+            let key = x509_parser::objects::oid2abbrev(attr.attr_type(), reg)
+                .map(str::to_string)
+                .unwrap_or_else(|_| attr.attr_type().to_id_string());
+            let key = match key.as_str() {
+                "emailAddress" => "emailAddress".to_string(),
+                _ => key,
+            };
+            let value = match attr.as_str() {
+                Ok(s) => s.to_string(),
+                Err(_) => String::from_utf8_lossy(attr.as_slice()).into_owned(),
+            };
+            parts.push(format!("{key}={}", value.replace(',', "\\,")));
+        }
+        parts.reverse();
+        parts.join(",")
+    };
+    let spki = cert.public_key();
+    let key_alg =
+        x509_parser::objects::oid2sn(&spki.algorithm.algorithm, reg).ok().map(str::to_string);
+    let sig_alg = x509_parser::objects::oid2sn(&cert.signature_algorithm.algorithm, reg)
+        .ok()
+        .map(str::to_string);
+    let (mut key_type, mut key_length, mut exponent, mut curve) = (None, None, None, None);
+    match spki.parsed() {
+        Ok(x509_parser::public_key::PublicKey::RSA(k)) => {
+            key_type = Some("rsa");
+            let m: &[u8] = k.modulus;
+            let m = &m[m.iter().take_while(|b| **b == 0).count()..];
+            if let Some(first) = m.first() {
+                key_length = Some(((m.len() - 1) * 8) as u32 + (8 - first.leading_zeros()));
+            }
+            exponent = k.try_exponent().ok().map(|e| e.to_string());
+        }
+        Ok(x509_parser::public_key::PublicKey::EC(p)) => {
+            key_type = Some("ecdsa");
+            key_length = Some(p.key_size() as u32);
+            curve = spki
+                .algorithm
+                .parameters
+                .as_ref()
+                .and_then(|a| a.as_oid().ok())
+                .and_then(|o| x509_parser::objects::oid2sn(&o, reg).ok().map(str::to_string));
+        }
+        Ok(x509_parser::public_key::PublicKey::DSA(_)) => key_type = Some("dsa"),
+        _ => {}
+    }
+    let mut c = Certificate {
+        id: Some(Text::from(format!("F{}", &sha1[..17]))),
+        fingerprint_sha256: Some(Text::from(sha256)),
+        fingerprint_sha1: Some(Text::from(sha1)),
+        version: Some(cert.version().0 + 1),
+        serial: Some(Text::from(hex(cert.raw_serial()).to_ascii_uppercase())),
+        subject: Some(Text::from(dn(cert.subject()))),
+        issuer: Some(Text::from(dn(cert.issuer()))),
+        not_valid_before: Some(Timestamp::from_secs(cert.validity().not_before.timestamp())),
+        not_valid_after: Some(Timestamp::from_secs(cert.validity().not_after.timestamp())),
+        key_alg: key_alg.map(Text::from),
+        sig_alg: sig_alg.map(Text::from),
+        key_type: key_type.map(Text::from),
+        key_length,
+        exponent: exponent.map(Text::from),
+        curve: curve.map(Text::from),
+        ..Certificate::default()
+    };
+    if let Ok(Some(san)) = cert.subject_alternative_name() {
+        for n in &san.value.general_names {
+            match n {
+                GeneralName::DNSName(s) => c.san_dns.push(Text::from(*s)),
+                GeneralName::URI(s) => c.san_uri.push(Text::from(*s)),
+                GeneralName::RFC822Name(s) => c.san_email.push(Text::from(*s)),
+                GeneralName::IPAddress(b) => match b.len() {
+                    4 => c.san_ip.push(std::net::IpAddr::from([b[0], b[1], b[2], b[3]])),
+                    16 => {
+                        let mut a = [0u8; 16];
+                        a.copy_from_slice(b);
+                        c.san_ip.push(std::net::IpAddr::from(a));
+                    }
+                    _ => {}
+                },
+                _ => {}
+            }
+        }
+    }
+    if let Ok(Some(bc)) = cert.basic_constraints() {
+        c.basic_constraints_ca = Some(bc.value.ca);
+        c.basic_constraints_path_len = bc.value.path_len_constraint;
+    }
+    Some(c)
+}
+
+/// The certificates of a handshake, parsed (unparseable ones left out).
+pub fn chain(h: &Handshake) -> Vec<Arc<Certificate>> {
+    h.certs.iter().filter_map(|d| certificate(d)).map(Arc::new).collect()
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A ClientHello record with the given SNI, ciphers and ALPN.
+    pub fn client_hello_record(sni: &str, ciphers: &[u16], alpn: &[&str]) -> Vec<u8> {
+        let mut exts = Vec::new();
+        // GREASE extension first, as browsers send it.
+        exts.extend([0x0a, 0x0a, 0, 0]);
+        let mut sn = vec![0u8];
+        sn.extend((sni.len() as u16).to_be_bytes());
+        sn.extend(sni.as_bytes());
+        let mut sn_list = (sn.len() as u16).to_be_bytes().to_vec();
+        sn_list.extend(sn);
+        exts.extend([0, 0]);
+        exts.extend((sn_list.len() as u16).to_be_bytes());
+        exts.extend(sn_list);
+        // supported_groups: x25519, secp256r1.
+        exts.extend([0, 10, 0, 6, 0, 4, 0, 29, 0, 23]);
+        // ec_point_formats: uncompressed.
+        exts.extend([0, 11, 0, 2, 1, 0]);
+        // signature_algorithms.
+        exts.extend([0, 13, 0, 6, 0, 4, 0x04, 0x03, 0x08, 0x04]);
+        if !alpn.is_empty() {
+            let mut l = Vec::new();
+            for p in alpn {
+                l.push(p.len() as u8);
+                l.extend(p.as_bytes());
+            }
+            exts.extend([0, 16]);
+            exts.extend(((l.len() + 2) as u16).to_be_bytes());
+            exts.extend((l.len() as u16).to_be_bytes());
+            exts.extend(l);
+        }
+        let mut body = vec![0x03, 0x03];
+        body.extend([7u8; 32]);
+        body.push(0);
+        body.extend(((ciphers.len() * 2) as u16).to_be_bytes());
+        for c in ciphers {
+            body.extend(c.to_be_bytes());
+        }
+        body.extend([1, 0]);
+        body.extend((exts.len() as u16).to_be_bytes());
+        body.extend(exts);
+        let mut hs = vec![1u8];
+        hs.extend(&(body.len() as u32).to_be_bytes()[1..]);
+        hs.extend(body);
+        let mut rec = vec![0x16, 0x03, 0x01];
+        rec.extend((hs.len() as u16).to_be_bytes());
+        rec.extend(hs);
+        rec
+    }
+
+    /// A ServerHello record choosing `cipher`.
+    pub fn server_hello_record(cipher: u16) -> Vec<u8> {
+        let mut body = vec![0x03, 0x03];
+        body.extend([9u8; 32]);
+        body.push(0);
+        body.extend(cipher.to_be_bytes());
+        body.push(0);
+        body.extend([0, 4, 0xff, 0x01, 0, 0]);
+        let mut hs = vec![2u8];
+        hs.extend(&(body.len() as u32).to_be_bytes()[1..]);
+        hs.extend(body);
+        let mut rec = vec![0x16, 0x03, 0x03];
+        rec.extend((hs.len() as u16).to_be_bytes());
+        rec.extend(hs);
+        rec
+    }
+
+    #[test]
+    fn hello_fields_and_fingerprints() {
+        let rec =
+            client_hello_record("www.example.com", &[0x1a1a, 0x1301, 0xc02f], &["h2", "http/1.1"]);
+        let mut h = Handshake::default();
+        // Split across three segments, as a slow sender would.
+        h.feed(0, &rec[..3]);
+        h.feed(0, &rec[3..40]);
+        h.feed(0, &rec[40..]);
+        let c = h.client.clone().unwrap();
+        assert_eq!(c.sni.as_deref(), Some("www.example.com"));
+        assert_eq!(c.alpn, ["h2", "http/1.1"]);
+        // JA3 string: GREASE left out everywhere.
+        let expect = format!("{:x}", Md5::digest(b"771,4865-49199,0-10-11-13-16,29-23,0"));
+        assert_eq!(ja3(&c), expect);
+        let j4 = ja4(&c);
+        assert!(j4.starts_with("t12d0205h2_"), "{j4}");
+        h.feed(1, &server_hello_record(0xc02f));
+        assert_eq!(h.cipher().as_deref(), Some("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"));
+        assert_eq!(h.version(), Some("TLSv12"));
+        assert!(!h.established());
+        h.feed(0, &[20, 3, 3, 0, 1, 1]);
+        h.feed(1, &[20, 3, 3, 0, 1, 1]);
+        assert!(h.established());
+    }
+
+    #[test]
+    fn not_tls_and_garbage() {
+        let mut h = Handshake::default();
+        h.feed(0, b"GET / HTTP/1.1\r\n\r\n");
+        assert!(h.failed);
+        let rec = client_hello_record("a.example", &[0x1301], &[]);
+        for cut in 0..rec.len() {
+            let mut h = Handshake::default();
+            h.feed(0, &rec[..cut]);
+            let mut bad = rec.clone();
+            bad[cut] ^= 0xff;
+            h.feed(0, &bad);
+        }
+    }
+}
