@@ -4,7 +4,7 @@
 //! bytes outside printable ASCII as `\xNN`.
 
 use std::fmt::Write;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::Ipv6Addr;
 
 /// One parsed DNS message.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -68,11 +68,16 @@ fn name(msg: &[u8], mut at: usize) -> Option<(String, usize)> {
                 if !out.is_empty() {
                     out.push('.');
                 }
-                for &c in label {
-                    if (0x21..=0x7e).contains(&c) {
-                        out.push(char::from(c));
-                    } else {
-                        let _ = write!(out, "\\x{c:02x}");
+                match std::str::from_utf8(label) {
+                    Ok(text) if label.iter().all(|c| (0x21..=0x7e).contains(c)) => out.push_str(text),
+                    _ => {
+                        for &c in label {
+                            if (0x21..=0x7e).contains(&c) {
+                                out.push(char::from(c));
+                            } else {
+                                let _ = write!(out, "\\x{c:02x}");
+                            }
+                        }
                     }
                 }
                 at += 1 + usize::from(l);
@@ -135,9 +140,7 @@ pub fn parse(msg: &[u8]) -> Option<Message> {
         let start = next + 10;
         let Some(rdata) = msg.get(start..start + usize::from(rdlen)) else { break };
         let text = match rtype {
-            1 if rdata.len() == 4 => {
-                Some(Ipv4Addr::new(rdata[0], rdata[1], rdata[2], rdata[3]).to_string())
-            }
+            1 if rdata.len() == 4 => Some(dotted(rdata)),
             28 if rdata.len() == 16 => {
                 let mut a = [0u8; 16];
                 a.copy_from_slice(rdata);
@@ -161,6 +164,24 @@ pub fn parse(msg: &[u8]) -> Option<Message> {
         at = start + usize::from(rdlen);
     }
     Some(m)
+}
+
+/// An IPv4 address in dotted decimal, without the formatting machinery.
+fn dotted(b: &[u8]) -> String {
+    let mut s = String::with_capacity(15);
+    for (i, &x) in b.iter().enumerate() {
+        if i > 0 {
+            s.push('.');
+        }
+        if x >= 100 {
+            s.push(char::from(b'0' + x / 100));
+        }
+        if x >= 10 {
+            s.push(char::from(b'0' + (x / 10) % 10));
+        }
+        s.push(char::from(b'0' + x % 10));
+    }
+    s
 }
 
 /// A TXT record as Zeek writes it: `TXT <length> <text>` per character-string.

@@ -168,6 +168,7 @@ struct FlowState {
     last: Timestamp,
     first_record: u64,
     seq: u64,
+    uid: Text,
     s: [Side; 2],
     history: Vec<u8>,
     app: App,
@@ -180,12 +181,12 @@ struct FlowState {
 }
 
 /// What events of a flow name it by.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 struct Ident {
     tuple: Tuple,
     first: Timestamp,
     first_record: u64,
-    seq: u64,
+    uid: Text,
 }
 
 impl FlowState {
@@ -194,7 +195,7 @@ impl FlowState {
             tuple: self.tuple(),
             first: self.first,
             first_record: self.first_record,
-            seq: self.seq,
+            uid: self.uid.clone(),
         }
     }
 
@@ -280,12 +281,12 @@ const B62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvw
 
 /// A Zeek-style uid (`C` and 17 base-62 digits) for flow `seq` of file `salt`.
 fn uid(salt: u64, seq: u64) -> Text {
-    let mut x = (u128::from(splitmix(salt ^ seq)) << 32)
-        | u128::from(splitmix(seq.wrapping_add(salt)) as u32);
+    let (mut a, mut b) = (splitmix(salt ^ seq), splitmix(seq.wrapping_add(salt).rotate_left(17)));
     let mut s = [b'C'; 18];
-    for c in s.iter_mut().skip(1) {
-        *c = B62[(x % 62) as usize];
-        x /= 62;
+    for (i, c) in s.iter_mut().skip(1).enumerate() {
+        let x = if i < 10 { &mut a } else { &mut b };
+        *c = B62[(*x % 62) as usize];
+        *x /= 62;
     }
     Text::from(std::str::from_utf8(&s).unwrap_or("C"))
 }
@@ -297,16 +298,22 @@ fn splitmix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-fn ip_bytes(ip: IpAddr) -> Vec<u8> {
+/// An address's bytes (4 or 16 of them used).
+fn ip_bytes(ip: IpAddr) -> ([u8; 16], usize) {
     match ip {
-        IpAddr::V4(a) => a.octets().to_vec(),
-        IpAddr::V6(a) => a.octets().to_vec(),
+        IpAddr::V4(a) => {
+            let mut b = [0u8; 16];
+            b[..4].copy_from_slice(&a.octets());
+            (b, 4)
+        }
+        IpAddr::V6(a) => (a.octets(), 16),
     }
 }
 
 /// Community ID v1 (seed 0) of a flow.
 pub fn community_id(proto_num: u8, src: IpAddr, sport: u16, dst: IpAddr, dport: u16) -> Text {
-    let (mut s, mut d) = (ip_bytes(src), ip_bytes(dst));
+    let ((sb, sl), (db, dl)) = (ip_bytes(src), ip_bytes(dst));
+    let (mut s, mut d) = (&sb[..sl], &db[..dl]);
     let (mut sp, mut dp) = (sport, dport);
     let mut one_way = false;
     if proto_num == proto::ICMP || proto_num == proto::ICMP6 {
@@ -346,14 +353,17 @@ pub fn community_id(proto_num: u8, src: IpAddr, sport: u16, dst: IpAddr, dport: 
     }
     let mut h = Sha1::new();
     h.update([0u8, 0]);
-    h.update(&s);
-    h.update(&d);
+    h.update(s);
+    h.update(d);
     h.update([proto_num, 0]);
     if matches!(proto_num, proto::TCP | proto::UDP | proto::ICMP | proto::ICMP6 | 132) {
         h.update(sp.to_be_bytes());
         h.update(dp.to_be_bytes());
     }
-    Text::from(format!("1:{}", base64(&h.finalize())))
+    let mut out = String::with_capacity(30);
+    out.push_str("1:");
+    out.push_str(&base64(&h.finalize()));
+    Text::from(out)
 }
 
 fn base64(b: &[u8]) -> String {
@@ -369,6 +379,86 @@ fn base64(b: &[u8]) -> String {
         s.push(if c.len() > 2 { char::from(T[n as usize & 63]) } else { '=' });
     }
     s
+}
+
+/// Strings the meter hands out again and again, allocated once.
+#[derive(Default)]
+pub struct Strings {
+    statics: HashMap<&'static str, Text, RandomState>,
+    dynamic: HashMap<String, Text, RandomState>,
+    client_fps: HashMap<u64, (Text, Text), RandomState>,
+    server_fps: HashMap<u64, (Text, Text), RandomState>,
+    hasher: RandomState,
+}
+
+/// Most entries of each string table before it starts afresh.
+const STRINGS_CAP: usize = 16_384;
+
+impl Strings {
+    /// A shared `Text` for a static string.
+    fn st(&mut self, s: &'static str) -> Text {
+        self.statics.entry(s).or_insert_with(|| Text::from(s)).clone()
+    }
+
+    /// A shared `Text` for a short string that repeats (histories, cipher codes).
+    fn dy(&mut self, s: &str) -> Text {
+        if let Some(t) = self.dynamic.get(s) {
+            return t.clone();
+        }
+        if self.dynamic.len() >= STRINGS_CAP {
+            self.dynamic.clear();
+        }
+        let t = Text::from(s);
+        self.dynamic.insert(s.to_string(), t.clone());
+        t
+    }
+
+    /// JA3 and JA4 of a client hello, computed once per distinct hello.
+    fn client(&mut self, c: &tls::ClientHello) -> (Text, Text) {
+        use std::hash::BuildHasher;
+        let key = self.hasher.hash_one((
+            c.version,
+            &c.ciphers,
+            &c.extensions,
+            &c.groups,
+            &c.point_formats,
+            &c.sig_algs,
+            &c.versions,
+            c.alpn.first(),
+            c.sni.is_some(),
+        ));
+        if let Some(v) = self.client_fps.get(&key) {
+            return v.clone();
+        }
+        if self.client_fps.len() >= STRINGS_CAP {
+            self.client_fps.clear();
+        }
+        let v = (Text::from(tls::ja3(c)), Text::from(tls::ja4(c)));
+        self.client_fps.insert(key, v.clone());
+        v
+    }
+
+    /// JA3S and JA4S of a server hello, computed once per distinct hello.
+    fn server(&mut self, sh: &tls::ServerHello) -> (Text, Text) {
+        use std::hash::BuildHasher;
+        let key = self.hasher.hash_one((sh.version, sh.selected, sh.cipher, &sh.extensions, &sh.alpn));
+        if let Some(v) = self.server_fps.get(&key) {
+            return v.clone();
+        }
+        if self.server_fps.len() >= STRINGS_CAP {
+            self.server_fps.clear();
+        }
+        let v = (Text::from(tls::ja3s(sh)), Text::from(tls::ja4s(sh)));
+        self.server_fps.insert(key, v.clone());
+        v
+    }
+}
+
+/// State shared by all flows of a capture.
+#[derive(Default)]
+pub struct Shared {
+    certs: tls::CertCache,
+    strings: Strings,
 }
 
 /// What the meter counted that it could not use.
@@ -398,6 +488,7 @@ pub struct Meter {
     pub out: VecDeque<Event>,
     /// What could not be used.
     pub counters: Counters,
+    sh: Shared,
 }
 
 impl Meter {
@@ -414,6 +505,7 @@ impl Meter {
             now: Timestamp::MIN,
             out: VecDeque::new(),
             counters: Counters::default(),
+            sh: Shared::default(),
         }
     }
 
@@ -487,8 +579,9 @@ impl Meter {
                 last: ts,
                 first_record: record,
                 seq: self.seq,
+                uid: uid(self.salt, self.seq),
                 s: [Side::default(), Side::default()],
-                history: Vec::new(),
+                history: Vec::with_capacity(12),
                 app: App::Unknown,
                 service: None,
                 closed: None,
@@ -525,11 +618,11 @@ impl Meter {
         if let Frag::Later { .. } = p.frag {
             return;
         }
-        let mut events: Vec<Event> = Vec::new();
+        let events = &mut self.out;
         let file = self.file;
         let salt = self.salt;
         match p.tcp {
-            Some(t) => tcp(f, dir, t, p, ts, &mut events, file, salt, &mut self.counters),
+            Some(t) => tcp(f, dir, t, p, ts, events, file, salt, &mut self.counters, &mut self.sh),
             None if p.proto == proto::UDP => {
                 if p.payload_len > 0 {
                     f.letter(dir, b'D');
@@ -539,7 +632,7 @@ impl Meter {
                     match dns::parse(p.payload) {
                         Some(m) => {
                             f.service = Some("dns");
-                            dns_message(d, &id, m, ts, record, &mut events, file, salt);
+                            dns_message(d, &id, m, ts, record, events, file, salt, &mut self.sh.strings);
                         }
                         None => self.counters.bad_dns += 1,
                     }
@@ -547,7 +640,6 @@ impl Meter {
             }
             None => {}
         }
-        self.out.extend(events);
     }
 
     /// Reports flows that ended or went idle.
@@ -589,25 +681,25 @@ impl Meter {
 
     fn finish(&mut self, mut f: FlowState) {
         let (file, salt) = (self.file, self.salt);
-        let mut events = Vec::new();
+        let events = &mut self.out;
         let id = f.ident();
         match std::mem::replace(&mut f.app, App::Off) {
             App::Dns(mut d) => {
                 for (t, rec, m) in d.pending.drain(..) {
-                    events.push(dns_event(&id, t, rec, &m, None, file, salt));
+                    events.push_back(dns_event(&id, t, rec, &m, None, file, salt, &mut self.sh.strings));
                 }
             }
             App::Tls(h) => {
                 let (hs, emitted) = *h;
                 if !emitted && hs.client.is_some() {
-                    tls_events(&id, &hs, &mut events, file, salt);
+                    tls_events(&id, &hs, events, file, salt, &mut self.sh);
                 }
             }
             App::Http(mut c) => {
                 c.close();
                 self.counters.bad_http += u64::from(c.errors);
                 for tx in c.done.drain(..) {
-                    events.push(http_event(&id, tx, file, salt));
+                    events.push_back(http_event(&id, tx, file, salt));
                 }
             }
             App::Unknown | App::Off => {}
@@ -615,31 +707,30 @@ impl Meter {
         let tcp = f.proto == proto::TCP;
         let conn = Conn {
             flow: f.tuple(),
-            service: f.service.map(Text::from),
+            service: f.service.map(|x| self.sh.strings.st(x)),
             duration: Some(f.last.secs_since(f.first)),
             orig_bytes: Some(f.s[0].bytes(tcp)),
             resp_bytes: Some(f.s[1].bytes(tcp)),
-            conn_state: Some(Text::from(f.conn_state())),
+            conn_state: Some(self.sh.strings.st(f.conn_state())),
             local_orig: None,
             local_resp: None,
             missed_bytes: Some(f.s[0].missed + f.s[1].missed),
-            history: Some(Text::from(String::from_utf8_lossy(&f.history).as_ref())),
+            history: Some(self.sh.strings.dy(std::str::from_utf8(&f.history).unwrap_or(""))),
             orig_pkts: Some(f.s[0].pkts),
             orig_ip_bytes: Some(f.s[0].ip_bytes),
             resp_pkts: Some(f.s[1].pkts),
             resp_ip_bytes: Some(f.s[1].ip_bytes),
         };
         let community = community_id(f.proto, f.orig.0, f.orig.1, f.resp.0, f.resp.1);
-        events.push(Event {
+        events.push_back(Event {
             header: Header {
                 ts: f.first,
                 src: SourceRef { file, record: f.first_record },
-                uid: Some(uid(salt, f.seq)),
+                uid: Some(f.uid.clone()),
                 community_id: Some(community),
             },
             body: Body::Conn(conn),
         });
-        self.out.extend(events);
     }
 }
 
@@ -648,7 +739,8 @@ fn is_dns_port(p: u16) -> bool {
 }
 
 fn header(id: &Ident, ts: Timestamp, record: u64, file: FileId, salt: u64) -> Header {
-    Header { ts, src: SourceRef { file, record }, uid: Some(uid(salt, id.seq)), community_id: None }
+    let _ = salt;
+    Header { ts, src: SourceRef { file, record }, uid: Some(id.uid.clone()), community_id: None }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -658,10 +750,11 @@ fn tcp(
     t: super::packet::Tcp,
     p: &Ip<'_>,
     ts: Timestamp,
-    events: &mut Vec<Event>,
+    events: &mut VecDeque<Event>,
     file: FileId,
     salt: u64,
     counters: &mut Counters,
+    sh: &mut Shared,
 ) {
     let fl = t.flags;
     if fl & flags::SYN != 0 {
@@ -729,7 +822,7 @@ fn tcp(
     if gap > 0 {
         f.letter(dir, b'G');
     }
-    app_tcp(f, dir, data, gap, short, ts, events, file, salt, counters);
+    app_tcp(f, dir, data, gap, short, ts, events, file, salt, counters, sh);
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -740,10 +833,11 @@ fn app_tcp(
     gap: u64,
     short: u64,
     ts: Timestamp,
-    events: &mut Vec<Event>,
+    events: &mut VecDeque<Event>,
     file: FileId,
     salt: u64,
     counters: &mut Counters,
+    sh: &mut Shared,
 ) {
     if let App::Unknown = f.app {
         f.app = if gap > 0 {
@@ -772,7 +866,7 @@ fn app_tcp(
             };
             c.close();
             for tx in c.done.drain(..) {
-                events.push(http_event(&id, tx, file, salt));
+                events.push_back(http_event(&id, tx, file, salt));
             }
         }
     }
@@ -791,7 +885,7 @@ fn app_tcp(
             }
             if !*emitted && hs.client.is_some() && (hs.established() || hs.finished()) {
                 *emitted = true;
-                tls_events(&id, hs, events, file, salt);
+                tls_events(&id, hs, events, file, salt, sh);
             }
         }
         App::Http(c) => {
@@ -807,7 +901,7 @@ fn app_tcp(
             }
             counters.bad_http += u64::from(std::mem::take(&mut c.errors));
             for tx in c.done.drain(..) {
-                events.push(http_event(&id, tx, file, salt));
+                events.push_back(http_event(&id, tx, file, salt));
             }
         }
         App::Dns(d) => {
@@ -831,7 +925,7 @@ fn app_tcp(
                 match parsed {
                     Some(m) => {
                         f.service = Some("dns");
-                        dns_message(d, &id, m, ts, id.first_record, events, file, salt);
+                        dns_message(d, &id, m, ts, id.first_record, events, file, salt, &mut sh.strings);
                     }
                     None => counters.bad_dns += 1,
                 }
@@ -848,14 +942,15 @@ fn dns_message(
     m: dns::Message,
     ts: Timestamp,
     record: u64,
-    events: &mut Vec<Event>,
+    events: &mut VecDeque<Event>,
     file: FileId,
     salt: u64,
+    strings: &mut Strings,
 ) {
     if !m.response {
         if d.pending.len() >= 32 {
             if let Some((t, r, q)) = d.pending.pop_front() {
-                events.push(dns_event(id, t, r, &q, None, file, salt));
+                events.push_back(dns_event(id, t, r, &q, None, file, salt, strings));
             }
         }
         d.pending.push_back((ts, record, m));
@@ -864,11 +959,11 @@ fn dns_message(
     match d.pending.iter().position(|(_, _, q)| q.id == m.id) {
         Some(i) => {
             if let Some((t, r, q)) = d.pending.remove(i) {
-                events.push(dns_event(id, t, r, &q, Some((&m, ts)), file, salt));
+                events.push_back(dns_event(id, t, r, &q, Some((&m, ts)), file, salt, strings));
             }
         }
         // A response whose query was not seen: logged on its own, without a round trip.
-        None => events.push(dns_event(id, ts, record, &m, Some((&m, ts)), file, salt)),
+        None => events.push_back(dns_event(id, ts, record, &m, Some((&m, ts)), file, salt, strings)),
     }
 }
 
@@ -880,6 +975,7 @@ fn dns_event(
     answer: Option<(&dns::Message, Timestamp)>,
     file: FileId,
     salt: u64,
+    strings: &mut Strings,
 ) -> Event {
     let r = answer.map(|a| a.0);
     let d = Dns {
@@ -890,9 +986,9 @@ fn dns_event(
         query: q.qname.as_deref().map(Text::from),
         qclass: q.qclass,
         qtype: q.qtype,
-        qtype_name: q.qtype.and_then(dwell_model::dns::qtype_name).map(Text::from),
+        qtype_name: q.qtype.and_then(dwell_model::dns::qtype_name).map(|n| strings.st(n)),
         rcode: r.map(|m| m.rcode),
-        rcode_name: r.and_then(|m| dwell_model::dns::rcode_name(m.rcode)).map(Text::from),
+        rcode_name: r.and_then(|m| dwell_model::dns::rcode_name(m.rcode)).map(|n| strings.st(n)),
         aa: r.map(|m| m.aa),
         tc: r.map(|m| m.tc),
         rd: Some(q.rd),
@@ -906,31 +1002,40 @@ fn dns_event(
     Event { header: header(id, ts, record, file, salt), body: Body::Dns(Box::new(d)) }
 }
 
-fn tls_events(id: &Ident, hs: &tls::Handshake, events: &mut Vec<Event>, file: FileId, salt: u64) {
-    let chain = tls::chain(hs);
+fn tls_events(
+    id: &Ident,
+    hs: &tls::Handshake,
+    events: &mut VecDeque<Event>,
+    file: FileId,
+    salt: u64,
+    sh: &mut Shared,
+) {
+    let chain = tls::chain(hs, &mut sh.certs);
     for c in &chain {
-        events.push(Event {
+        events.push_back(Event {
             header: header(id, id.first, id.first_record, file, salt),
             body: Body::X509(c.clone()),
         });
     }
     let client = hs.client.as_ref();
     let server = hs.server.as_ref();
+    let cfp = client.map(|c| sh.strings.client(c));
+    let sfp = server.map(|s| sh.strings.server(s));
     let leaf = chain.first().cloned();
     let t = Tls {
         flow: id.tuple,
-        version: hs.version().map(Text::from),
-        cipher: hs.cipher().map(Text::from),
-        curve: hs.curve().map(Text::from),
+        version: hs.version().map(|v| sh.strings.st(v)),
+        cipher: hs.cipher().map(|c| sh.strings.dy(&c)),
+        curve: hs.curve().map(|c| sh.strings.st(c)),
         server_name: client.and_then(|c| c.sni.as_deref()).map(Text::from),
         resumed: Some(hs.resumed()),
         established: Some(hs.established()),
         next_protocol: server.and_then(|s| s.alpn.as_deref()).map(Text::from),
-        ssl_history: Some(Text::from(hs.history.as_str())),
-        ja3: client.map(|c| Text::from(tls::ja3(c))),
-        ja3s: server.map(|s| Text::from(tls::ja3s(s))),
-        ja4: client.map(|c| Text::from(tls::ja4(c))),
-        ja4s: server.map(|s| Text::from(tls::ja4s(s))),
+        ssl_history: Some(sh.strings.dy(&hs.history)),
+        ja3: cfp.as_ref().map(|f| f.0.clone()),
+        ja3s: sfp.as_ref().map(|f| f.0.clone()),
+        ja4: cfp.map(|f| f.1),
+        ja4s: sfp.map(|f| f.1),
         validation_status: None,
         subject: leaf.as_ref().and_then(|c| c.subject.clone()),
         issuer: leaf.as_ref().and_then(|c| c.issuer.clone()),
@@ -938,7 +1043,7 @@ fn tls_events(id: &Ident, hs: &tls::Handshake, events: &mut Vec<Event>, file: Fi
         cert_chain_fuids: chain.iter().filter_map(|c| c.id.clone()).collect(),
         cert: leaf.map(|c: Arc<dwell_model::Certificate>| c),
     };
-    events.push(Event {
+    events.push_back(Event {
         header: header(id, id.first, id.first_record, file, salt),
         body: Body::Tls(Box::new(t)),
     });

@@ -82,11 +82,54 @@ enum Kind {
     PcapNg { big: bool, ifaces: Vec<Iface> },
 }
 
+/// A read buffer records are taken from in place (no copy per record).
+struct Buf {
+    data: Vec<u8>,
+    pos: usize,
+    end: usize,
+}
+
+/// Bytes read from the stream at a time.
+const CHUNK: usize = 1 << 20;
+
+impl Buf {
+    /// The next `n` bytes as a range of `data`; `Err(got)` when the stream ends first
+    /// (the bytes there were are consumed).
+    fn take(&mut self, r: &mut dyn Read, n: usize) -> io::Result<Result<std::ops::Range<usize>, usize>> {
+        if self.end - self.pos < n {
+            self.data.copy_within(self.pos..self.end, 0);
+            self.end -= self.pos;
+            self.pos = 0;
+            if self.data.len() < n.max(CHUNK) {
+                self.data.resize(n.max(CHUNK), 0);
+            }
+            while self.end < n {
+                match r.read(&mut self.data[self.end..]) {
+                    Ok(0) => break,
+                    Ok(k) => self.end += k,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            if self.end < n {
+                let got = self.end;
+                self.pos = self.end;
+                return Ok(Err(got));
+            }
+        }
+        let range = self.pos..self.pos + n;
+        self.pos += n;
+        Ok(Ok(range))
+    }
+}
+
 /// A streaming reader of pcap and pcapng.
 pub struct Reader {
     r: Box<dyn Read + Send>,
     kind: Kind,
-    buf: Vec<u8>,
+    b: Buf,
+    /// The current record's bytes in `b.data`.
+    cur: std::ops::Range<usize>,
     /// Records read.
     pub records: u64,
     /// Bytes read from the (decompressed) stream.
@@ -152,7 +195,8 @@ impl Reader {
         let mut reader = Reader {
             r,
             kind: Kind::PcapNg { big: false, ifaces: Vec::new() },
-            buf: Vec::with_capacity(65_536),
+            b: Buf { data: Vec::new(), pos: 0, end: 0 },
+            cur: 0..0,
             records: 0,
             bytes: 4,
             truncated: None,
@@ -211,23 +255,44 @@ impl Reader {
             return Err(ReadError::Malformed(format!("pcapng section header length {len}")));
         }
         // Skip the rest of the block (version, section length, options, trailing length).
-        self.fill(len - 12)?;
+        if self.fill(len - 12)?.is_err() {
+            return Err(ReadError::Malformed("pcapng section header cut short".into()));
+        }
         self.kind = Kind::PcapNg { big, ifaces: Vec::new() };
         Ok(())
     }
 
-    /// Reads `n` bytes into the buffer; `Ok(false)` and a truncation note when the
-    /// stream ends first.
-    fn fill(&mut self, n: usize) -> Result<bool, ReadError> {
-        self.buf.clear();
-        self.buf.resize(n, 0);
-        let got = read_full(&mut self.r, &mut self.buf)?;
-        self.bytes += got as u64;
-        if got < n {
-            self.buf.truncate(got);
-            return Ok(false);
+    /// Makes the next `n` bytes the current record; `Err(got)` when the stream ends first.
+    fn fill(&mut self, n: usize) -> Result<Result<(), usize>, ReadError> {
+        match self.b.take(&mut self.r, n)? {
+            Ok(range) => {
+                self.bytes += n as u64;
+                self.cur = range;
+                Ok(Ok(()))
+            }
+            Err(got) => {
+                self.bytes += got as u64;
+                self.cur = 0..0;
+                Ok(Err(got))
+            }
         }
-        Ok(true)
+    }
+
+    /// The current record.
+    fn rec(&self) -> &[u8] {
+        &self.b.data[self.cur.clone()]
+    }
+
+    /// Reads a fixed-size header; the bytes and how many there were.
+    fn head<const N: usize>(&mut self) -> Result<([u8; N], usize), ReadError> {
+        let mut h = [0u8; N];
+        match self.fill(N)? {
+            Ok(()) => {
+                h.copy_from_slice(self.rec());
+                Ok((h, N))
+            }
+            Err(got) => Ok((h, got)),
+        }
     }
 
     fn cut(&mut self, what: &str, got: usize, want: usize) {
@@ -243,9 +308,7 @@ impl Reader {
         loop {
             match self.kind {
                 Kind::Pcap { big, nanos, linktype } => {
-                    let mut h = [0u8; 16];
-                    let got = read_full(&mut self.r, &mut h)?;
-                    self.bytes += got as u64;
+                    let (h, got) = self.head::<16>()?;
                     if got == 0 {
                         return Ok(None);
                     }
@@ -263,8 +326,7 @@ impl Reader {
                             self.records + 1
                         )));
                     }
-                    if !self.fill(caplen)? {
-                        let got = self.buf.len();
+                    if let Err(got) = self.fill(caplen)? {
                         self.cut("packet", got, caplen);
                         return Ok(None);
                     }
@@ -274,15 +336,13 @@ impl Reader {
                     return Ok(Some(Packet {
                         ts,
                         linktype,
-                        data: &self.buf,
+                        data: self.rec(),
                         orig_len,
                         record: self.records,
                     }));
                 }
                 Kind::PcapNg { big, .. } => {
-                    let mut h = [0u8; 8];
-                    let got = read_full(&mut self.r, &mut h)?;
-                    self.bytes += got as u64;
+                    let (h, got) = self.head::<8>()?;
                     if got == 0 {
                         return Ok(None);
                     }
@@ -292,9 +352,7 @@ impl Reader {
                     }
                     if h[..4] == [0x0a, 0x0d, 0x0d, 0x0a] {
                         // A new section: its byte order decides the length's.
-                        let mut lenbom = [0u8; 4];
-                        let got = read_full(&mut self.r, &mut lenbom)?;
-                        self.bytes += got as u64;
+                        let (lenbom, got) = self.head::<4>()?;
                         if got < 4 {
                             self.cut("section header", got, 4);
                             return Ok(None);
@@ -314,8 +372,8 @@ impl Reader {
                                 "pcapng section header length {len}"
                             )));
                         }
-                        if !self.fill(len - 12)? {
-                            self.cut("section header", self.buf.len(), len - 12);
+                        if let Err(got) = self.fill(len - 12)? {
+                            self.cut("section header", got, len - 12);
                             return Ok(None);
                         }
                         self.kind = Kind::PcapNg { big, ifaces: Vec::new() };
@@ -330,8 +388,7 @@ impl Reader {
                         )));
                     }
                     let body = len - 8;
-                    if !self.fill(body)? {
-                        let got = self.buf.len();
+                    if let Err(got) = self.fill(body)? {
                         self.cut("block", got, body);
                         return Ok(None);
                     }
@@ -345,8 +402,8 @@ impl Reader {
                                     "pcapng interface block too short".into(),
                                 ));
                             }
-                            let linktype = u32::from(u16_of(&self.buf[0..2], big));
-                            let (units, offset_s) = if_options(&self.buf[8..content], big);
+                            let linktype = u32::from(u16_of(&self.rec()[0..2], big));
+                            let (units, offset_s) = if_options(&self.rec()[8..content], big);
                             if let Kind::PcapNg { ifaces, .. } = &mut self.kind {
                                 if ifaces.len() < 4096 {
                                     ifaces.push(Iface { linktype, units, offset_s });
@@ -361,11 +418,11 @@ impl Reader {
                                     self.records + 1
                                 )));
                             }
-                            let ifid = u32_of(&self.buf[0..4], big) as usize;
-                            let hi = u64::from(u32_of(&self.buf[4..8], big));
-                            let lo = u64::from(u32_of(&self.buf[8..12], big));
-                            let caplen = u32_of(&self.buf[12..16], big) as usize;
-                            let orig_len = u32_of(&self.buf[16..20], big);
+                            let ifid = u32_of(&self.rec()[0..4], big) as usize;
+                            let hi = u64::from(u32_of(&self.rec()[4..8], big));
+                            let lo = u64::from(u32_of(&self.rec()[8..12], big));
+                            let caplen = u32_of(&self.rec()[12..16], big) as usize;
+                            let orig_len = u32_of(&self.rec()[16..20], big);
                             let Some(iface) = self.iface(ifid) else {
                                 return Err(ReadError::Malformed(format!(
                                     "packet {} names interface {ifid}, which was not described",
@@ -378,7 +435,7 @@ impl Reader {
                             return Ok(Some(Packet {
                                 ts,
                                 linktype: iface.linktype,
-                                data: &self.buf[20..end],
+                                data: &self.rec()[20..end],
                                 orig_len,
                                 record: self.records,
                             }));
@@ -390,7 +447,7 @@ impl Reader {
                                     "pcapng simple packet block too short".into(),
                                 ));
                             }
-                            let orig_len = u32_of(&self.buf[0..4], big);
+                            let orig_len = u32_of(&self.rec()[0..4], big);
                             let Some(iface) = self.iface(0) else {
                                 return Err(ReadError::Malformed(
                                     "simple packet before any interface".into(),
@@ -401,7 +458,7 @@ impl Reader {
                             return Ok(Some(Packet {
                                 ts: Timestamp(0),
                                 linktype: iface.linktype,
-                                data: &self.buf[4..end],
+                                data: &self.rec()[4..end],
                                 orig_len,
                                 record: self.records,
                             }));
@@ -413,11 +470,11 @@ impl Reader {
                                     "pcapng packet block too short".into(),
                                 ));
                             }
-                            let ifid = usize::from(u16_of(&self.buf[0..2], big));
-                            let hi = u64::from(u32_of(&self.buf[4..8], big));
-                            let lo = u64::from(u32_of(&self.buf[8..12], big));
-                            let caplen = u32_of(&self.buf[12..16], big) as usize;
-                            let orig_len = u32_of(&self.buf[16..20], big);
+                            let ifid = usize::from(u16_of(&self.rec()[0..2], big));
+                            let hi = u64::from(u32_of(&self.rec()[4..8], big));
+                            let lo = u64::from(u32_of(&self.rec()[8..12], big));
+                            let caplen = u32_of(&self.rec()[12..16], big) as usize;
+                            let orig_len = u32_of(&self.rec()[16..20], big);
                             let Some(iface) = self.iface(ifid) else {
                                 return Err(ReadError::Malformed(format!(
                                     "packet {} names interface {ifid}, which was not described",
@@ -429,7 +486,7 @@ impl Reader {
                             return Ok(Some(Packet {
                                 ts: iface_time(iface, (hi << 32) | lo),
                                 linktype: iface.linktype,
-                                data: &self.buf[20..end],
+                                data: &self.rec()[20..end],
                                 orig_len,
                                 record: self.records,
                             }));

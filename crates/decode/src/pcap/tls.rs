@@ -6,7 +6,6 @@
 //! Bounded: at most [`MAX_BUFFER`] bytes buffered per direction, at most eight
 //! certificates kept, parsing stops in a direction at its first encrypted record.
 
-use std::fmt::Write;
 use std::sync::Arc;
 
 use dwell_model::{Certificate, Text, Timestamp};
@@ -146,8 +145,8 @@ impl Handshake {
             at += 5 + len;
             match ctype {
                 22 if !d.encrypted => {
-                    let frag = d.buf[body].to_vec();
-                    self.dirs[dir].hs.extend_from_slice(&frag);
+                    let Dir { buf, hs, .. } = d;
+                    hs.extend_from_slice(&buf[body]);
                     self.handshake_messages(dir);
                 }
                 22 => {}
@@ -202,18 +201,31 @@ impl Handshake {
     }
 
     fn handshake_messages(&mut self, dir: usize) {
+        let hs = std::mem::take(&mut self.dirs[dir].hs);
+        let mut at = 0;
+        self.messages(dir, &hs, &mut at);
+        let mut hs = hs;
+        if at >= hs.len() {
+            hs.clear();
+        } else {
+            hs.drain(..at);
+        }
+        self.dirs[dir].hs = hs;
+    }
+
+    fn messages(&mut self, dir: usize, hs: &[u8], at: &mut usize) {
         loop {
-            let hs = &self.dirs[dir].hs;
-            let (Some(&mtype), Some(len)) = (hs.first(), be24(hs, 1)) else { return };
+            let (Some(&mtype), Some(len)) = (hs.get(*at), be24(hs, *at + 1)) else { return };
             if len > MAX_BUFFER {
                 self.dirs[dir].stopped = true;
+                *at = hs.len();
                 return;
             }
-            if hs.len() < 4 + len {
+            if hs.len() < *at + 4 + len {
                 return;
             }
-            let body: Vec<u8> = hs[4..4 + len].to_vec();
-            self.dirs[dir].hs.drain(..4 + len);
+            let body = &hs[*at + 4..*at + 4 + len];
+            *at += 4 + len;
             let letter = match mtype {
                 1 => 'H',
                 2 => 'H',
@@ -231,11 +243,11 @@ impl Handshake {
                 self.history.push(if dir == 0 { letter } else { letter.to_ascii_lowercase() });
             }
             match (dir, mtype) {
-                (0, 1) => self.client = client_hello(&body),
-                (1, 2) => self.server = server_hello(&body),
-                (1, 11) => self.certificates(&body),
+                (0, 1) => self.client = client_hello(body),
+                (1, 2) => self.server = server_hello(body),
+                (1, 11) => self.certificates(body),
                 // An ECDHE key exchange names its curve (curve type 3: named curve).
-                (1, 12) if body.first() == Some(&3) => self.ske_curve = be16(&body, 1),
+                (1, 12) if body.first() == Some(&3) => self.ske_curve = be16(body, 1),
                 _ => {}
             }
         }
@@ -383,47 +395,85 @@ fn server_hello(b: &[u8]) -> Option<ServerHello> {
     Some(s)
 }
 
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
 fn hex(bytes: &[u8]) -> String {
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
-        let _ = write!(s, "{b:02x}");
+        s.push(char::from(HEX[usize::from(b >> 4)]));
+        s.push(char::from(HEX[usize::from(b & 15)]));
     }
     s
 }
 
-fn join<T: std::fmt::Display>(v: impl Iterator<Item = T>, sep: &str) -> String {
-    let mut s = String::new();
+/// Appends `v` in decimal.
+fn push_dec(s: &mut String, mut v: u32) {
+    let mut d = [0u8; 10];
+    let mut i = d.len();
+    loop {
+        i -= 1;
+        d[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    for c in &d[i..] {
+        s.push(char::from(*c));
+    }
+}
+
+/// Appends values in decimal joined by `-`.
+fn push_list(s: &mut String, v: impl Iterator<Item = u32>) {
     for (i, x) in v.enumerate() {
         if i > 0 {
-            s.push_str(sep);
+            s.push('-');
         }
-        let _ = write!(s, "{x}");
+        push_dec(s, x);
     }
-    s
+}
+
+/// Appends `v` as four lowercase hex digits.
+fn push_hex4(s: &mut String, v: u16) {
+    for shift in [12, 8, 4, 0] {
+        s.push(char::from(HEX[usize::from((v >> shift) & 15)]));
+    }
+}
+
+/// Appends values as four-digit hex joined by `,`.
+fn push_hex_list(s: &mut String, v: &[u16]) {
+    for (i, x) in v.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        push_hex4(s, *x);
+    }
 }
 
 /// JA3 of a client hello (MD5 of its canonical string).
 pub fn ja3(c: &ClientHello) -> String {
-    let s = format!(
-        "{},{},{},{},{}",
-        c.version,
-        join(c.ciphers.iter().filter(|v| !grease(**v)), "-"),
-        join(c.extensions.iter().filter(|v| !grease(**v)), "-"),
-        join(c.groups.iter().filter(|v| !grease(**v)), "-"),
-        join(c.point_formats.iter(), "-"),
-    );
+    let mut s = String::with_capacity(256);
+    push_dec(&mut s, u32::from(c.version));
+    s.push(',');
+    push_list(&mut s, c.ciphers.iter().filter(|v| !grease(**v)).map(|v| u32::from(*v)));
+    s.push(',');
+    push_list(&mut s, c.extensions.iter().filter(|v| !grease(**v)).map(|v| u32::from(*v)));
+    s.push(',');
+    push_list(&mut s, c.groups.iter().filter(|v| !grease(**v)).map(|v| u32::from(*v)));
+    s.push(',');
+    push_list(&mut s, c.point_formats.iter().map(|v| u32::from(*v)));
     hex(&Md5::digest(s.as_bytes()))
 }
 
 /// JA3S of a server hello.
-pub fn ja3s(s: &ServerHello) -> String {
-    let text = format!(
-        "{},{},{}",
-        s.version,
-        s.cipher,
-        join(s.extensions.iter().filter(|v| !grease(**v)), "-")
-    );
-    hex(&Md5::digest(text.as_bytes()))
+pub fn ja3s(sh: &ServerHello) -> String {
+    let mut s = String::with_capacity(64);
+    push_dec(&mut s, u32::from(sh.version));
+    s.push(',');
+    push_dec(&mut s, u32::from(sh.cipher));
+    s.push(',');
+    push_list(&mut s, sh.extensions.iter().filter(|v| !grease(**v)).map(|v| u32::from(*v)));
+    hex(&Md5::digest(s.as_bytes()))
 }
 
 fn ja4_version(v: u16) -> &'static str {
@@ -469,43 +519,57 @@ fn sha12(s: &str) -> String {
 /// JA4 of a client hello over TCP.
 pub fn ja4(c: &ClientHello) -> String {
     let version = c.versions.iter().copied().filter(|v| !grease(*v)).max().unwrap_or(c.version);
-    let ciphers: Vec<u16> = c.ciphers.iter().copied().filter(|v| !grease(*v)).collect();
-    let exts: Vec<u16> = c.extensions.iter().copied().filter(|v| !grease(*v)).collect();
-    let mut cs: Vec<String> = ciphers.iter().map(|v| format!("{v:04x}")).collect();
-    cs.sort();
-    let mut es: Vec<String> =
-        exts.iter().filter(|v| **v != 0 && **v != 16).map(|v| format!("{v:04x}")).collect();
-    es.sort();
-    let sigs: Vec<String> =
-        c.sig_algs.iter().filter(|v| !grease(**v)).map(|v| format!("{v:04x}")).collect();
-    let ext_part = if sigs.is_empty() || es.is_empty() {
-        es.join(",")
-    } else {
-        format!("{}_{}", es.join(","), sigs.join(","))
-    };
-    format!(
-        "t{}{}{:02}{:02}{}_{}_{}",
-        ja4_version(version),
-        if c.sni.is_some() { 'd' } else { 'i' },
-        ciphers.len().min(99),
-        exts.len().min(99),
-        alpn_chars(c.alpn.first().map(String::as_str)),
-        sha12(&cs.join(",")),
-        sha12(&ext_part),
-    )
+    let mut ciphers: Vec<u16> = c.ciphers.iter().copied().filter(|v| !grease(*v)).collect();
+    let n_ext = c.extensions.iter().filter(|v| !grease(**v)).count();
+    // Four-digit hex sorts as the numbers do.
+    ciphers.sort_unstable();
+    let mut exts: Vec<u16> =
+        c.extensions.iter().copied().filter(|v| !grease(*v) && *v != 0 && *v != 16).collect();
+    exts.sort_unstable();
+    let sigs: Vec<u16> = c.sig_algs.iter().copied().filter(|v| !grease(*v)).collect();
+    let mut cs = String::with_capacity(ciphers.len() * 5);
+    push_hex_list(&mut cs, &ciphers);
+    let mut es = String::with_capacity((exts.len() + sigs.len()) * 5 + 1);
+    push_hex_list(&mut es, &exts);
+    if !sigs.is_empty() && !exts.is_empty() {
+        es.push('_');
+        push_hex_list(&mut es, &sigs);
+    }
+    let mut out = String::with_capacity(40);
+    out.push('t');
+    out.push_str(ja4_version(version));
+    out.push(if c.sni.is_some() { 'd' } else { 'i' });
+    push_two(&mut out, ciphers.len());
+    push_two(&mut out, n_ext);
+    out.push_str(&alpn_chars(c.alpn.first().map(String::as_str)));
+    out.push('_');
+    out.push_str(&sha12(&cs));
+    out.push('_');
+    out.push_str(&sha12(&es));
+    out
+}
+
+/// Two decimal digits (capped at 99).
+fn push_two(s: &mut String, n: usize) {
+    let n = n.min(99) as u8;
+    s.push(char::from(b'0' + n / 10));
+    s.push(char::from(b'0' + n % 10));
 }
 
 /// JA4S of a server hello over TCP.
-pub fn ja4s(s: &ServerHello) -> String {
-    let exts: Vec<String> = s.extensions.iter().map(|v| format!("{v:04x}")).collect();
-    format!(
-        "t{}{:02}{}_{:04x}_{}",
-        ja4_version(s.selected.unwrap_or(s.version)),
-        exts.len().min(99),
-        alpn_chars(s.alpn.as_deref()),
-        s.cipher,
-        sha12(&exts.join(",")),
-    )
+pub fn ja4s(sh: &ServerHello) -> String {
+    let mut exts = String::with_capacity(sh.extensions.len() * 5);
+    push_hex_list(&mut exts, &sh.extensions);
+    let mut out = String::with_capacity(32);
+    out.push('t');
+    out.push_str(ja4_version(sh.selected.unwrap_or(sh.version)));
+    push_two(&mut out, sh.extensions.len());
+    out.push_str(&alpn_chars(sh.alpn.as_deref()));
+    out.push('_');
+    push_hex4(&mut out, sh.cipher);
+    out.push('_');
+    out.push_str(&sha12(&exts));
+    out
 }
 
 /// Zeek's spelling of a protocol version.
@@ -684,9 +748,42 @@ pub fn certificate(der: &[u8]) -> Option<Certificate> {
     Some(c)
 }
 
+/// Certificates already parsed, by their DER: servers present the same chain to every
+/// client, and parsing X.509 costs more than everything else in a handshake.
+#[derive(Default)]
+pub struct CertCache {
+    map: std::collections::HashMap<u64, Vec<(Box<[u8]>, Option<Arc<Certificate>>)>, foldhash::fast::RandomState>,
+    bytes: usize,
+    hasher: foldhash::fast::RandomState,
+}
+
+/// Most DER bytes the cache holds before it starts afresh.
+const CACHE_BYTES: usize = 32 << 20;
+
+impl CertCache {
+    /// The parsed certificate of `der` (`None` when it does not parse).
+    pub fn get(&mut self, der: &[u8]) -> Option<Arc<Certificate>> {
+        use std::hash::BuildHasher;
+        let h = self.hasher.hash_one(der);
+        if let Some(v) = self.map.get(&h) {
+            if let Some((_, c)) = v.iter().find(|(d, _)| &**d == der) {
+                return c.clone();
+            }
+        }
+        let parsed = certificate(der).map(Arc::new);
+        if self.bytes + der.len() > CACHE_BYTES {
+            self.map.clear();
+            self.bytes = 0;
+        }
+        self.bytes += der.len();
+        self.map.entry(h).or_default().push((der.into(), parsed.clone()));
+        parsed
+    }
+}
+
 /// The certificates of a handshake, parsed (unparseable ones left out).
-pub fn chain(h: &Handshake) -> Vec<Arc<Certificate>> {
-    h.certs.iter().filter_map(|d| certificate(d)).map(Arc::new).collect()
+pub fn chain(h: &Handshake, cache: &mut CertCache) -> Vec<Arc<Certificate>> {
+    h.certs.iter().filter_map(|d| cache.get(d)).collect()
 }
 
 #[cfg(test)]
