@@ -49,7 +49,10 @@ fn tuple(f: &[u8]) -> Option<Tuple> {
         _ => return None,
     };
     let (sp, dp) = match proto {
-        6 | 17 => (u16::from_be_bytes([*l4.first()?, *l4.get(1)?]), u16::from_be_bytes([*l4.get(2)?, *l4.get(3)?])),
+        6 | 17 => (
+            u16::from_be_bytes([*l4.first()?, *l4.get(1)?]),
+            u16::from_be_bytes([*l4.get(2)?, *l4.get(3)?]),
+        ),
         _ => (0, 0),
     };
     Some(if (s, sp) <= (d, dp) { (s, d, sp, dp, proto) } else { (d, s, dp, sp, proto) })
@@ -70,7 +73,8 @@ fn floor(path: &str) -> (u64, u64, f64) {
         let need = if end - pos < 16 {
             16
         } else {
-            16 + u32::from_le_bytes([buf[pos + 8], buf[pos + 9], buf[pos + 10], buf[pos + 11]]) as usize
+            16 + u32::from_le_bytes([buf[pos + 8], buf[pos + 9], buf[pos + 10], buf[pos + 11]])
+                as usize
         };
         if end - pos < need {
             buf.copy_within(pos..end, 0);
@@ -103,12 +107,14 @@ fn floor(path: &str) -> (u64, u64, f64) {
 }
 
 fn main() {
-    let path = std::env::args().nth(1).expect("usage: pcap_floor FILE.pcap (classic little-endian pcap)");
+    let path =
+        std::env::args().nth(1).expect("usage: pcap_floor FILE.pcap (classic little-endian pcap)");
     let (p0, b0, c0) = floor(&path);
     let cpu0 = cpu_seconds();
     let t0 = Instant::now();
-    let mut dec = FileDecoder::open(std::path::Path::new(&path), FileId(0), &DecodeOptions::default())
-        .unwrap_or_else(|e| panic!("{e}"));
+    let mut dec =
+        FileDecoder::open(std::path::Path::new(&path), FileId(0), &DecodeOptions::default())
+            .unwrap_or_else(|e| panic!("{e}"));
     let mut events = 0u64;
     while dec.next_event().is_some() {
         events += 1;

@@ -190,7 +190,30 @@ pub const RMM_TOOLS: &[(&str, &[&str])] = &[
     ("fixme_it", &["fixme.it", "techinline.net"]),
     ("xeox", &["xeox.com"]),
     ("zerotier", &["zerotier.com"]),
+    // VNC has no relay domain: it is recognised by its RFB banner or its ports.
+    ("vnc", &[]),
 ];
+
+/// Ports some remote-management tools use for their own protocol, direct or relayed:
+/// (tool id, first port, last port). A port alone is weaker evidence than a relay name;
+/// it counts only for sessions that carried data both ways.
+pub const RMM_PORTS: &[(&str, u16, u16)] = &[
+    ("teamviewer", 5938, 5938),
+    ("anydesk", 7070, 7070),
+    ("rustdesk", 21115, 21119),
+    ("netsupport", 5405, 5405),
+    ("radmin", 4899, 4899),
+    ("screenconnect", 8041, 8041),
+    ("ammyy", 5931, 5931),
+    ("dameware", 6129, 6129),
+    ("remote_utilities", 5650, 5655),
+    ("vnc", 5900, 5906),
+];
+
+/// The RMM tool whose own port `port` is, if any.
+pub fn rmm_port(port: u16) -> Option<&'static str> {
+    RMM_PORTS.iter().find(|(_, a, b)| (*a..=*b).contains(&port)).map(|(t, _, _)| *t)
+}
 
 /// Whether `name` is `suffix` or a subdomain of it (ASCII case-insensitive, no allocation:
 /// this runs for every DNS, TLS and HTTP event).

@@ -69,7 +69,9 @@ fn name(msg: &[u8], mut at: usize) -> Option<(String, usize)> {
                     out.push('.');
                 }
                 match std::str::from_utf8(label) {
-                    Ok(text) if label.iter().all(|c| (0x21..=0x7e).contains(c)) => out.push_str(text),
+                    Ok(text) if label.iter().all(|c| (0x21..=0x7e).contains(c)) => {
+                        out.push_str(text)
+                    }
                     _ => {
                         for &c in label {
                             if (0x21..=0x7e).contains(&c) {

@@ -441,7 +441,8 @@ impl Strings {
     /// JA3S and JA4S of a server hello, computed once per distinct hello.
     fn server(&mut self, sh: &tls::ServerHello) -> (Text, Text) {
         use std::hash::BuildHasher;
-        let key = self.hasher.hash_one((sh.version, sh.selected, sh.cipher, &sh.extensions, &sh.alpn));
+        let key =
+            self.hasher.hash_one((sh.version, sh.selected, sh.cipher, &sh.extensions, &sh.alpn));
         if let Some(v) = self.server_fps.get(&key) {
             return v.clone();
         }
@@ -632,7 +633,17 @@ impl Meter {
                     match dns::parse(p.payload) {
                         Some(m) => {
                             f.service = Some("dns");
-                            dns_message(d, &id, m, ts, record, events, file, salt, &mut self.sh.strings);
+                            dns_message(
+                                d,
+                                &id,
+                                m,
+                                ts,
+                                record,
+                                events,
+                                file,
+                                salt,
+                                &mut self.sh.strings,
+                            );
                         }
                         None => self.counters.bad_dns += 1,
                     }
@@ -686,7 +697,16 @@ impl Meter {
         match std::mem::replace(&mut f.app, App::Off) {
             App::Dns(mut d) => {
                 for (t, rec, m) in d.pending.drain(..) {
-                    events.push_back(dns_event(&id, t, rec, &m, None, file, salt, &mut self.sh.strings));
+                    events.push_back(dns_event(
+                        &id,
+                        t,
+                        rec,
+                        &m,
+                        None,
+                        file,
+                        salt,
+                        &mut self.sh.strings,
+                    ));
                 }
             }
             App::Tls(h) => {
@@ -848,6 +868,13 @@ fn app_tcp(
             App::Http(Box::default())
         } else if is_dns_port(f.resp.1) {
             App::Dns(Box::new(DnsState { pending: VecDeque::new(), tcp: [Vec::new(), Vec::new()] }))
+        } else if data.starts_with(b"SSH-") {
+            // Banners name the protocol; nothing more is parsed.
+            f.service = Some("ssh");
+            App::Off
+        } else if dir == 1 && data.starts_with(b"RFB 0") {
+            f.service = Some("rfb");
+            App::Off
         } else if f.probes > 1 {
             // Perhaps a preamble (SOCKS, a banner): look again at the next segment.
             f.probes -= 1;
@@ -925,7 +952,17 @@ fn app_tcp(
                 match parsed {
                     Some(m) => {
                         f.service = Some("dns");
-                        dns_message(d, &id, m, ts, id.first_record, events, file, salt, &mut sh.strings);
+                        dns_message(
+                            d,
+                            &id,
+                            m,
+                            ts,
+                            id.first_record,
+                            events,
+                            file,
+                            salt,
+                            &mut sh.strings,
+                        );
                     }
                     None => counters.bad_dns += 1,
                 }
@@ -963,10 +1000,13 @@ fn dns_message(
             }
         }
         // A response whose query was not seen: logged on its own, without a round trip.
-        None => events.push_back(dns_event(id, ts, record, &m, Some((&m, ts)), file, salt, strings)),
+        None => {
+            events.push_back(dns_event(id, ts, record, &m, Some((&m, ts)), file, salt, strings))
+        }
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn dns_event(
     id: &Ident,
     ts: Timestamp,

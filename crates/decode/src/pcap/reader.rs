@@ -95,7 +95,11 @@ const CHUNK: usize = 1 << 20;
 impl Buf {
     /// The next `n` bytes as a range of `data`; `Err(got)` when the stream ends first
     /// (the bytes there were are consumed).
-    fn take(&mut self, r: &mut dyn Read, n: usize) -> io::Result<Result<std::ops::Range<usize>, usize>> {
+    fn take(
+        &mut self,
+        r: &mut dyn Read,
+        n: usize,
+    ) -> io::Result<Result<std::ops::Range<usize>, usize>> {
         if self.end - self.pos < n {
             self.data.copy_within(self.pos..self.end, 0);
             self.end -= self.pos;

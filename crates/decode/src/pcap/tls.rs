@@ -748,11 +748,14 @@ pub fn certificate(der: &[u8]) -> Option<Certificate> {
     Some(c)
 }
 
+/// A DER certificate and what it parsed to.
+type CachedCert = (Box<[u8]>, Option<Arc<Certificate>>);
+
 /// Certificates already parsed, by their DER: servers present the same chain to every
 /// client, and parsing X.509 costs more than everything else in a handshake.
 #[derive(Default)]
 pub struct CertCache {
-    map: std::collections::HashMap<u64, Vec<(Box<[u8]>, Option<Arc<Certificate>>)>, foldhash::fast::RandomState>,
+    map: std::collections::HashMap<u64, Vec<CachedCert>, foldhash::fast::RandomState>,
     bytes: usize,
     hasher: foldhash::fast::RandomState,
 }

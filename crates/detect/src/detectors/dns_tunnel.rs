@@ -22,6 +22,14 @@
 //! score starts at 50 at the budget and rises 10 per doubling, plus 5 each for mostly
 //! TXT/NULL queries and for long labels.
 //!
+//! **Short tunnels.** A capture of a tunnel may hold a dozen queries, too few for the
+//! budgets above. What still gives it away is the names themselves: subdomains that are
+//! encoded data — 16 or more characters of hex, base32 or base64 mixing letters and
+//! digits at 3 or more bits per character, or raw bytes — each used once, or TXT
+//! answers of 64 or more characters of such data. `min_encoded` of those to one domain,
+//! at `min_encoded` an hour or faster, score 55 (65 from three times as many; +5 when
+//! most queries ask for TXT, NULL, MX or CNAME records, the types tunnels return data in).
+//!
 //! **Rarity.** What keeps it quiet on benign high-entropy names: CDN hashed host names
 //! and antivirus reputation lookups are made by many hosts to one vendor domain. A
 //! registered domain that `common_share` of the organisation's hosts (and at least
@@ -29,12 +37,13 @@
 //! [`crate::known::VENDOR_DOMAINS`]), scores × `common_weight`; a domain only this host
 //! uses, in an organisation of ten hosts or more, +10 %.
 //!
-//! **Thresholds and why.** 50 distinct names (fewer is browsing); a budget of 16 kbit,
+//! **Thresholds and why.** 50 distinct names for the volume rules (fewer is browsing); a budget of 16 kbit,
 //! ~2 KB of payload — roughly 80 queries carrying 40-character hex labels — over the
 //! window, so a tunnel that moves 50 bytes an hour still crosses it in two days; bursts
 //! of 300 queries an hour to one domain from one host.
 //!
-//! **Known false positives.** Security products with per-customer reputation domains
+//! **Known false positives.** Software that puts long hashed tokens in per-request names
+//! to its own rare domain (some telemetry kits); security products with per-customer reputation domains
 //! not in the vendor list; service discovery with hashed names (DNS-SD); a single host
 //! that is the only user of a CDN. The evidence carries sample names.
 //!
@@ -73,6 +82,8 @@ detector_config! {
         pub common_weight: f64 = 0.3,
         /// Lowest score reported (0-100).
         pub report_score: f64 = 30.0,
+        /// Names or answers carrying encoded data that make a short tunnel.
+        pub min_encoded: u64 = 10,
         /// Seconds of event time between evaluations of a pair.
         pub eval_every_s: f64 = 3600.0,
         /// Seconds without a query after which a pair is judged a last time and forgotten.
@@ -126,6 +137,10 @@ struct Pair {
     max_label: usize,
     txt_null: u64,
     nxdomain: u64,
+    /// Distinct names whose subdomain is encoded data.
+    encoded: crate::helpers::Distinct,
+    /// TXT answers that are encoded data.
+    encoded_answers: u64,
     hour: i64,
     in_hour: u64,
     max_hour: u64,
@@ -143,19 +158,27 @@ pub struct DnsTunnel {
 
 fn report(cfg: &Config, key: &(IpAddr, Text), p: &mut Pair, cx: &mut Ctx<'_>) {
     let distinct = p.distinct.count();
-    if distinct < cfg.min_distinct || p.queries == 0 {
+    if p.queries == 0 {
         return;
     }
     let bits = p.bits_sum / p.queries as f64 * distinct.min(p.queries as f64);
     let burst = p.max_hour >= cfg.burst_per_hour;
-    if bits < cfg.budget_bits && !burst {
+    let encoded = p.encoded.count() + p.encoded_answers;
+    let enc_hours = (p.last.secs_since(p.first) / 3600.0).max(1.0);
+    let short = encoded >= cfg.min_encoded && encoded as f64 / enc_hours >= cfg.min_encoded as f64;
+    let txt_share = p.txt_null as f64 / p.queries as f64;
+    let volume = distinct >= cfg.min_distinct && (bits >= cfg.budget_bits || burst);
+    if !volume && !short {
         return;
     }
-    let mut score = 50.0 + 10.0 * (bits / cfg.budget_bits).max(1.0).log2();
+    let mut score =
+        if volume { 50.0 + 10.0 * (bits / cfg.budget_bits).max(1.0).log2() } else { 0.0 };
     if burst {
         score = score.max(65.0);
     }
-    let txt_share = p.txt_null as f64 / p.queries as f64;
+    if short {
+        score = score.max(if encoded >= 3 * cfg.min_encoded { 65.0 } else { 55.0 });
+    }
     let mean_label = p.label_len_sum as f64 / p.queries as f64;
     if txt_share >= 0.5 {
         score += 5.0;
@@ -217,6 +240,7 @@ fn report(cfg: &Config, key: &(IpAddr, Text), p: &mut Pair, cx: &mut Ctx<'_>) {
         "txt_null_share": (txt_share * 1000.0).round() / 1000.0,
         "nxdomain_share": (p.nxdomain as f64 / p.queries as f64 * 1000.0).round() / 1000.0,
         "max_queries_per_hour": p.max_hour,
+        "encoded_names_and_answers": encoded,
         "domain_prevalence": prevalence,
         "internal_hosts_seen": org,
         "rarity": note,
@@ -225,6 +249,30 @@ fn report(cfg: &Config, key: &(IpAddr, Text), p: &mut Pair, cx: &mut Ctx<'_>) {
         d.evidence = m;
     }
     cx.emit(d);
+}
+
+/// Whether a subdomain is encoded data: raw bytes, or 16+ characters of an encoding
+/// alphabet mixing letters and digits at 3+ bits per character.
+fn encoded_name(sub: &str) -> bool {
+    if sub.matches("\\x").count() >= 4 {
+        return true;
+    }
+    let joined: String = sub.chars().filter(|c| *c != '.').collect();
+    let alphabet = |c: char| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=' | '_' | '-');
+    joined.len() >= 16
+        && joined.chars().all(alphabet)
+        && joined.chars().filter(char::is_ascii_digit).count() >= 2
+        && joined.chars().any(|c| c.is_ascii_alphabetic())
+        && entropy(&joined) >= 3.0
+}
+
+/// Whether a TXT answer (`TXT <n> <text>`) is 64+ characters of encoded data.
+fn encoded_answer(a: &str) -> bool {
+    let Some(rest) = a.strip_prefix("TXT ") else { return false };
+    let text = rest.split_once(' ').map_or("", |x| x.1);
+    let data =
+        text.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=')).count();
+    text.len() >= 64 && data * 10 >= text.len() * 9 && entropy(text) >= 4.0
 }
 
 impl Detector for DnsTunnel {
@@ -273,9 +321,14 @@ impl Detector for DnsTunnel {
         pair.bits_sum += labels.len() as f64 * entropy(&labels);
         pair.label_len_sum += sub.len() as u64;
         pair.max_label = pair.max_label.max(sub.split('.').map(str::len).max().unwrap_or(0));
-        if matches!(d.qtype, Some(16) | Some(10)) {
+        // TXT, NULL, MX and CNAME: the record types tunnels bring data back in.
+        if matches!(d.qtype, Some(16 | 10 | 15 | 5)) {
             pair.txt_null += 1;
         }
+        if encoded_name(sub) {
+            pair.encoded.add_hash(h);
+        }
+        pair.encoded_answers += d.answers.iter().filter(|a| encoded_answer(a)).count() as u64;
         if d.rcode == Some(3) {
             pair.nxdomain += 1;
         }

@@ -11,7 +11,12 @@
 //! **Inputs.** `dns` queries, `tls` SNI, `http` Host — whichever names the tool's relay.
 //!
 //! **Method.** A name under one of the tools' relay domains (dwell's own list,
-//! [`crate::known::RMM_TOOLS`], 37 tools) identifies the tool on the internal client.
+//! [`crate::known::RMM_TOOLS`], 38 tools) identifies the tool on the internal client;
+//! so do the TLS ALPN a tool announces (`anydesk`), the RFB banner of VNC, and — for
+//! sessions that carried data both ways — a tool's own port
+//! ([`crate::known::RMM_PORTS`]: TeamViewer 5938, AnyDesk 7070, RustDesk 21115-21119,
+//! NetSupport 5405, Radmin 4899, VNC 5900-5906, ...). A session into an internal host
+//! from the internet names that host, and is external remote access (T1133): +5.
 //! The org profile's ledger (`[[rmm.approved]]`: tool, hosts, hours) decides:
 //! * approved tool, on an allowed host, within allowed hours: nothing;
 //! * approved tool outside its hosts or hours: 55;
@@ -67,14 +72,15 @@ pub static META: DetectorMeta = DetectorMeta {
     title: "Remote-management tool outside the approved ledger",
     stage: Stage::CommandAndControl,
     attack: &[T_RMM],
-    inputs: &[Kind::Dns, Kind::Tls, Kind::Http],
-    doc: "Identifies 37 remote-management tools by their relay domains (anydesk, \
+    inputs: &[Kind::Dns, Kind::Tls, Kind::Http, Kind::Conn],
+    doc: "Identifies 38 remote-management tools by their relay domains (anydesk, \
           screenconnect, teamviewer, atera, splashtop, netsupport, rustdesk, meshcentral, \
           tacticalrmm, logmein, zoho_assist, simplehelp, level, action1, ngrok, cloudflared, \
           remote_utilities, supremo, beyondtrust, kaseya, n_able, pulseway, ninjaone, \
           dameware, goto, showmypc, isl_online, getscreen, dwservice, remotepc, parsec, \
-          chrome_remote_desktop, ammyy, radmin, fixme_it, xeox, zerotier) and checks each \
-          use against the org profile's [[rmm.approved]] ledger (tool, hosts, hours).",
+          chrome_remote_desktop, ammyy, radmin, fixme_it, xeox, zerotier, vnc), by ALPN, by \
+          the RFB banner and by the tools' own ports, and checks each use against the org \
+          profile's [[rmm.approved]] ledger (tool, hosts, hours).",
     params: Config::params,
 };
 
@@ -88,6 +94,8 @@ fn build(cx: &BuildCx<'_>) -> Result<Box<dyn Detector>, ConfigError> {
 
 #[derive(Debug)]
 struct Use {
+    /// A session came in from the internet.
+    inbound: bool,
     first: Timestamp,
     last: Timestamp,
     events: u64,
@@ -154,15 +162,52 @@ impl Detector for RmmTool {
     }
 
     fn on_event(&mut self, ev: &Event, cx: &mut Ctx<'_>) {
-        let (client, name) = match &ev.body {
-            Body::Dns(d) => (d.flow.orig_h, d.query.as_deref()),
-            Body::Tls(t) => (t.flow.orig_h, t.server_name.as_deref()),
-            Body::Http(h) => (h.flow.orig_h, h.host.as_deref()),
+        let p = cx.profile();
+        let mut inbound = false;
+        let (client, tool, name): (IpAddr, &'static str, String) = match &ev.body {
+            Body::Dns(d) => {
+                let Some(n) = d.query.as_deref() else { return };
+                let Some(t) = crate::known::rmm_tool(n) else { return };
+                (d.flow.orig_h, t, n.to_string())
+            }
+            Body::Tls(t) => {
+                let by_name = t
+                    .server_name
+                    .as_deref()
+                    .and_then(|n| crate::known::rmm_tool(n).map(|x| (x, n.to_string())));
+                let by_alpn = (t.next_protocol.as_deref() == Some("anydesk"))
+                    .then(|| ("anydesk", "ALPN anydesk".to_string()));
+                let Some((tool, name)) = by_name.or(by_alpn) else { return };
+                (t.flow.orig_h, tool, name)
+            }
+            Body::Http(h) => {
+                let Some(n) = h.host.as_deref() else { return };
+                let Some(t) = crate::known::rmm_tool(n) else { return };
+                (h.flow.orig_h, t, n.to_string())
+            }
+            Body::Conn(c) => {
+                let f = &c.flow;
+                let by_banner = (c.service.as_deref() == Some("rfb")).then_some("vnc");
+                let both_ways = c.orig_bytes.unwrap_or(0) > 0 && c.resp_bytes.unwrap_or(0) > 0;
+                let by_port = if both_ways { crate::known::rmm_port(f.resp_p) } else { None };
+                let Some(tool) = by_banner.or(by_port) else { return };
+                let how = if by_banner.is_some() {
+                    "RFB banner".to_string()
+                } else {
+                    format!("port {}", f.resp_p)
+                };
+                if p.is_internal(f.orig_h) {
+                    (f.orig_h, tool, how)
+                } else if p.is_internal(f.resp_h) {
+                    inbound = true;
+                    (f.resp_h, tool, format!("{how}, from {}", f.orig_h))
+                } else {
+                    return;
+                }
+            }
             _ => return,
         };
-        let Some(name) = name else { return };
-        let Some(tool) = crate::known::rmm_tool(name) else { return };
-        let p = cx.profile();
+        let name = name.as_str();
         if !p.is_internal(client)
             || cx.baselines().is_resolver(client, p) && matches!(ev.body, Body::Dns(_))
         {
@@ -176,6 +221,7 @@ impl Detector for RmmTool {
             return;
         }
         let Some(u) = self.pairs.upsert(&(client, tool), ts, || Use {
+            inbound,
             first: ts,
             last: ts,
             events: 0,
@@ -187,6 +233,7 @@ impl Detector for RmmTool {
             return;
         };
         u.events += 1;
+        u.inbound |= inbound;
         u.first = u.first.min(ts);
         u.last = u.last.max(ts);
         if u.names.len() < 4 && !u.names.iter().any(|n| &**n == name) {
@@ -234,6 +281,11 @@ fn draft(cfg: &Config, host: IpAddr, tool: &str, u: &Use, cx: &Ctx<'_>) -> Draft
         Verdict::Unapproved => (cfg.unapproved_score, "the tool is not in the approved ledger"),
         Verdict::Approved => (0.0, "approved"),
     };
+    let (score, why) = if u.inbound && score > 0.0 {
+        (score + 5.0, format!("{why}; sessions came in from the internet (external remote access)"))
+    } else {
+        (score, why.to_string())
+    };
     let summary = format!(
         "{host} used {tool} ({}) {} time{} between {} and {}: {why}",
         u.names.join(", "),
@@ -247,7 +299,11 @@ fn draft(cfg: &Config, host: IpAddr, tool: &str, u: &Use, cx: &Ctx<'_>) -> Draft
     d.discriminator = tool.to_string();
     d.peer = Some(Peer { ip: None, domain: u.names.first().map(|n| n.to_string()), port: None });
     d.sources = u.sources.clone();
+    if u.inbound {
+        d.attack = Some(vec![T_RMM, Technique::must("T1133")]);
+    }
     if let serde_json::Value::Object(m) = json!({
+        "inbound": u.inbound,
         "tool": tool,
         "relay_names": u.names,
         "uses": u.events,

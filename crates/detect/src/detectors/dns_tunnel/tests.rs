@@ -142,3 +142,102 @@ fn real_benign_dns_is_quiet() {
         );
     }
 }
+
+#[test]
+fn a_short_tunnel_is_found_by_its_encoded_names() {
+    // A dozen hex-encoded MX and TXT queries in ten seconds (dnscat2's shape).
+    let mut v = vec![];
+    for k in 0..12u64 {
+        let q = format!("{}.tun.example-c2.com", hex(k, 18));
+        v.push(ev::dns(
+            k as f64,
+            "10.0.1.5",
+            "10.0.0.10",
+            &q,
+            if k % 2 == 0 { 15 } else { 16 },
+            0,
+            &[],
+        ));
+    }
+    let f = run(&mut det(), &v, &OrgProfile::default());
+    assert_eq!(f.len(), 1, "{:?}", f.iter().map(|p| &p.draft.summary).collect::<Vec<_>>());
+    assert_eq!(f[0].draft.score, 60.0, "55, +5 for TXT/MX");
+    // A random 18-hex label can happen to hold fewer than two digits: most, not all.
+    assert!(f[0].draft.evidence["encoded_names_and_answers"].as_u64().unwrap() >= 10);
+}
+
+#[test]
+fn long_names_that_are_not_data_stay_quiet() {
+    let mut v = vec![];
+    for k in 0..20u64 {
+        // Long dictionary words (no digits), short hashed CDN labels, and one repeated
+        // long token: none is a stream of encoded data.
+        let word = ["configuration-service", "authentication-portal", "documentation-mirror"]
+            [(k % 3) as usize];
+        v.push(ev::dns(
+            k as f64,
+            "10.0.1.5",
+            "10.0.0.10",
+            &format!("{word}-{}.corp-apps.com", ["east", "west"][(k % 2) as usize]),
+            1,
+            0,
+            &[],
+        ));
+        v.push(ev::dns(
+            k as f64 + 0.1,
+            "10.0.1.5",
+            "10.0.0.10",
+            &format!("{}.cdn-host.net", hex(k, 10)),
+            1,
+            0,
+            &[],
+        ));
+        v.push(ev::dns(
+            k as f64 + 0.2,
+            "10.0.1.5",
+            "10.0.0.10",
+            &format!("{}.api.svc-sync.io", hex(7, 24)),
+            1,
+            0,
+            &[],
+        ));
+    }
+    let f = run(&mut det(), &v, &OrgProfile::default());
+    assert!(f.is_empty(), "{:?}", f.iter().map(|p| &p.draft.summary).collect::<Vec<_>>());
+}
+
+#[test]
+fn real_tunnels_in_captures() {
+    let Some(data) = dwell_testkit::shared_data() else { return };
+    // dnscat2 (12 queries), DNSExfiltrator (14 TXT queries of base32/base64), commands
+    // delivered in base64 TXT answers, iodine's handshake in raw bytes.
+    for (file, host) in [
+        ("dns_tunnel/dmachard_dnscat2.pcap", "192.168.1.17"),
+        ("dns_tunnel/dmachard_dnsexfiltrator.pcap", "192.168.1.102"),
+        ("dns_tunnel/sbousseaden_cmds_over_dns_txt.pcap", "192.168.100.121"),
+        ("dns_tunnel/elastic_dns-tunnel-iodine.pcap", "10.0.2.30"),
+    ] {
+        let evs = decode_all(&[&data.join(file)]);
+        let f = run(&mut det(), &evs, &OrgProfile::default());
+        assert!(
+            f.iter()
+                .any(|p| p.draft.score >= 50.0 && p.draft.entity.ip == Some(host.parse().unwrap())),
+            "{file}: {:?}",
+            f.iter().map(|p| (p.draft.score, &p.draft.summary)).collect::<Vec<_>>()
+        );
+    }
+    for file in [
+        "benign/zeek_wikipedia.pcap",
+        "benign/instagram.pcap",
+        "benign/teams.pcap",
+        "benign/netflix.pcap",
+    ] {
+        let evs = decode_all(&[&data.join(file)]);
+        let f = run(&mut det(), &evs, &OrgProfile::default());
+        assert!(
+            f.iter().all(|p| p.draft.score < 50.0),
+            "{file}: {:?}",
+            f.iter().map(|p| &p.draft.summary).collect::<Vec<_>>()
+        );
+    }
+}
