@@ -215,6 +215,48 @@ pub fn rmm_port(port: u16) -> Option<&'static str> {
     RMM_PORTS.iter().find(|(_, a, b)| (*a..=*b).contains(&port)).map(|(t, _, _)| *t)
 }
 
+/// Commercial VPN, proxy and circumvention services: (domain suffix, service). Their
+/// clients' API and endpoint names.
+pub const ANONYMIZERS: &[(&str, &str)] = &[
+    ("torproject.org", "Tor Project"),
+    ("cloudflareclient.com", "Cloudflare WARP"),
+    ("sec-tunnel.com", "Opera VPN"),
+    ("proton.me", "Proton VPN"),
+    ("protonvpn.com", "Proton VPN"),
+    ("protonvpn.net", "Proton VPN"),
+    ("mullvad.net", "Mullvad VPN"),
+    ("nordvpn.com", "NordVPN"),
+    ("nordvpn.net", "NordVPN"),
+    ("expressvpn.com", "ExpressVPN"),
+    ("windscribe.com", "Windscribe"),
+    ("privateinternetaccess.com", "Private Internet Access"),
+    ("surfshark.com", "Surfshark"),
+    ("hide.me", "hide.me"),
+    ("tunnelbear.com", "TunnelBear"),
+    ("hotspotshield.com", "Hotspot Shield"),
+    ("psiphon3.com", "Psiphon"),
+    ("psiphon.ca", "Psiphon"),
+    ("ipvanish.com", "IPVanish"),
+    ("cyberghostvpn.com", "CyberGhost"),
+    ("purevpn.com", "PureVPN"),
+    ("torguard.net", "TorGuard"),
+    ("vyprvpn.com", "VyprVPN"),
+    ("zenmate.com", "ZenMate"),
+    ("ultrasurf.us", "UltraSurf"),
+    ("getlantern.org", "Lantern"),
+    ("vpngate.net", "VPN Gate"),
+    ("softether.net", "SoftEther VPN"),
+    ("browsec.com", "Browsec"),
+    ("hola.org", "Hola"),
+    ("urban-vpn.com", "Urban VPN"),
+    ("astrill.com", "Astrill"),
+];
+
+/// The anonymising service a name belongs to, if any.
+pub fn anonymizer(name: &str) -> Option<&'static str> {
+    suffix_match(name, ANONYMIZERS)
+}
+
 /// Whether `name` is `suffix` or a subdomain of it (ASCII case-insensitive, no allocation:
 /// this runs for every DNS, TLS and HTTP event).
 pub fn under(name: &str, suffix: &str) -> bool {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 
 use crate::detectors::{
-    beaconing, data_egress, dga, dns_tunnel, edge_device, http_anomaly, intel_match,
+    anonymizer, beaconing, data_egress, dga, dns_tunnel, edge_device, http_anomaly, intel_match,
     lateral_movement, long_connection, rare_destination, rmm_tool, scan, tls_anomaly,
 };
 use crate::intel::IntelSet;
@@ -39,6 +39,7 @@ pub static ALL: &[&Registration] = &[
     &rare_destination::REGISTRATION,
     &http_anomaly::REGISTRATION,
     &scan::REGISTRATION,
+    &anonymizer::REGISTRATION,
 ];
 
 /// What constructors may read.
@@ -105,6 +106,11 @@ mod tests {
     const SOURCES: &[(&str, &str, &str)] = &[
         ("scan", include_str!("detectors/scan.rs"), include_str!("detectors/scan/tests.rs")),
         ("dga", include_str!("detectors/dga.rs"), include_str!("detectors/dga/tests.rs")),
+        (
+            "anonymizer",
+            include_str!("detectors/anonymizer.rs"),
+            include_str!("detectors/anonymizer/tests.rs"),
+        ),
         (
             "long_connection",
             include_str!("detectors/long_connection.rs"),

@@ -628,6 +628,9 @@ impl Meter {
                 if p.payload_len > 0 {
                     f.letter(dir, b'D');
                 }
+                if f.service.is_none() && matches!(f.app, App::Unknown) && !p.payload.is_empty() {
+                    f.service = vpn_protocol(p.payload, false);
+                }
                 let id = f.ident();
                 if let App::Dns(d) = &mut f.app {
                     match dns::parse(p.payload) {
@@ -754,6 +757,44 @@ impl Meter {
     }
 }
 
+/// A VPN protocol recognised from a flow's first payload: WireGuard's messages (a type
+/// byte and three zero bytes: initiation 148 bytes, response 92, cookie 64, transport
+/// data 32 or more in steps of 16 — a capture may start in the middle of a tunnel) and
+/// OpenVPN's hard reset (opcodes 7 and 10, behind a two-byte length over TCP).
+fn vpn_protocol(data: &[u8], tcp: bool) -> Option<&'static str> {
+    if !tcp && data.len() >= 32 && data[1..4] == [0, 0, 0] {
+        let n = data.len();
+        let wg = match data[0] {
+            1 => n == 148,
+            2 => n == 92,
+            3 => n == 64,
+            4 => (n - 16).is_multiple_of(16),
+            _ => false,
+        };
+        if wg {
+            return Some("wireguard");
+        }
+    }
+    let (len_ok, op) = if tcp {
+        let l = data.get(..2).map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])));
+        (l == Some(data.len().saturating_sub(2)), data.get(2))
+    } else {
+        (true, data.first())
+    };
+    // Opcode in the top five bits, key id in the low three; a session id follows.
+    match op {
+        Some(b)
+            if len_ok
+                && matches!(b >> 3, 7 | 10)
+                && b & 7 == 0
+                && data.len() >= 14 + usize::from(tcp) * 2 =>
+        {
+            Some("openvpn")
+        }
+        _ => None,
+    }
+}
+
 fn is_dns_port(p: u16) -> bool {
     matches!(p, 53 | 5353 | 5355)
 }
@@ -868,6 +909,9 @@ fn app_tcp(
             App::Http(Box::default())
         } else if is_dns_port(f.resp.1) {
             App::Dns(Box::new(DnsState { pending: VecDeque::new(), tcp: [Vec::new(), Vec::new()] }))
+        } else if let Some(vpn) = vpn_protocol(data, true).filter(|_| dir == 0) {
+            f.service = Some(vpn);
+            App::Off
         } else if data.starts_with(b"SSH-") {
             // Banners name the protocol; nothing more is parsed.
             f.service = Some("ssh");

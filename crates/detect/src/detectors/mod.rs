@@ -1,5 +1,6 @@
 //! The detectors, one file each. See each file's header for what it finds and why.
 
+pub mod anonymizer;
 pub mod beaconing;
 pub mod data_egress;
 pub mod dga;
