@@ -178,6 +178,8 @@ struct FlowState {
     /// Data segments left in which an application protocol may still be recognised
     /// (a SOCKS or proxy preamble comes before the TLS it carries).
     probes: u8,
+    /// OpenVPN-over-UDP evidence: 1 a hard reset, 2 a control or ack packet.
+    vpn_hint: u8,
 }
 
 /// What events of a flow name it by.
@@ -588,6 +590,7 @@ impl Meter {
                 closed: None,
                 synack: false,
                 probes: PROBES,
+                vpn_hint: 0,
             };
             if flipped {
                 f.history.push(b'^');
@@ -628,8 +631,23 @@ impl Meter {
                 if p.payload_len > 0 {
                     f.letter(dir, b'D');
                 }
-                if f.service.is_none() && matches!(f.app, App::Unknown) && !p.payload.is_empty() {
+                if f.service.is_none()
+                    && matches!(f.app, App::Unknown)
+                    && !p.payload.is_empty()
+                    && f.probes > 0
+                {
+                    f.probes -= 1;
                     f.service = vpn_protocol(p.payload, false);
+                    // OpenVPN over UDP: a hard reset, and a control or ack packet — whose
+                    // first byte (0x20, 0x28) no QUIC packet can have.
+                    match p.payload[0] {
+                        0x38 | 0x50 | 0x40 if p.payload.len() >= 14 => f.vpn_hint |= 1,
+                        0x20 | 0x28 if p.payload.len() >= 14 => f.vpn_hint |= 2,
+                        _ => {}
+                    }
+                    if f.vpn_hint == 3 {
+                        f.service = Some("openvpn");
+                    }
                 }
                 let id = f.ident();
                 if let App::Dns(d) = &mut f.app {
@@ -775,19 +793,18 @@ fn vpn_protocol(data: &[u8], tcp: bool) -> Option<&'static str> {
             return Some("wireguard");
         }
     }
-    let (len_ok, op) = if tcp {
-        let l = data.get(..2).map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])));
-        (l == Some(data.len().saturating_sub(2)), data.get(2))
-    } else {
-        (true, data.first())
-    };
+    if !tcp {
+        // OpenVPN over UDP needs more than one packet: see the caller.
+        return None;
+    }
+    let len = data.get(..2).map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])));
     // Opcode in the top five bits, key id in the low three; a session id follows.
-    match op {
+    match data.get(2) {
         Some(b)
-            if len_ok
+            if len == Some(data.len().saturating_sub(2))
                 && matches!(b >> 3, 7 | 10)
                 && b & 7 == 0
-                && data.len() >= 14 + usize::from(tcp) * 2 =>
+                && data.len() >= 16 =>
         {
             Some("openvpn")
         }
