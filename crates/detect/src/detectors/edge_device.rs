@@ -16,8 +16,9 @@
 //! * **exploit requests** — an inbound HTTP request from outside whose URI carries path
 //!   traversal (`../`, `%2e%2e`), command injection (`;`, `|`, `` ` ``, `$(`, encoded
 //!   forms), shell and recon commands (`whoami`, `/bin/sh`, `cmd.exe`, `wget`, `curl`)
-//!   or JNDI lookups: 40, 45 when one source sends three or more different ones — every
-//!   internet-facing host receives these from scanners all day, so an attempt alone is
+//!   JNDI lookups or SQL injection (matched after percent-decoding, twice): 40, 45 when
+//!   one source sends three or more different ones — every internet-facing host
+//!   receives these from scanners all day, so an attempt alone is
 //!   a lead; **75** when the device then downloads or calls out to a new destination
 //!   within `followup_s` (the attempt worked);
 //! * **web shells** — a script page (`.aspx`, `.php`, `.jsp`, ...) receiving a shell
@@ -25,6 +26,10 @@
 //! * **downloads** — the edge host fetching over HTTP with a command-line client
 //!   (`Wget`, `curl`, `python-requests`, ...), an executable or script path, or a
 //!   response of 1 MB or more from a raw address: 75;
+//! * **exploitation inside** — the same exploit-like requests between two internal
+//!   hosts: a compromised host attacking a service in the network (T1210, stage
+//!   lateral movement): 45, 60 from three distinct requests, 70 driving a web shell; 30
+//!   from a declared admin host (where vulnerability scanners live);
 //! * **new destinations** — after the first `learn_s` of the data, which teaches each
 //!   edge host's usual outbound destinations, a connection out to a destination it never
 //!   used that no other internal host uses: 50 — only for hosts whose learned set is
@@ -79,7 +84,9 @@ const T_EXPLOIT: Technique = Technique::must("T1190");
 const T_SHELL: Technique = Technique::must("T1505.003");
 const T_TOOL: Technique = Technique::must("T1105");
 const T_APP: Technique = Technique::must("T1071");
-static ATTACK: &[Technique] = &[T_EXPLOIT, T_SHELL, T_TOOL, T_APP, Technique::must("T1133")];
+const T_REMOTE: Technique = Technique::must("T1210");
+static ATTACK: &[Technique] =
+    &[T_EXPLOIT, T_SHELL, T_TOOL, T_APP, Technique::must("T1133"), T_REMOTE];
 
 /// Detector metadata.
 pub static META: DetectorMeta = DetectorMeta {
@@ -107,21 +114,19 @@ fn build(cx: &BuildCx<'_>) -> Result<Box<dyn Detector>, ConfigError> {
     }))
 }
 
-/// URI fragments of exploitation and post-exploitation (lowercase, decoded or not).
+/// URI fragments of exploitation and post-exploitation, matched on the lower-cased URI
+/// after percent-decoding (and `+` read as a space), so one spelling covers the encoded
+/// ones: path traversal, command injection, shell commands, JNDI lookups, SQL injection.
 const EXPLOIT_MARKS: &[&str] = &[
     "../",
-    "..%2f",
-    "%2e%2e",
     "..\\",
-    "%252e",
     ";curl",
-    "%3bcurl",
+    "; curl",
     ";wget",
-    "%3bwget",
+    "; wget",
     "|sh",
-    "%7csh",
+    "| sh",
     "$(",
-    "%24%28",
     "`",
     "/bin/sh",
     "/bin/bash",
@@ -130,17 +135,54 @@ const EXPLOIT_MARKS: &[&str] = &[
     "whoami",
     "/etc/passwd",
     "${jndi:",
-    "%24%7bjndi",
     "ipconfig",
-    "net%20group",
     "net group",
-    "nc%20-e",
+    "nc -e",
     "certutil",
-    "union%20select",
     "union select",
-    "' or '1'='1",
-    "%27%20or%20",
+    "union all select",
+    "' or '",
+    "' or 1=1",
+    "\" or \"",
+    "' and 1=1",
+    "' and '1'='1",
+    "or 1=1--",
+    "sleep(",
+    "benchmark(",
+    "waitfor delay",
+    "information_schema",
+    "xp_cmdshell",
+    "load_file(",
+    "into outfile",
 ];
+
+/// A URI percent-decoded (invalid escapes kept), `+` read as a space, lower-cased;
+/// decoded twice, as double encoding is a classic evasion.
+pub fn decode_uri(uri: &str) -> String {
+    fn once(s: &str) -> String {
+        let b = s.as_bytes();
+        let mut out = Vec::with_capacity(b.len());
+        let mut i = 0;
+        while i < b.len() {
+            let hex = |c: u8| (c as char).to_digit(16);
+            match b[i] {
+                b'%' if i + 2 < b.len() => match (hex(b[i + 1]), hex(b[i + 2])) {
+                    (Some(h), Some(l)) => {
+                        out.push((h * 16 + l) as u8);
+                        i += 3;
+                        continue;
+                    }
+                    _ => out.push(b'%'),
+                },
+                b'+' => out.push(b' '),
+                c => out.push(c),
+            }
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+    once(&once(uri)).to_ascii_lowercase()
+}
 
 /// Commands web shells are driven with (in the query of a script page).
 const SHELL_COMMANDS: &[&str] = &[
@@ -185,7 +227,7 @@ const TOOL_EXTENSIONS: &[&str] =
 
 /// Whether a URI looks like exploitation; returns the first mark found.
 pub fn exploit_mark(uri: &str) -> Option<&'static str> {
-    let u = uri.to_ascii_lowercase();
+    let u = decode_uri(uri);
     EXPLOIT_MARKS.iter().copied().find(|m| u.contains(m))
 }
 
@@ -256,6 +298,63 @@ impl EdgeDevice {
         d.peer = Some(Peer { ip: Some(f.orig_h), domain: None, port: None });
         d.stage = Some(Stage::InitialAccess);
         d.attack = Some(attack);
+        d.sources = vec![ev.header.src];
+        if let serde_json::Value::Object(m) = json!({
+            "uris": self.exploits.get(&key).map(|v| v.iter().take(5).map(|s| s.to_string()).collect::<Vec<_>>()),
+            "user_agent": h.user_agent,
+            "status_code": h.status_code,
+            "mark": mark,
+        }) {
+            d.evidence = m;
+        }
+        cx.emit(d);
+    }
+
+    /// Exploit-like requests from one internal host to another: a compromised host
+    /// attacking a service inside the network (exploitation of remote services).
+    fn internal_exploit(&mut self, ev: &Event, h: &dwell_model::Http, cx: &mut Ctx<'_>) {
+        let f = &h.flow;
+        let uri = h.uri.as_deref().unwrap_or("");
+        let shell = shell_drive(uri);
+        let Some(mark) = exploit_mark(uri).or(shell.then_some("web shell command")) else {
+            return;
+        };
+        let key = (f.resp_h, f.orig_h);
+        if self.exploits.len() >= 100_000 && !self.exploits.contains_key(&key) {
+            cx.count("dropped.exploit_pairs_full", 1);
+            return;
+        }
+        let seen = self.exploits.entry(key).or_default();
+        if seen.len() < 16 && !seen.iter().any(|s| &**s == uri) {
+            seen.push(Text::from(uri));
+        }
+        let distinct = seen.len();
+        let admin = cx.profile().admin_hosts.contains(f.orig_h);
+        let score = match (admin, shell, distinct) {
+            (true, _, _) => 30.0,
+            (false, true, _) => 70.0,
+            (false, false, n) if n >= 3 => 60.0,
+            _ => 45.0,
+        };
+        let summary = format!(
+            "{} sent {distinct} exploit-like request{} to internal {} ({} {} …, contains {mark:?}){}",
+            f.orig_h,
+            if distinct == 1 { "" } else { "s" },
+            f.resp_h,
+            h.method.as_deref().unwrap_or("?"),
+            &uri.chars().take(100).collect::<String>(),
+            if admin { "; the source is a declared admin host (a scanner?), so this is a lead" } else { "" },
+        );
+        let mut d = Draft::new(cx.entity(f.orig_h), ev.ts(), score, summary);
+        d.discriminator = "internal-exploit".into();
+        d.peer = Some(Peer {
+            ip: Some(f.resp_h),
+            domain: h.host.as_deref().map(str::to_string),
+            port: Some(f.resp_p),
+        });
+        d.stage = Some(Stage::LateralMovement);
+        d.attack = Some(if shell { vec![T_REMOTE, T_SHELL] } else { vec![T_REMOTE] });
+        d.title = Some("Exploitation of an internal service".into());
         d.sources = vec![ev.header.src];
         if let serde_json::Value::Object(m) = json!({
             "uris": self.exploits.get(&key).map(|v| v.iter().take(5).map(|s| s.to_string()).collect::<Vec<_>>()),
@@ -414,6 +513,9 @@ impl Detector for EdgeDevice {
         let (oi, ri) = (p.is_internal(f.orig_h), p.is_internal(f.resp_h));
         match &ev.body {
             Body::Http(h) if ri && p.is_external(f.orig_h) => self.inbound_http(ev, h, cx),
+            Body::Http(h) if oi && ri && f.orig_h != f.resp_h && !f.orig_h.is_loopback() => {
+                self.internal_exploit(ev, h, cx)
+            }
             Body::Http(h)
                 if oi
                     && p.is_external(f.resp_h)

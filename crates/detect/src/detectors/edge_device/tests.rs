@@ -171,3 +171,68 @@ fn an_exposed_pc_that_browses_is_not_an_appliance() {
         assert!(p.draft.score < 50.0, "{} {}", p.draft.score, p.draft.summary);
     }
 }
+
+#[test]
+fn exploitation_between_internal_hosts() {
+    let mut v = vec![];
+    for (k, uri) in [
+        "/dv/vulnerabilities/sqli/?id=1%27+and+1%3D1+union+select+user%2Cpassword+from+users%23",
+        "/dv/vulnerabilities/sqli/?id=1%2527%2520or%2520%25271%2527%253D%25271",
+        "/cgi-bin/handler/netsonar;cat /etc/passwd|?data=Download",
+    ]
+    .iter()
+    .enumerate()
+    {
+        v.push(ev::http(
+            k as f64,
+            "10.0.5.9",
+            "10.0.2.50",
+            "GET",
+            "intranet",
+            uri,
+            "sqlmap/1.7",
+            500,
+        ));
+    }
+    // Ordinary intranet use with quotes and encoded characters.
+    v.push(ev::http(
+        10.0,
+        "10.0.5.8",
+        "10.0.2.50",
+        "GET",
+        "intranet",
+        "/search?q=O%27Brien+report",
+        "Mozilla/5.0",
+        800,
+    ));
+    v.push(ev::http(
+        11.0,
+        "10.0.5.8",
+        "10.0.2.50",
+        "GET",
+        "intranet",
+        "/docs/a%20b.pdf",
+        "Mozilla/5.0",
+        800,
+    ));
+    let f = run(&mut det(), &v, &OrgProfile::default());
+    assert_eq!(f.len(), 1, "{:?}", f.iter().map(|p| &p.draft.summary).collect::<Vec<_>>());
+    let d = &f[0].draft;
+    assert_eq!(d.score, 60.0);
+    assert_eq!(d.entity.ip, Some("10.0.5.9".parse().unwrap()));
+    assert_eq!(d.attack.as_deref(), Some(&[T_REMOTE][..]));
+    let Some(data) = dwell_testkit::shared_data() else { return };
+    for (file, host) in [
+        ("edge_exploit/WebattackSQLinj.pcap", "172.16.0.1"),
+        ("edge_exploit/chrissanders_http_dvwa_sqlinjection.pcapng", "10.2.2.101"),
+    ] {
+        let evs = decode_all(&[&data.join(file)]);
+        let f = run(&mut det(), &evs, &OrgProfile::default());
+        assert!(
+            f.iter()
+                .any(|p| p.draft.score >= 50.0 && p.draft.entity.ip == Some(host.parse().unwrap())),
+            "{file}: {:?}",
+            f.iter().map(|p| (p.draft.score, &p.draft.summary)).collect::<Vec<_>>()
+        );
+    }
+}
