@@ -101,7 +101,10 @@ fn key_of(p: &Ip<'_>) -> Key {
 /// History letters in Zeek's order of meaning; one bit each per direction.
 const LETTERS: &[u8] = b"SHADFRTG";
 
-#[derive(Debug, Default)]
+/// "Not yet" for offsets.
+const NONE: u64 = u64::MAX;
+
+#[derive(Debug)]
 struct Side {
     pkts: u64,
     ip_bytes: u64,
@@ -116,10 +119,30 @@ struct Side {
     /// Offset of the first data byte (1 after a SYN).
     data_start: u64,
     /// Next expected offset (reassembly).
-    next: Option<u64>,
+    next: u64,
     last_off: u64,
     missed: u64,
     letters: u8,
+}
+
+impl Default for Side {
+    fn default() -> Self {
+        Side {
+            pkts: 0,
+            ip_bytes: 0,
+            payload: 0,
+            base: None,
+            syn: false,
+            fin: false,
+            rst: false,
+            max_end: 0,
+            data_start: 0,
+            next: NONE,
+            last_off: 0,
+            missed: 0,
+            letters: 0,
+        }
+    }
 }
 
 impl Side {
@@ -168,9 +191,10 @@ struct FlowState {
     last: Timestamp,
     first_record: u64,
     seq: u64,
-    uid: Text,
     s: [Side; 2],
-    history: Vec<u8>,
+    /// Zeek's history letters (each at most once per direction, and `^`).
+    history: [u8; 18],
+    hist_len: u8,
     app: App,
     service: Option<&'static str>,
     closed: Option<Timestamp>,
@@ -192,12 +216,12 @@ struct Ident {
 }
 
 impl FlowState {
-    fn ident(&self) -> Ident {
+    fn ident(&self, salt: u64) -> Ident {
         Ident {
             tuple: self.tuple(),
             first: self.first,
             first_record: self.first_record,
-            uid: self.uid.clone(),
+            uid: uid(salt, self.seq),
         }
     }
 
@@ -219,9 +243,11 @@ impl FlowState {
     fn letter(&mut self, dir: usize, l: u8) {
         let Some(bit) = LETTERS.iter().position(|x| *x == l) else { return };
         let side = &mut self.s[dir];
-        if side.letters & (1 << bit) == 0 && self.history.len() < 32 {
+        if side.letters & (1 << bit) == 0 && usize::from(self.hist_len) < self.history.len() {
             side.letters |= 1 << bit;
-            self.history.push(if dir == 0 { l } else { l.to_ascii_lowercase() });
+            self.history[usize::from(self.hist_len)] =
+                if dir == 0 { l } else { l.to_ascii_lowercase() };
+            self.hist_len += 1;
         }
     }
 
@@ -482,7 +508,7 @@ pub struct Meter {
     cfg: Config,
     file: FileId,
     salt: u64,
-    flows: HashMap<Key, FlowState, RandomState>,
+    flows: HashMap<Key, Box<FlowState>, RandomState>,
     frags: HashMap<(IpAddr, IpAddr, u32), Key, RandomState>,
     seq: u64,
     next_sweep: Timestamp,
@@ -492,6 +518,10 @@ pub struct Meter {
     /// What could not be used.
     pub counters: Counters,
     sh: Shared,
+    /// Flows left to report at the end, newest first (popped from the back). Boxes
+    /// straight out of the table: the states are not moved again.
+    #[allow(clippy::vec_box)]
+    closing: Vec<Box<FlowState>>,
 }
 
 impl Meter {
@@ -509,6 +539,7 @@ impl Meter {
             out: VecDeque::new(),
             counters: Counters::default(),
             sh: Shared::default(),
+            closing: Vec::new(),
         }
     }
 
@@ -574,7 +605,7 @@ impl Meter {
                 ((p.src, p.sport), (p.dst, p.dport))
             };
             self.seq += 1;
-            let mut f = FlowState {
+            let mut f = Box::new(FlowState {
                 orig,
                 resp,
                 proto: p.proto,
@@ -582,18 +613,19 @@ impl Meter {
                 last: ts,
                 first_record: record,
                 seq: self.seq,
-                uid: uid(self.salt, self.seq),
                 s: [Side::default(), Side::default()],
-                history: Vec::with_capacity(12),
+                history: [0; 18],
+                hist_len: 0,
                 app: App::Unknown,
                 service: None,
                 closed: None,
                 synack: false,
                 probes: PROBES,
                 vpn_hint: 0,
-            };
+            });
             if flipped {
-                f.history.push(b'^');
+                f.history[0] = b'^';
+                f.hist_len = 1;
             }
             if p.proto == proto::UDP && (is_dns_port(p.sport) || is_dns_port(p.dport)) {
                 f.app = App::Dns(Box::new(DnsState {
@@ -649,7 +681,7 @@ impl Meter {
                         f.service = Some("openvpn");
                     }
                 }
-                let id = f.ident();
+                let id = f.ident(salt);
                 if let App::Dns(d) = &mut f.app {
                     match dns::parse(p.payload) {
                         Some(m) => {
@@ -700,21 +732,31 @@ impl Meter {
 
     /// The capture ended: every flow is reported, oldest first.
     pub fn flush(&mut self) {
-        let mut all: Vec<(Timestamp, u64, Key)> =
-            self.flows.iter().map(|(k, f)| (f.first, f.seq, *k)).collect();
-        all.sort_unstable_by_key(|(t, s, _)| (*t, *s));
-        for (_, _, k) in all {
-            if let Some(f) = self.flows.remove(&k) {
-                self.finish(f);
-            }
-        }
+        // Out of the table (whose memory goes back), oldest last so it pops first.
+        let mut all: Vec<Box<FlowState>> = self.flows.drain().map(|(_, f)| f).collect();
+        self.flows.shrink_to_fit();
+        all.sort_unstable_by_key(|f| std::cmp::Reverse((f.first, f.seq)));
+        self.closing = all;
         self.frags.clear();
     }
 
-    fn finish(&mut self, mut f: FlowState) {
+    /// After [`Meter::flush`]: reports the next remaining flow (oldest first); `false`
+    /// when none is left. One at a time, so the end of a large capture does not hold
+    /// every flow's records at once.
+    pub fn finish_next(&mut self) -> bool {
+        match self.closing.pop() {
+            Some(f) => {
+                self.finish(f);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn finish(&mut self, mut f: Box<FlowState>) {
         let (file, salt) = (self.file, self.salt);
         let events = &mut self.out;
-        let id = f.ident();
+        let id = f.ident(salt);
         match std::mem::replace(&mut f.app, App::Off) {
             App::Dns(mut d) => {
                 for (t, rec, m) in d.pending.drain(..) {
@@ -756,7 +798,11 @@ impl Meter {
             local_orig: None,
             local_resp: None,
             missed_bytes: Some(f.s[0].missed + f.s[1].missed),
-            history: Some(self.sh.strings.dy(std::str::from_utf8(&f.history).unwrap_or(""))),
+            history: Some(
+                self.sh
+                    .strings
+                    .dy(std::str::from_utf8(&f.history[..usize::from(f.hist_len)]).unwrap_or("")),
+            ),
             orig_pkts: Some(f.s[0].pkts),
             orig_ip_bytes: Some(f.s[0].ip_bytes),
             resp_pkts: Some(f.s[1].pkts),
@@ -767,7 +813,7 @@ impl Meter {
             header: Header {
                 ts: f.first,
                 src: SourceRef { file, record: f.first_record },
-                uid: Some(f.uid.clone()),
+                uid: Some(id.uid.clone()),
                 community_id: Some(community),
             },
             body: Body::Conn(conn),
@@ -875,11 +921,14 @@ fn tcp(
     if fl & flags::SYN != 0 {
         off += 1;
     }
-    if side.base.is_some() && side.next.is_none() && side.data_start == 0 {
+    if side.base.is_some() && side.next == NONE && side.data_start == 0 {
         side.data_start = off;
     }
     let end = off + len;
-    let next = *side.next.get_or_insert(off.max(side.data_start));
+    if side.next == NONE {
+        side.next = off.max(side.data_start);
+    }
+    let next = side.next;
     side.max_end = side.max_end.max(end);
     if end <= next {
         f.letter(dir, b'T');
@@ -894,7 +943,7 @@ fn tcp(
         let skip = (next - off) as usize;
         data = data.get(skip..).unwrap_or(&[]);
     }
-    f.s[dir].next = Some(end);
+    f.s[dir].next = end;
     // The capture may hold fewer bytes than the segment carried (snap length).
     let short = (end - off.max(next)).saturating_sub(data.len() as u64);
     if gap > 0 {
@@ -947,7 +996,7 @@ fn app_tcp(
     // An HTTP proxy tunnel: after `CONNECT` was accepted, TLS follows.
     if let App::Http(c) = &f.app {
         if c.tunnel && tls::looks_like_tls(data) {
-            let id = f.ident();
+            let id = f.ident(salt);
             let mut c = match std::mem::replace(&mut f.app, App::Tls(Box::default())) {
                 App::Http(c) => c,
                 _ => return,
@@ -958,7 +1007,7 @@ fn app_tcp(
             }
         }
     }
-    let id = f.ident();
+    let id = f.ident(salt);
     match &mut f.app {
         App::Tls(h) => {
             let (hs, emitted) = &mut **h;
@@ -1212,5 +1261,19 @@ mod tests {
         assert_eq!(base64(b"f"), "Zg==");
         assert_eq!(base64(b"fo"), "Zm8=");
         assert_eq!(base64(b"foo"), "Zm9v");
+    }
+}
+#[cfg(test)]
+mod size_probe {
+    /// The per-flow budget (issue 4: at most 512 bytes per active flow, table included):
+    /// the state itself must leave room for the table's slots and the allocator.
+    #[test]
+    fn flow_state_stays_small() {
+        assert!(
+            std::mem::size_of::<super::FlowState>() <= 320,
+            "{}",
+            std::mem::size_of::<super::FlowState>()
+        );
+        assert!(std::mem::size_of::<super::Key>() <= 40);
     }
 }

@@ -66,6 +66,9 @@ impl PcapDecoder {
                 return Some(ev);
             }
             if self.done {
+                if self.meter.finish_next() {
+                    continue;
+                }
                 return None;
             }
             match self.reader.next_packet() {
