@@ -26,6 +26,9 @@ struct Case {
     why: &'static str,
 }
 
+/// The OTRF Mordor lab: 172.18.0.0/16 is the victim network.
+const APT29_LAB: &str = "internal_networks = [\"172.16.0.0/12\"]\n";
+
 /// A ledger that approves one tool on the helpdesk subnet: every other tool is unapproved.
 const LEDGER: &str = "[[rmm.approved]]\ntool = \"screenconnect\"\nhosts = [\"10.99.0.0/24\"]\n";
 
@@ -264,6 +267,42 @@ const CASES: &[Case] = &[
         expect: &[("192.168.2.110", "rmm_tool")],
         others_allowed: false,
         why: "VNC (RFB banner) into the host from the internet, on port 6900",
+    },
+    Case {
+        path: "lateral/20171220_smb_psexec_add_user.pcap",
+        profile: None,
+        expect: &[("192.168.10.31", "lateral_movement")],
+        others_allowed: false,
+        why: "PSEXESVC.exe written to ADMIN$ and a service created over svcctl (SMB2)",
+    },
+    Case {
+        path: "lateral/20171220_smb_metasploit_psexec_pth_download_meterpreter.pcap",
+        profile: None,
+        expect: &[("192.168.10.50", "lateral_movement")],
+        others_allowed: true,
+        why: "CreateServiceW over svcctl in SMB1 pipe transactions",
+    },
+    Case {
+        path: "lateral/20171220_smb_at_schedule.pcap",
+        profile: None,
+        expect: &[("192.168.10.31", "lateral_movement")],
+        others_allowed: false,
+        why: "NetrJobAdd over the atsvc pipe (the capture starts after the tree connect)",
+    },
+    Case {
+        path: "lateral/20171220_smb_net_user.pcap",
+        profile: None,
+        expect: &[],
+        others_allowed: false,
+        why: "SAMR account enumeration (`net user /domain`) is discovery, not movement, and \
+              admins run it every day",
+    },
+    Case {
+        path: "lateral/otrf_zerologon_net/mimikatz_CVE-2020-1472_Unauthenticated_NetrServerAuthenticate2_2020-09-16233923.cap",
+        profile: Some(APT29_LAB),
+        expect: &[("172.18.39.5", "lateral_movement")],
+        others_allowed: true,
+        why: "445 NetrServerAuthenticate2 calls in seconds, then NetrServerPasswordSet2",
     },
     Case {
         path: "mixed/otrf_apt29_day2_SCRANTON.pcap",

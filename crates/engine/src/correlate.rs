@@ -84,7 +84,10 @@ fn signals(g: &[&Finding], first: Timestamp) -> (Vec<String>, Vec<String>) {
                 }
             }
             "dns_tunnel" => slow.push("data tunnelled through DNS at a low rate".into()),
-            "lateral_movement" if f.score >= ALERT_SCORE && f.time.secs_since(first) <= DAY => {
+            // Movement that is itself the first evidence says nothing about the pace.
+            "lateral_movement"
+                if f.score >= ALERT_SCORE && f.time > first && f.time.secs_since(first) <= DAY =>
+            {
                 fast.push(format!(
                     "lateral movement {} after the first evidence",
                     human_duration(f.time.secs_since(first))

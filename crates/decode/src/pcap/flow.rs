@@ -29,14 +29,14 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use dwell_model::{
-    Body, Conn, Dns, DnsMsg, Event, FileId, Flow as Tuple, Header, Http, Proto, SourceRef, Text,
-    Timestamp, Tls,
+    Body, Conn, DceRpc, Dns, DnsMsg, Event, FileId, Flow as Tuple, Header, Http, Proto, Smb,
+    SmbKind, SourceRef, Text, Timestamp, Tls,
 };
 use foldhash::fast::RandomState;
 use sha1::{Digest, Sha1};
 
 use super::packet::{flags, proto, Frag, Ip};
-use super::{dns, http, tls};
+use super::{dns, http, smb, tls};
 
 /// Flow-meter settings.
 #[derive(Clone, Debug)]
@@ -180,6 +180,8 @@ enum App {
     Dns(Box<DnsState>),
     Tls(Box<(tls::Handshake, bool)>),
     Http(Box<http::Conversation>),
+    Smb(Box<smb::Smb>),
+    Rpc(Box<smb::RpcStream>),
 }
 
 #[derive(Debug)]
@@ -785,7 +787,11 @@ impl Meter {
                     events.push_back(http_event(&id, tx, file, salt));
                 }
             }
-            App::Unknown | App::Off => {}
+            App::Smb(mut m) => {
+                m.close();
+                smb_events(&id, &mut m.seen, f.last, events, file, salt);
+            }
+            App::Rpc(_) | App::Unknown | App::Off => {}
         }
         let tcp = f.proto == proto::TCP;
         let conn = Conn {
@@ -978,6 +984,12 @@ fn app_tcp(
         } else if let Some(vpn) = vpn_protocol(data, true).filter(|_| dir == 0) {
             f.service = Some(vpn);
             App::Off
+        } else if smb::looks_like_smb(data) {
+            f.service = Some("smb");
+            App::Smb(Box::default())
+        } else if dir == 0 && smb::looks_like_dcerpc(data) {
+            f.service = Some("dce_rpc");
+            App::Rpc(Box::default())
         } else if data.starts_with(b"SSH-") {
             // Banners name the protocol; nothing more is parsed.
             f.service = Some("ssh");
@@ -1078,7 +1090,67 @@ fn app_tcp(
                 }
             }
         }
+        App::Smb(m) => {
+            if gap > 0 {
+                m.feed(dir, &[]);
+                return;
+            }
+            m.feed(dir, data);
+            smb_events(&id, &mut m.seen, ts, events, file, salt);
+        }
+        App::Rpc(r) => {
+            if dir == 0 && gap == 0 {
+                r.feed(data);
+                smb_events(&id, &mut r.seen, ts, events, file, salt);
+            }
+        }
         App::Unknown | App::Off => {}
+    }
+}
+
+/// SMB mappings, files and DCE/RPC requests as Zeek's `smb_mapping`, `smb_files` and
+/// `dce_rpc` records.
+fn smb_events(
+    id: &Ident,
+    seen: &mut Vec<smb::Seen>,
+    ts: Timestamp,
+    events: &mut VecDeque<Event>,
+    file: FileId,
+    salt: u64,
+) {
+    for s in seen.drain(..) {
+        let body = match s {
+            smb::Seen::Mapping { path } => Body::Smb(Box::new(Smb {
+                flow: id.tuple,
+                record: SmbKind::Mapping,
+                action: None,
+                path: Some(Text::from(path)),
+                name: None,
+                size: None,
+                share_type: None,
+                service: None,
+                status: None,
+            })),
+            smb::Seen::File { path, name, size, action } => Body::Smb(Box::new(Smb {
+                flow: id.tuple,
+                record: SmbKind::File,
+                action: Some(Text::from(action)),
+                path: Some(Text::from(path)),
+                name: Some(Text::from(name)),
+                size: Some(size),
+                share_type: None,
+                service: None,
+                status: None,
+            })),
+            smb::Seen::Rpc { pipe, endpoint, operation } => Body::DceRpc(Box::new(DceRpc {
+                flow: id.tuple,
+                rtt: None,
+                named_pipe: pipe.map(Text::from),
+                endpoint: Some(Text::from(endpoint)),
+                operation: Some(Text::from(operation)),
+            })),
+        };
+        events.push_back(Event { header: header(id, ts, id.first_record, file, salt), body });
     }
 }
 

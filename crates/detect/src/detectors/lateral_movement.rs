@@ -9,7 +9,8 @@
 //!
 //! **ATT&CK.** T1021.001 RDP, T1021.002 SMB/Admin shares, T1021.006 WinRM, T1569.002
 //! Service Execution, T1053.005 Scheduled Task, T1047 WMI, T1003.006 DCSync, T1570
-//! Lateral Tool Transfer; stage `lateral_movement` (DCSync: `credential_access`).
+//! Lateral Tool Transfer, T1210 Exploitation of Remote Services (Zerologon); stage
+//! `lateral_movement` (DCSync: `credential_access`; Zerologon: `privilege_escalation`).
 //!
 //! **Inputs.** `dce_rpc` (Zeek names, or Suricata's interface UUIDs and operation
 //! numbers), `smb` file actions and mappings, `conn` for admin ports.
@@ -19,6 +20,9 @@
 //! admin host is declared in `admin_hosts` or seen reaching `admin_targets` hosts on
 //! admin ports in the first `learn_s` of the data):
 //! * DRSUAPI `DRSGetNCChanges`/`DRSReplicaSync` from a non-DC: 85 (DCSync);
+//! * 20 or more Netlogon `NetrServerAuthenticate` calls from one host to another within
+//!   five minutes: 85, 95 once `NetrServerPasswordSet2` follows (Zerologon, CVE-2020-1472;
+//!   a machine sets up its secure channel a few times a day, not twenty times a minute);
 //! * `svcctl` service creation or start: 70 (35 from an admin host);
 //! * `atsvc`/`ITaskSchedulerService` task registration, WMI `ExecMethod`/`Win32_Process`
 //!   creation: 65 (35 from an admin host);
@@ -83,8 +87,10 @@ const T_DCSYNC: Technique = Technique::must("T1003.006");
 const T_TOOL: Technique = Technique::must("T1570");
 const T_SSH: Technique = Technique::must("T1021.004");
 const T_REMOTE: Technique = Technique::must("T1021");
+const T_EXPLOIT_REMOTE: Technique = Technique::must("T1210");
 const T_DISC: Technique = Technique::must("T1018");
-static ATTACK: &[Technique] = &[T_RDP, T_SMB, T_WINRM, T_SVC, T_TASK, T_WMI, T_DCSYNC, T_TOOL];
+static ATTACK: &[Technique] =
+    &[T_RDP, T_SMB, T_WINRM, T_SVC, T_TASK, T_WMI, T_DCSYNC, T_TOOL, T_EXPLOIT_REMOTE];
 
 /// Detector metadata.
 pub static META: DetectorMeta = DetectorMeta {
@@ -94,7 +100,7 @@ pub static META: DetectorMeta = DetectorMeta {
     attack: ATTACK,
     inputs: &[Kind::Conn, Kind::DceRpc, Kind::Smb],
     doc: "Remote service creation, scheduled tasks and WMI execution over DCE/RPC, DCSync \
-          from a non-DC, executables written to admin shares, admin protocols from \
+          from a non-DC, Zerologon-style Netlogon floods, executables written to admin shares, admin protocols from \
           internet-facing hosts, WinRM/RDP from hosts that administer nothing, and \
           fan-out; discounted from declared or learned admin hosts.",
     params: Config::params,
@@ -105,7 +111,12 @@ pub static REGISTRATION: Registration = Registration { meta: &META, build };
 
 fn build(cx: &BuildCx<'_>) -> Result<Box<dyn Detector>, ConfigError> {
     let cfg: Config = parse_config(META.id, cx.settings(META.id))?;
-    Ok(Box::new(LateralMovement { cfg, sources: HashMap::default(), edges: HashMap::default() }))
+    Ok(Box::new(LateralMovement {
+        cfg,
+        sources: HashMap::default(),
+        edges: HashMap::default(),
+        netlogon: HashMap::default(),
+    }))
 }
 
 /// What an RPC call does, from Zeek's names or Suricata's interface UUID and opnum.
@@ -119,6 +130,10 @@ pub enum RpcAct {
     Task,
     /// WMI method execution.
     Wmi,
+    /// A Netlogon secure-channel authentication (counted: Zerologon tries thousands).
+    NetlogonAuth,
+    /// A Netlogon machine-password change.
+    NetlogonPasswordSet,
 }
 
 /// Classifies a DCE/RPC call.
@@ -146,6 +161,15 @@ pub fn rpc_act(endpoint: &str, operation: &str) -> Option<RpcAct> {
         "iwbemservices" | "9556dc99-828c-11cf-a37e-00aa003240c7" => (op.starts_with("ExecMethod")
             || matches!(opnum, Some(24) | Some(25)))
         .then_some(RpcAct::Wmi),
+        "netlogon" | "12345678-1234-abcd-ef00-01234567cffb" => {
+            if op.starts_with("NetrServerAuthenticate") || matches!(opnum, Some(15 | 26)) {
+                Some(RpcAct::NetlogonAuth)
+            } else if op == "NetrServerPasswordSet2" || opnum == Some(30) {
+                Some(RpcAct::NetlogonPasswordSet)
+            } else {
+                None
+            }
+        }
         _ => None,
     }
 }
@@ -176,6 +200,8 @@ pub struct LateralMovement {
     sources: HashMap<IpAddr, Source, RandomState>,
     /// (src, dst, port) edges seen on interactive admin ports.
     edges: HashMap<(IpAddr, IpAddr, u16), Timestamp, RandomState>,
+    /// (src, dst): Netlogon authentications in the current five minutes (start, count).
+    netlogon: HashMap<(IpAddr, IpAddr), (Timestamp, u32), RandomState>,
 }
 
 struct Hit<'a> {
@@ -247,7 +273,52 @@ impl Detector for LateralMovement {
                     return;
                 };
                 let Some(act) = rpc_act(e, op) else { return };
+                let ts = ev.ts();
+                let flood = if act == RpcAct::NetlogonAuth {
+                    if self.netlogon.len() >= 100_000 && !self.netlogon.contains_key(&(src, dst)) {
+                        cx.count("dropped.netlogon_full", 1);
+                        return;
+                    }
+                    let w = self.netlogon.entry((src, dst)).or_insert((ts, 0));
+                    if ts.secs_since(w.0) > 300.0 {
+                        *w = (ts, 0);
+                    }
+                    w.1 += 1;
+                    if w.1 < 20 {
+                        return;
+                    }
+                    w.1
+                } else {
+                    self.netlogon.get(&(src, dst)).map_or(0, |w| w.1)
+                };
+                let what_flood = format!(
+                    "{flood} Netlogon authentication attempts within five minutes: Zerologon (CVE-2020-1472) exploitation"
+                );
+                let what_reset = format!(
+                    "the Netlogon machine password was changed after {flood} authentication attempts: Zerologon's domain-controller takeover"
+                );
                 let hit = match act {
+                    RpcAct::NetlogonAuth => Hit {
+                        src,
+                        dst,
+                        port: Some(f.resp_p),
+                        what: &what_flood,
+                        score: 85.0,
+                        attack: vec![T_EXPLOIT_REMOTE],
+                        stage: Stage::PrivilegeEscalation,
+                        key: "zerologon".into(),
+                    },
+                    RpcAct::NetlogonPasswordSet if flood >= 20 => Hit {
+                        src,
+                        dst,
+                        port: Some(f.resp_p),
+                        what: &what_reset,
+                        score: 95.0,
+                        attack: vec![T_EXPLOIT_REMOTE],
+                        stage: Stage::PrivilegeEscalation,
+                        key: "zerologon".into(),
+                    },
+                    RpcAct::NetlogonPasswordSet => return,
                     RpcAct::Replicate if !cx.baselines().is_dc(src) => Hit {
                         src,
                         dst,

@@ -7,6 +7,7 @@ fn det() -> LateralMovement {
         cfg: Config::default(),
         sources: HashMap::default(),
         edges: HashMap::default(),
+        netlogon: HashMap::default(),
     }
 }
 
@@ -129,6 +130,29 @@ fn real_benign_data_is_quiet() {
             f.iter().all(|p| p.draft.score < 50.0),
             "{dir}: {:?}",
             f.iter().map(|p| &p.draft.summary).collect::<Vec<_>>()
+        );
+    }
+}
+
+#[test]
+fn lateral_movement_in_captures() {
+    let Some(data) = dwell_testkit::shared_data() else { return };
+    // DCE/RPC and SMB parsed from the packets by dwell's own decoder.
+    for (file, src, what) in [
+        ("lateral/20171220_smb_at_schedule.pcap", "192.168.10.31", "scheduled task"),
+        ("lateral/20171220_smb_psexec_add_user.pcap", "192.168.10.31", "PSEXESVC.exe"),
+        ("lateral/20171220_smb_metasploit_psexec_pth_download_meterpreter.pcap", "192.168.10.50", "svcctl"),
+        ("lateral/otrf_empire_psexec_dcerpc_tcp_svcctl_net/empire_psexec_dcerpc_tcp_svcctl_WORKSTATION5_2020-09-20121608.cap", "172.18.39.5", "svcctl"),
+        ("lateral/otrf_zerologon_net/mimikatz_CVE-2020-1472_Unauthenticated_NetrServerAuthenticate2_2020-09-16233923.cap", "", "Zerologon"),
+    ] {
+        let evs = decode_all(&[&data.join(file)]);
+        let f = run(&mut det(), &evs, &OrgProfile::default());
+        assert!(
+            f.iter().any(|p| p.draft.score >= 50.0
+                && p.draft.summary.contains(what)
+                && (src.is_empty() || p.draft.entity.ip == Some(src.parse().unwrap()))),
+            "{file}: {:?}",
+            f.iter().map(|p| (p.draft.score, &p.draft.summary)).collect::<Vec<_>>()
         );
     }
 }

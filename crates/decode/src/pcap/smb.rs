@@ -1,0 +1,776 @@
+//! SMB and DCE/RPC, as much as lateral-movement detection needs: SMB2 tree connects
+//! (which share), creates, writes and closes (which file was written, how much), and the
+//! DCE/RPC binds and requests carried in named pipes over SMB2 and SMB1 or straight over
+//! TCP (which interface, which operation) — what Zeek writes to `smb_mapping.log`,
+//! `smb_files.log` and `dce_rpc.log`.
+//!
+//! Bounded: at most [`MAX_BUFFER`] bytes buffered per direction, at most 64 open files
+//! and 64 trees per connection, names of at most 512 characters. Whatever does not
+//! parse stops that direction; nothing panics.
+
+use std::collections::HashMap;
+
+/// Most bytes buffered per direction.
+pub const MAX_BUFFER: usize = 256 * 1024;
+
+/// What the parser saw, for the flow meter to turn into events.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Seen {
+    /// A tree connect to a share (`\\host\share`).
+    Mapping {
+        /// The share path.
+        path: String,
+    },
+    /// A file written (or created for writing) on a share, with the bytes written.
+    File {
+        /// The share path.
+        path: String,
+        /// The file name.
+        name: String,
+        /// Bytes written.
+        size: u64,
+        /// Zeek-style action (`SMB::FILE_WRITE`, `SMB::FILE_OPEN`).
+        action: &'static str,
+    },
+    /// A DCE/RPC request.
+    Rpc {
+        /// The named pipe, if over SMB.
+        pipe: Option<String>,
+        /// Interface name (Zeek's) or UUID.
+        endpoint: String,
+        /// Operation name or `opnum N`.
+        operation: String,
+    },
+}
+
+#[derive(Debug, Default)]
+struct OpenFile {
+    name: String,
+    pipe: bool,
+    tree: u32,
+    written: u64,
+    write_access: bool,
+    /// DCE/RPC presentation contexts bound on this pipe: context id → interface.
+    contexts: HashMap<u16, String>,
+    rpc: Vec<u8>,
+}
+
+/// One connection's SMB state.
+#[derive(Debug, Default)]
+pub struct Smb {
+    buf: [Vec<u8>; 2],
+    stopped: [bool; 2],
+    trees: HashMap<u32, String>,
+    /// Tree connects awaiting their response: message id → path.
+    pending_trees: HashMap<u64, String>,
+    /// Creates awaiting their response: message id → (tree, name, write access).
+    pending_creates: HashMap<u64, (u32, String, bool)>,
+    files: HashMap<[u8; 16], OpenFile>,
+    /// SMB1 and unframed DCE/RPC: contexts bound on the connection.
+    contexts: HashMap<u16, String>,
+    /// What was seen, for the caller to drain.
+    pub seen: Vec<Seen>,
+}
+
+fn le16(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_le_bytes([*b.get(at)?, *b.get(at + 1)?]))
+}
+
+fn le32(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes([*b.get(at)?, *b.get(at + 1)?, *b.get(at + 2)?, *b.get(at + 3)?]))
+}
+
+fn le64(b: &[u8], at: usize) -> Option<u64> {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(b.get(at..at + 8)?);
+    Some(u64::from_le_bytes(a))
+}
+
+fn utf16(b: &[u8]) -> String {
+    let units: Vec<u16> =
+        b.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).take(512).collect();
+    String::from_utf16_lossy(&units).trim_end_matches('\0').to_string()
+}
+
+/// Whether `b` starts like an SMB session (NetBIOS framing, SMB1 or SMB2 header).
+pub fn looks_like_smb(b: &[u8]) -> bool {
+    b.len() >= 8 && b[0] == 0 && (b[4..8] == *b"\xffSMB" || b[4..8] == *b"\xfeSMB")
+}
+
+/// Whether `b` starts like a connection-oriented DCE/RPC PDU (version 5.0 or 5.1, a
+/// bind, alter-context or request, little-endian ASCII data representation).
+pub fn looks_like_dcerpc(b: &[u8]) -> bool {
+    b.len() >= 16 && b[0] == 5 && b[1] <= 1 && matches!(b[2], 0 | 11 | 14) && b[4] == 0x10
+}
+
+impl Smb {
+    /// Feeds in-order bytes of one direction (0 = client, 1 = server) of an SMB
+    /// session on TCP 445/139.
+    pub fn feed(&mut self, dir: usize, data: &[u8]) {
+        if dir > 1 || self.stopped[dir] {
+            return;
+        }
+        if self.buf[dir].len() + data.len() > MAX_BUFFER {
+            self.stopped[dir] = true;
+            self.buf[dir].clear();
+            return;
+        }
+        self.buf[dir].extend_from_slice(data);
+        let buf = std::mem::take(&mut self.buf[dir]);
+        let mut at = 0;
+        while let Some(hdr) = buf.get(at..at + 4) {
+            let len =
+                (usize::from(hdr[1]) << 16) | (usize::from(hdr[2]) << 8) | usize::from(hdr[3]);
+            if hdr[0] != 0 {
+                // Session request and keep-alive messages of NetBIOS.
+                if matches!(hdr[0], 0x81 | 0x82 | 0x85) && buf.len() >= at + 4 + len {
+                    at += 4 + len;
+                    continue;
+                }
+                self.stopped[dir] = true;
+                break;
+            }
+            if buf.len() < at + 4 + len {
+                break;
+            }
+            let msg = &buf[at + 4..at + 4 + len];
+            match msg.get(..4) {
+                Some(b"\xfeSMB") => self.smb2(dir, msg),
+                Some(b"\xffSMB") => self.smb1(dir, msg),
+                _ => {}
+            }
+            at += 4 + len;
+        }
+        if at < buf.len() && !self.stopped[dir] {
+            self.buf[dir] = buf[at..].to_vec();
+        }
+    }
+
+    /// One SMB2 message and the ones compounded after it.
+    fn smb2(&mut self, dir: usize, mut msg: &[u8]) {
+        for _ in 0..16 {
+            let (Some(cmd), Some(flags), Some(next), Some(mid), Some(tree)) =
+                (le16(msg, 12), le32(msg, 16), le32(msg, 20), le64(msg, 24), le32(msg, 36))
+            else {
+                return;
+            };
+            let response = flags & 1 != 0;
+            let end = if next == 0 { msg.len() } else { (next as usize).min(msg.len()) };
+            let one = &msg[..end];
+            let body = one.get(64..).unwrap_or(&[]);
+            match (cmd, response) {
+                // TREE_CONNECT.
+                (3, false) => {
+                    if let (Some(off), Some(len)) = (le16(body, 4), le16(body, 6)) {
+                        if let Some(p) =
+                            one.get(usize::from(off)..usize::from(off) + usize::from(len))
+                        {
+                            let path = utf16(p);
+                            self.seen.push(Seen::Mapping { path: path.clone() });
+                            if self.pending_trees.len() < 64 {
+                                self.pending_trees.insert(mid, path);
+                            }
+                        }
+                    }
+                }
+                (3, true) => {
+                    if let Some(path) = self.pending_trees.remove(&mid) {
+                        if self.trees.len() < 64 {
+                            self.trees.insert(tree, path);
+                        }
+                    }
+                }
+                // CREATE.
+                (5, false) => {
+                    let access = le32(body, 24).unwrap_or(0);
+                    // FILE_WRITE_DATA, FILE_APPEND_DATA, GENERIC_WRITE, GENERIC_ALL, MAXIMUM_ALLOWED.
+                    let write = access & (0x2 | 0x4 | 0x4000_0000 | 0x1000_0000 | 0x0200_0000) != 0;
+                    if let (Some(off), Some(len)) = (le16(body, 44), le16(body, 46)) {
+                        if let Some(n) =
+                            one.get(usize::from(off)..usize::from(off) + usize::from(len))
+                        {
+                            if self.pending_creates.len() < 64 {
+                                self.pending_creates.insert(mid, (tree, utf16(n), write));
+                            }
+                        }
+                    }
+                }
+                (5, true) => {
+                    if let (Some((tree, name, write)), Some(fid)) =
+                        (self.pending_creates.remove(&mid), body.get(64..80))
+                    {
+                        if self.files.len() < 64 {
+                            let mut id = [0u8; 16];
+                            id.copy_from_slice(fid);
+                            self.files.insert(
+                                id,
+                                OpenFile { name, tree, write_access: write, ..OpenFile::default() },
+                            );
+                        }
+                    }
+                }
+                // WRITE: data to a file or a pipe.
+                (9, false) => {
+                    let (Some(off), Some(len)) = (le16(body, 2), le32(body, 4)) else { break };
+                    let Some(fid) = body.get(16..32) else { break };
+                    let mut id = [0u8; 16];
+                    id.copy_from_slice(fid);
+                    let data = one
+                        .get(usize::from(off)..)
+                        .map(|d| &d[..d.len().min(len as usize)])
+                        .unwrap_or(&[]);
+                    self.file_data(&id, data, u64::from(len));
+                }
+                // IOCTL: FSCTL_PIPE_TRANSCEIVE carries a DCE/RPC request.
+                (11, false) => {
+                    let (Some(code), Some(off), Some(len)) =
+                        (le32(body, 4), le32(body, 24), le32(body, 28))
+                    else {
+                        break;
+                    };
+                    if code == 0x0011_c017 {
+                        let mut id = [0u8; 16];
+                        if let Some(fid) = body.get(8..24) {
+                            id.copy_from_slice(fid);
+                        }
+                        let data = one
+                            .get(off as usize..)
+                            .map(|d| &d[..d.len().min(len as usize)])
+                            .unwrap_or(&[]);
+                        self.file_data(&id, data, 0);
+                    }
+                }
+                // CLOSE: a file written is reported with its size.
+                (6, false) => {
+                    if let Some(fid) = body.get(8..24) {
+                        let mut id = [0u8; 16];
+                        id.copy_from_slice(fid);
+                        if let Some(f) = self.files.remove(&id) {
+                            self.report_file(f);
+                        }
+                    }
+                }
+                _ => {}
+            }
+            let _ = dir;
+            if next == 0 || next as usize >= msg.len() {
+                break;
+            }
+            msg = &msg[next as usize..];
+        }
+    }
+
+    fn file_data(&mut self, id: &[u8; 16], data: &[u8], len: u64) {
+        let on_ipc = self.files.get(id).is_some_and(|f| {
+            f.pipe
+                || self.trees.get(&f.tree).is_some_and(|t| t.to_ascii_uppercase().ends_with("IPC$"))
+        });
+        // A write that is a DCE/RPC PDU makes the file a pipe (its tree connect may have
+        // come before the capture began).
+        if on_ipc || looks_like_dcerpc(data) {
+            let (name, mut contexts, mut rpc) = match self.files.get_mut(id) {
+                Some(f) => {
+                    f.pipe = true;
+                    (
+                        Some(f.name.clone()),
+                        std::mem::take(&mut f.contexts),
+                        std::mem::take(&mut f.rpc),
+                    )
+                }
+                None => (None, std::mem::take(&mut self.contexts), Vec::new()),
+            };
+            if rpc.len() + data.len() <= MAX_BUFFER {
+                rpc.extend_from_slice(data);
+            }
+            let used = dcerpc(&rpc, &mut contexts, name.as_deref(), &mut self.seen, false);
+            rpc.drain(..used.min(rpc.len()));
+            match self.files.get_mut(id) {
+                Some(f) => {
+                    f.contexts = contexts;
+                    f.rpc = rpc;
+                }
+                None => self.contexts = contexts,
+            }
+            return;
+        }
+        if let Some(f) = self.files.get_mut(id) {
+            f.written += len;
+        }
+    }
+
+    fn report_file(&mut self, f: OpenFile) {
+        let path = self.trees.get(&f.tree).cloned().unwrap_or_default();
+        if f.pipe || path.to_ascii_uppercase().ends_with("IPC$") {
+            return;
+        }
+        if f.written > 0 || f.write_access {
+            self.seen.push(Seen::File {
+                path,
+                name: f.name,
+                size: f.written,
+                action: if f.written > 0 { "SMB::FILE_WRITE" } else { "SMB::FILE_OPEN" },
+            });
+        }
+    }
+
+    /// One SMB1 message: tree connects, creates, writes and closes (the AndX chain's first
+    /// command), and any DCE/RPC PDU it carries (pipe transactions).
+    fn smb1(&mut self, dir: usize, msg: &[u8]) {
+        let (Some(&cmd), Some(flags), Some(flags2), Some(tid), Some(mid)) =
+            (msg.get(4), msg.get(9), le16(msg, 10), le16(msg, 24), le16(msg, 30))
+        else {
+            return;
+        };
+        let response = flags & 0x80 != 0;
+        let unicode = flags2 & 0x8000 != 0;
+        let wc = usize::from(*msg.get(32).unwrap_or(&0));
+        let words = msg.get(33..33 + 2 * wc).unwrap_or(&[]);
+        let bytes_at = 33 + 2 * wc + 2;
+        let text = |at: usize| -> String {
+            let raw = msg.get(at..).unwrap_or(&[]);
+            if unicode {
+                // Unicode strings are aligned on two bytes from the header.
+                let raw = if at % 2 == 1 { raw.get(1..).unwrap_or(&[]) } else { raw };
+                let end =
+                    raw.chunks_exact(2).position(|c| c == [0, 0]).map_or(raw.len(), |i| i * 2);
+                utf16(&raw[..end])
+            } else {
+                let end = raw.iter().position(|b| *b == 0).unwrap_or(raw.len());
+                String::from_utf8_lossy(&raw[..end.min(512)]).into_owned()
+            }
+        };
+        let fid = |w: &[u8], at: usize| -> Option<[u8; 16]> {
+            let f = le16(w, at)?;
+            let mut id = [0xffu8; 16];
+            id[..2].copy_from_slice(&f.to_le_bytes());
+            Some(id)
+        };
+        let key = u64::from(mid) | (u64::from(tid) << 16) | (1 << 40);
+        match (cmd, response) {
+            // TREE_CONNECT_ANDX: password, then the path.
+            (0x75, false) => {
+                let pw = usize::from(le16(words, 6).unwrap_or(0));
+                let path = text(bytes_at + pw);
+                if !path.is_empty() {
+                    self.seen.push(Seen::Mapping { path: path.clone() });
+                    if self.pending_trees.len() < 64 {
+                        self.pending_trees.insert(u64::from(mid) | (1 << 40), path);
+                    }
+                }
+            }
+            (0x75, true) => {
+                if let Some(path) = self.pending_trees.remove(&(u64::from(mid) | (1 << 40))) {
+                    if self.trees.len() < 64 {
+                        self.trees.insert(u32::from(tid), path);
+                    }
+                }
+            }
+            // NT_CREATE_ANDX: desired access and the name.
+            (0xa2, false) => {
+                let access = le32(words, 15).unwrap_or(0);
+                let write = access & (0x2 | 0x4 | 0x4000_0000 | 0x1000_0000 | 0x0200_0000) != 0;
+                let name = text(bytes_at).trim_start_matches('\\').to_string();
+                if self.pending_creates.len() < 64 {
+                    self.pending_creates.insert(key, (u32::from(tid), name, write));
+                }
+            }
+            (0xa2, true) => {
+                if let (Some((tree, name, write)), Some(id)) =
+                    (self.pending_creates.remove(&key), fid(words, 5))
+                {
+                    if self.files.len() < 64 {
+                        self.files.insert(
+                            id,
+                            OpenFile { name, tree, write_access: write, ..OpenFile::default() },
+                        );
+                    }
+                }
+            }
+            // WRITE_ANDX: data at its offset from the header.
+            (0x2f, false) => {
+                let (Some(id), Some(len), Some(off)) =
+                    (fid(words, 4), le16(words, 20), le16(words, 22))
+                else {
+                    return;
+                };
+                let data = msg
+                    .get(usize::from(off)..)
+                    .map(|d| &d[..d.len().min(usize::from(len))])
+                    .unwrap_or(&[]);
+                self.file_data(&id, data, u64::from(len));
+            }
+            // CLOSE.
+            (0x04, false) => {
+                if let Some(id) = fid(words, 0) {
+                    if let Some(f) = self.files.remove(&id) {
+                        self.report_file(f);
+                    }
+                }
+            }
+            // TRANSACTION (named-pipe transact) and anything else: DCE/RPC inside.
+            _ if !response => self.scan_rpc(dir, msg, None),
+            _ => {}
+        }
+    }
+
+    /// DCE/RPC PDUs found anywhere in a message.
+    fn scan_rpc(&mut self, _dir: usize, msg: &[u8], pipe: Option<&str>) {
+        let mut contexts = std::mem::take(&mut self.contexts);
+        let mut at = 0;
+        while let Some(i) = find_pdu(&msg[at..]) {
+            let start = at + i;
+            let used = dcerpc(&msg[start..], &mut contexts, pipe, &mut self.seen, true);
+            at = start + used.max(1);
+        }
+        self.contexts = contexts;
+    }
+
+    /// The connection ended: files still open are reported.
+    pub fn close(&mut self) {
+        let files: Vec<OpenFile> = self.files.drain().map(|(_, f)| f).collect();
+        for f in files {
+            self.report_file(f);
+        }
+    }
+}
+
+/// Where a DCE/RPC PDU starts in `b`, if anywhere.
+fn find_pdu(b: &[u8]) -> Option<usize> {
+    (0..b.len().saturating_sub(15)).find(|&i| {
+        looks_like_dcerpc(&b[i..]) && le16(b, i + 8).is_some_and(|l| usize::from(l) >= 16)
+    })
+}
+
+/// DCE/RPC over TCP (port 135 and the dynamic endpoints): binds and requests in a
+/// client's stream.
+#[derive(Debug, Default)]
+pub struct RpcStream {
+    buf: Vec<u8>,
+    contexts: HashMap<u16, String>,
+    stopped: bool,
+    /// What was seen.
+    pub seen: Vec<Seen>,
+}
+
+impl RpcStream {
+    /// Feeds in-order bytes from the client.
+    pub fn feed(&mut self, data: &[u8]) {
+        if self.stopped {
+            return;
+        }
+        if self.buf.len() + data.len() > MAX_BUFFER {
+            self.stopped = true;
+            return;
+        }
+        self.buf.extend_from_slice(data);
+        let used = dcerpc(&self.buf, &mut self.contexts, None, &mut self.seen, false);
+        self.buf.drain(..used.min(self.buf.len()));
+        // Whatever follows must be another PDU.
+        if self.buf.len() >= 2 && (self.buf[0] != 5 || self.buf[1] > 1) {
+            self.stopped = true;
+            self.buf.clear();
+        }
+    }
+}
+
+/// Parses consecutive DCE/RPC PDUs from the start of `b`; returns the bytes used.
+fn dcerpc(
+    b: &[u8],
+    contexts: &mut HashMap<u16, String>,
+    pipe: Option<&str>,
+    seen: &mut Vec<Seen>,
+    allow_partial: bool,
+) -> usize {
+    let mut at = 0;
+    while let Some(h) = b.get(at..at + 16) {
+        if h[0] != 5 || h[1] > 1 {
+            break;
+        }
+        let frag = usize::from(u16::from_le_bytes([h[8], h[9]]));
+        if frag < 16 {
+            break;
+        }
+        // A request's header says all we need: take it even when the rest of a large
+        // fragment is in another message.
+        let partial = b.len() < at + frag;
+        if partial && !(allow_partial && h[2] == 0 && b.len() >= at + 24) {
+            break;
+        }
+        let pdu = &b[at..(at + frag).min(b.len())];
+        match h[2] {
+            // Bind and alter-context: the interfaces of each presentation context.
+            11 | 14 => {
+                let n = pdu.get(24).copied().unwrap_or(0);
+                let mut p = 28;
+                for _ in 0..n.min(16) {
+                    let (Some(ctx), Some(ntrans)) = (le16(pdu, p), pdu.get(p + 2)) else { break };
+                    if let Some(uuid) = pdu.get(p + 4..p + 20) {
+                        if contexts.len() < 64 {
+                            contexts.insert(ctx, uuid_string(uuid));
+                        }
+                    }
+                    p += 24 + 20 * usize::from(*ntrans);
+                }
+            }
+            // Request: the interface of its context and the operation number.
+            0 => {
+                if let (Some(ctx), Some(opnum)) = (le16(pdu, 20), le16(pdu, 22)) {
+                    let uuid = contexts.get(&ctx).cloned().unwrap_or_default();
+                    let (endpoint, operation) = name_of(&uuid, opnum);
+                    // Fragments after the first repeat the call: one request per call.
+                    if h[3] & 0x01 != 0 && seen.len() < 4096 {
+                        seen.push(Seen::Rpc {
+                            pipe: pipe.map(str::to_string),
+                            endpoint: endpoint
+                                .unwrap_or(if uuid.is_empty() { "unknown" } else { &uuid })
+                                .to_string(),
+                            operation,
+                        });
+                    }
+                }
+            }
+            _ => {}
+        }
+        if partial {
+            return b.len();
+        }
+        at += frag;
+    }
+    at
+}
+
+fn uuid_string(u: &[u8]) -> String {
+    // The first three fields are little-endian in the PDU.
+    format!(
+        "{:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}",
+        u[3], u[2], u[1], u[0], u[5], u[4], u[7], u[6], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]
+    )
+}
+
+/// Interfaces by UUID (Zeek's names) with the operations lateral movement and
+/// credential theft use.
+/// An interface: UUID, Zeek's name, and (opnum, operation) pairs.
+type Interface = (&'static str, &'static str, &'static [(u16, &'static str)]);
+
+const INTERFACES: &[Interface] = &[
+    (
+        "367abb81-9844-35f1-ad32-98f038001003",
+        "svcctl",
+        &[
+            (12, "CreateServiceW"),
+            (15, "OpenSCManagerW"),
+            (16, "OpenServiceW"),
+            (19, "StartServiceW"),
+            (24, "CreateServiceA"),
+            (27, "OpenSCManagerA"),
+            (31, "StartServiceA"),
+            (2, "DeleteService"),
+            (0, "CloseServiceHandle"),
+        ],
+    ),
+    (
+        "1ff70682-0a51-30e8-076d-740be8cee98b",
+        "atsvc",
+        &[(0, "NetrJobAdd"), (1, "NetrJobDel"), (2, "NetrJobEnum")],
+    ),
+    (
+        "86d35949-83c9-4044-b424-db363231fd0c",
+        "ITaskSchedulerService",
+        &[(1, "SchRpcRegisterTask"), (12, "SchRpcRun")],
+    ),
+    (
+        "e3514235-4b06-11d1-ab04-00c04fc2dcd2",
+        "drsuapi",
+        &[
+            (0, "DRSBind"),
+            (1, "DRSUnbind"),
+            (2, "DRSReplicaSync"),
+            (3, "DRSGetNCChanges"),
+            (12, "DRSCrackNames"),
+        ],
+    ),
+    ("12345778-1234-abcd-ef00-0123456789ac", "samr", &[]),
+    ("12345778-1234-abcd-ef00-0123456789ab", "lsarpc", &[]),
+    (
+        "12345678-1234-abcd-ef00-01234567cffb",
+        "netlogon",
+        &[
+            (4, "NetrServerReqChallenge"),
+            (15, "NetrServerAuthenticate2"),
+            (26, "NetrServerAuthenticate3"),
+            (30, "NetrServerPasswordSet2"),
+        ],
+    ),
+    ("e1af8308-5d1f-11c9-91a4-08002b14a0fa", "epmapper", &[(3, "ept_map")]),
+    ("338cd001-2244-31f1-aaaa-900038001003", "winreg", &[]),
+    ("4b324fc8-1670-01d3-1278-5a47bf6ee188", "srvsvc", &[]),
+    ("6bffd098-a112-3610-9833-46c3f87e345a", "wkssvc", &[]),
+    ("4d9f4ab8-7d1c-11cf-861e-0020af6e7c57", "IActivation", &[]),
+    ("000001a0-0000-0000-c000-000000000046", "IRemoteSCMActivator", &[]),
+    (
+        "9556dc99-828c-11cf-a37e-00aa003240c7",
+        "IWbemServices",
+        &[(24, "ExecMethod"), (25, "ExecMethodAsync")],
+    ),
+    ("f6beaff7-1e19-4fbb-9f8f-b89e2018337c", "IEventService", &[]),
+];
+
+/// Zeek's interface name and the operation of a request.
+fn name_of(uuid: &str, opnum: u16) -> (Option<&'static str>, String) {
+    match INTERFACES.iter().find(|(u, _, _)| *u == uuid) {
+        Some((_, name, ops)) => {
+            let op = ops
+                .iter()
+                .find(|(n, _)| *n == opnum)
+                .map_or_else(|| format!("opnum {opnum}"), |(_, o)| o.to_string());
+            (Some(name), op)
+        }
+        None => (None, format!("opnum {opnum}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn uuid_bytes(s: &str) -> Vec<u8> {
+        let h: Vec<u8> = s
+            .split('-')
+            .flat_map(|p| {
+                (0..p.len()).step_by(2).map(move |i| u8::from_str_radix(&p[i..i + 2], 16).unwrap())
+            })
+            .collect();
+        let mut v = vec![h[3], h[2], h[1], h[0], h[5], h[4], h[7], h[6]];
+        v.extend(&h[8..16]);
+        v
+    }
+
+    /// A bind of `uuid` as context 0, then a request of `opnum` on it.
+    pub fn bind_and_request(uuid: &str, opnum: u16) -> Vec<u8> {
+        let mut bind = vec![5, 0, 11, 3, 0x10, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0];
+        bind.extend([0xb8, 0x10, 0xb8, 0x10, 0, 0, 0, 0, 1, 0, 0, 0]);
+        bind.extend([0, 0, 1, 0]);
+        bind.extend(uuid_bytes(uuid));
+        bind.extend([2, 0, 0, 0]);
+        bind.extend([
+            0x04, 0x5d, 0x88, 0x8a, 0xeb, 0x1c, 0xc9, 0x11, 0x9f, 0xe8, 0x08, 0x00, 0x2b, 0x10,
+            0x48, 0x60, 2, 0, 0, 0,
+        ]);
+        let n = bind.len() as u16;
+        bind[8..10].copy_from_slice(&n.to_le_bytes());
+        let mut req = vec![5, 0, 0, 3, 0x10, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 8, 0, 0, 0, 0, 0];
+        req.extend(opnum.to_le_bytes());
+        req.extend([0u8; 8]);
+        let n = req.len() as u16;
+        req[8..10].copy_from_slice(&n.to_le_bytes());
+        bind.extend(req);
+        bind
+    }
+
+    #[test]
+    fn rpc_over_tcp_names_interface_and_operation() {
+        let mut s = RpcStream::default();
+        let b = bind_and_request("367abb81-9844-35f1-ad32-98f038001003", 12);
+        s.feed(&b[..30]);
+        s.feed(&b[30..]);
+        assert_eq!(
+            s.seen,
+            vec![Seen::Rpc {
+                pipe: None,
+                endpoint: "svcctl".into(),
+                operation: "CreateServiceW".into()
+            }]
+        );
+        let mut s = RpcStream::default();
+        s.feed(&bind_and_request("e3514235-4b06-11d1-ab04-00c04fc2dcd2", 3));
+        assert_eq!(
+            s.seen,
+            vec![Seen::Rpc {
+                pipe: None,
+                endpoint: "drsuapi".into(),
+                operation: "DRSGetNCChanges".into()
+            }]
+        );
+    }
+
+    fn smb2(cmd: u16, response: bool, mid: u64, tree: u32, body: &[u8]) -> Vec<u8> {
+        let mut h = b"\xfeSMB".to_vec();
+        h.extend([64, 0, 0, 0, 0, 0, 0, 0]);
+        h.extend(cmd.to_le_bytes());
+        h.extend([1, 0]);
+        h.extend(u32::from(response).to_le_bytes());
+        h.extend(0u32.to_le_bytes());
+        h.extend(mid.to_le_bytes());
+        h.extend(0u32.to_le_bytes());
+        h.extend(tree.to_le_bytes());
+        h.extend([0u8; 24]);
+        h.extend(body);
+        let mut v = vec![0, 0, 0, 0];
+        let n = h.len() as u32;
+        v[1..4].copy_from_slice(&n.to_be_bytes()[1..]);
+        v.extend(h);
+        v
+    }
+
+    fn utf16le(s: &str) -> Vec<u8> {
+        s.encode_utf16().flat_map(u16::to_le_bytes).collect()
+    }
+
+    #[test]
+    fn smb2_admin_share_write_and_pipe_rpc() {
+        let mut s = Smb::default();
+        let path = utf16le("\\\\10.0.0.5\\ADMIN$");
+        let mut tc = vec![9, 0, 0, 0];
+        tc.extend(72u16.to_le_bytes());
+        tc.extend((path.len() as u16).to_le_bytes());
+        tc.extend(&path);
+        s.feed(0, &smb2(3, false, 1, 0, &tc));
+        s.feed(1, &smb2(3, true, 1, 7, &[16, 0, 1, 0, 0, 0, 0, 0]));
+        let name = utf16le("payload.exe");
+        let mut cr = vec![0u8; 56];
+        cr[24..28].copy_from_slice(&0x0000_0002u32.to_le_bytes());
+        cr[44..46].copy_from_slice(&120u16.to_le_bytes());
+        cr[46..48].copy_from_slice(&(name.len() as u16).to_le_bytes());
+        cr.extend(&name);
+        s.feed(0, &smb2(5, false, 2, 7, &cr));
+        let mut resp = vec![0u8; 88];
+        resp[64..80].copy_from_slice(&[9u8; 16]);
+        s.feed(1, &smb2(5, true, 2, 7, &resp));
+        let mut wr = vec![49, 0, 112, 0];
+        wr.extend(4096u32.to_le_bytes());
+        wr.extend([0u8; 8]);
+        wr.extend([9u8; 16]);
+        wr.extend([0u8; 16]);
+        wr.extend(vec![0x4d; 64]);
+        s.feed(0, &smb2(9, false, 3, 7, &wr));
+        let mut close = vec![24, 0, 0, 0, 0, 0, 0, 0];
+        close.extend([9u8; 16]);
+        s.feed(0, &smb2(6, false, 4, 7, &close));
+        assert_eq!(s.seen[0], Seen::Mapping { path: "\\\\10.0.0.5\\ADMIN$".into() });
+        assert_eq!(
+            s.seen[1],
+            Seen::File {
+                path: "\\\\10.0.0.5\\ADMIN$".into(),
+                name: "payload.exe".into(),
+                size: 4096,
+                action: "SMB::FILE_WRITE"
+            }
+        );
+    }
+
+    #[test]
+    fn garbage_does_not_panic() {
+        let rpc = bind_and_request("367abb81-9844-35f1-ad32-98f038001003", 12);
+        for cut in 0..rpc.len() {
+            let mut s = RpcStream::default();
+            s.feed(&rpc[..cut]);
+            let mut m = Smb::default();
+            let mut framed = vec![0, 0, 0, rpc.len() as u8];
+            framed.extend(b"\xffSMB");
+            framed.extend(&rpc[..cut]);
+            m.feed(0, &framed);
+            m.feed(1, &rpc[cut..]);
+            m.close();
+        }
+    }
+}
