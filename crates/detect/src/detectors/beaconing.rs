@@ -152,10 +152,13 @@ fn build(cx: &BuildCx<'_>) -> Result<Box<dyn Detector>, ConfigError> {
 struct Pair {
     /// Whether a finding was stated (later statements update it, even downwards).
     reported: bool,
-    /// Check-in start times, µs, sorted.
-    times: VecDeque<i64>,
-    /// Upload bytes per check-in, parallel to `times`.
-    sizes: VecDeque<u64>,
+    /// Check-in start times in centiseconds after `base`, sorted (4 bytes a check-in,
+    /// 497 days of range: the history of a pair fits in half a kilobyte).
+    times: VecDeque<u32>,
+    /// Upload bytes per check-in, parallel to `times` (saturating).
+    sizes: VecDeque<u32>,
+    /// Origin of `times`, µs: a day before the first check-in, so late arrivals fit.
+    base: i64,
     first: Timestamp,
     total: u64,
     tls: bool,
@@ -265,6 +268,9 @@ fn human(s: f64) -> String {
     }
 }
 
+/// Microseconds in a centisecond, the unit check-in times are kept in.
+const CS: i64 = 10_000;
+
 /// The detector.
 pub struct Beaconing {
     cfg: Config,
@@ -272,8 +278,8 @@ pub struct Beaconing {
 }
 
 fn report(cfg: &Config, key: &(IpAddr, IpAddr, u16), p: &mut Pair, cx: &mut Ctx<'_>) {
-    let times: Vec<i64> = p.times.iter().copied().collect();
-    let sizes: Vec<u64> = p.sizes.iter().copied().collect();
+    let times: Vec<i64> = p.times.iter().map(|t| p.base + i64::from(*t) * CS).collect();
+    let sizes: Vec<u64> = p.sizes.iter().map(|s| u64::from(*s)).collect();
     let Some(j) = judge(&times, &sizes, cfg) else { return };
     if j.size_median > cfg.max_checkin_bytes && !p.reported {
         return;
@@ -386,39 +392,48 @@ impl Detector for Beaconing {
         let ts = ev.ts();
         let key = (f.orig_h, f.resp_h, f.resp_p);
         let cfg = &self.cfg;
-        let Some(pair) =
-            self.pairs.upsert(&key, ts, || Pair { first: ts, last_eval: ts, ..Pair::default() })
-        else {
+        let Some(pair) = self.pairs.upsert(&key, ts, || Pair {
+            first: ts,
+            last_eval: ts,
+            base: ts.0 - 86_400_000_000,
+            ..Pair::default()
+        }) else {
             cx.count("dropped.pairs_full", 1);
             return;
         };
         pair.total += 1;
         pair.first = pair.first.min(ts);
         pair.tls |= c.service.as_deref().is_some_and(|s| s.contains("ssl"));
-        let up = c.orig_bytes.or(c.orig_ip_bytes).unwrap_or(0);
-        let merge = (cfg.merge_s * 1e6) as i64;
+        let up = u32::try_from(c.orig_bytes.or(c.orig_ip_bytes).unwrap_or(0)).unwrap_or(u32::MAX);
+        let merge = (cfg.merge_s * 1e6 / CS as f64) as i64;
+        let t = u32::try_from(((ts.0 - pair.base) / CS).max(0)).unwrap_or(u32::MAX);
         match pair.times.back() {
-            Some(last) if (ts.0 - last).abs() <= merge => {
+            Some(last) if (i64::from(t) - i64::from(*last)).abs() <= merge => {
                 // Same check-in: count the bytes, not a new interval.
                 pair.total -= 1;
                 if let Some(s) = pair.sizes.back_mut() {
-                    *s += up;
+                    *s = s.saturating_add(up);
                 }
                 return;
             }
-            Some(last) if ts.0 < *last => {
-                let at = pair.times.partition_point(|t| *t <= ts.0);
-                pair.times.insert(at, ts.0);
+            _ => {}
+        }
+        // Room first, so the deque never grows past the history (no doubling).
+        let keep = cfg.history.max(8);
+        while pair.times.len() >= keep {
+            pair.times.pop_front();
+            pair.sizes.pop_front();
+        }
+        match pair.times.back() {
+            Some(last) if t < *last => {
+                let at = pair.times.partition_point(|x| *x <= t);
+                pair.times.insert(at, t);
                 pair.sizes.insert(at, up);
             }
             _ => {
-                pair.times.push_back(ts.0);
+                pair.times.push_back(t);
                 pair.sizes.push_back(up);
             }
-        }
-        while pair.times.len() > cfg.history.max(8) {
-            pair.times.pop_front();
-            pair.sizes.pop_front();
         }
         if pair.sources.len() < 5 {
             pair.sources.push(ev.header.src);
