@@ -4,6 +4,7 @@
 //! * [`zeek`]: Zeek logs, TSV and JSON, every log type dwell models;
 //! * [`eve`]: Suricata EVE JSON;
 //! * [`pcap`]: packet captures (pcap, pcapng) through a flow meter;
+//! * [`winlog`]: Windows event logs (EVTX, Sysmon/Winlogbeat/NXLog JSON lines);
 //! * [`normal`]: the normalised JSON form of an event (`dwell decode`, golden tests).
 //!
 //! [`FileDecoder`] opens one file (plain or gzip), sniffs it and streams its events.
@@ -22,6 +23,7 @@ pub mod normal;
 pub mod pcap;
 pub mod sniff;
 pub mod value;
+pub mod winlog;
 pub mod zeek;
 
 use std::path::{Path, PathBuf};
@@ -65,6 +67,8 @@ enum Inner {
     Zeek(zeek::ZeekDecoder),
     Eve(eve::EveDecoder),
     Pcap(Box<pcap::PcapDecoder>),
+    Evtx(Box<winlog::EvtxDecoder>),
+    WinJson(winlog::WinJsonDecoder),
 }
 
 /// A streaming decoder of one input file.
@@ -120,7 +124,7 @@ impl FileDecoder {
                 .map_err(|e| err(DecodeErrorKind::BadHeader(e)))?,
             Format::ZeekTsv => None,
             Format::ZeekJson => zeek::json_prefix_log_type(&opened.prefix),
-            Format::Eve | Format::Pcap => None,
+            Format::Eve | Format::Pcap | Format::Evtx | Format::WinJson => None,
         };
         let (gzip, file_size, raw_read) = (opened.gzip, opened.file_size, opened.raw_read.clone());
         if format == Format::Pcap {
@@ -134,6 +138,21 @@ impl FileDecoder {
                 file_size,
                 raw_read,
                 inner: Inner::Pcap(Box::new(dec)),
+                stats: FileStats::default(),
+                done: false,
+            });
+        }
+        if format == Format::Evtx {
+            let dec = winlog::EvtxDecoder::new(opened.into_reader(), file)
+                .map_err(|e| err(DecodeErrorKind::BadHeader(e)))?;
+            return Ok(FileDecoder {
+                path: path.to_path_buf(),
+                format,
+                log_hint: None,
+                gzip,
+                file_size,
+                raw_read,
+                inner: Inner::Evtx(Box::new(dec)),
                 stats: FileStats::default(),
                 done: false,
             });
@@ -153,7 +172,10 @@ impl FileDecoder {
                 opts.certs.clone(),
             )),
             Format::Eve => Inner::Eve(eve::EveDecoder::new(lines, file)),
-            Format::Pcap => return Err(err(DecodeErrorKind::UnknownFormat("capture".into()))),
+            Format::WinJson => Inner::WinJson(winlog::WinJsonDecoder::new(lines, file)),
+            Format::Pcap | Format::Evtx => {
+                return Err(err(DecodeErrorKind::UnknownFormat("binary".into())))
+            }
         };
         Ok(FileDecoder {
             path: path.to_path_buf(),
@@ -213,6 +235,8 @@ impl FileDecoder {
             Inner::Zeek(d) => d.next_event(&mut self.stats),
             Inner::Eve(d) => d.next_event(&mut self.stats),
             Inner::Pcap(d) => d.next_event(&mut self.stats),
+            Inner::Evtx(d) => d.next_event(&mut self.stats),
+            Inner::WinJson(d) => d.next_event(&mut self.stats),
         };
         if ev.is_none() {
             self.done = true;

@@ -279,6 +279,16 @@ pub fn to_json(ev: &Event, file: &str) -> Value {
             o.s("addl", &a.addl);
             o.s("layer", &a.layer);
         }
+        Body::Win(w) => {
+            o.v("computer", &*w.computer);
+            o.v("channel", &*w.channel);
+            o.s("provider", &w.provider);
+            o.v("event_id", w.event_id);
+            o.o("record_id", w.record_id);
+            let data: Map<String, Value> =
+                w.fields.iter().map(|(k, v)| (k.to_string(), Value::from(&**v))).collect();
+            o.v("data", Value::Object(data));
+        }
     }
     Value::Object(o.0)
 }

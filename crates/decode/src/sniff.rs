@@ -4,8 +4,10 @@
 //! `otrf_apt29_day2_UTICA-ONE-DRIVE_conn.log` or `eve.json.1`. The first bytes
 //! (decompressed) do: a `#separator` or `#fields` line is Zeek TSV; a JSON object with
 //! `event_type` and `timestamp` is Suricata EVE; one with `ts` plus a Zeek key (`uid`,
-//! `id.orig_h`/`id_orig_h`, `fuid`, `_path`, `@stream`, ...) is Zeek JSON. Binary formats
-//! dwell recognises but does not decode yet (pcap, pcapng, EVTX) are named as such.
+//! `id.orig_h`/`id_orig_h`, `fuid`, `_path`, `@stream`, ...) is Zeek JSON; one with
+//! `EventID`, `winlog` or `Event` is a Windows record (Sysmon/Winlogbeat/evtx_dump). pcap,
+//! pcapng and EVTX are known by their magic numbers; archives, executables and
+//! databases are named as such in the error.
 
 use crate::error::DecodeErrorKind;
 
@@ -20,6 +22,10 @@ pub enum Format {
     Eve,
     /// A packet capture (pcap or pcapng).
     Pcap,
+    /// Windows EVTX file.
+    Evtx,
+    /// Windows event records as JSON lines (evtx_dump, Winlogbeat, NXLog/OTRF flat).
+    WinJson,
 }
 
 impl Format {
@@ -30,6 +36,8 @@ impl Format {
             Format::ZeekJson => "zeek-json",
             Format::Eve => "eve",
             Format::Pcap => "pcap",
+            Format::Evtx => "evtx",
+            Format::WinJson => "winlog-json",
         }
     }
 }
@@ -61,6 +69,9 @@ pub fn sniff(prefix: &[u8]) -> Result<Format, DecodeErrorKind> {
     if crate::pcap::reader::is_capture(prefix) {
         return Ok(Format::Pcap);
     }
+    if prefix.starts_with(b"ElfFile\0") {
+        return Ok(Format::Evtx);
+    }
     if let Some(what) = binary_magic(prefix) {
         return Err(DecodeErrorKind::Unsupported(what));
     }
@@ -82,9 +93,13 @@ fn trim_start(b: &[u8]) -> &[u8] {
 
 fn binary_magic(b: &[u8]) -> Option<&'static str> {
     match b {
-        [b'E', b'l', b'f', b'F', b'i', b'l', b'e', 0, ..] => {
-            Some("EVTX (Windows event log decoding: issue 6)")
+        [b'P', b'K', 3, 4, ..] => Some("a ZIP archive (unpack it and give dwell its files)"),
+        [b'7', b'z', 0xbc, 0xaf, ..] => {
+            Some("a 7-Zip archive (unpack it and give dwell its files)")
         }
+        [0x7f, b'E', b'L', b'F', ..] => Some("an ELF executable, not telemetry"),
+        [b'M', b'Z', ..] => Some("a Windows executable, not telemetry"),
+        _ if b.starts_with(b"SQLite format 3") => Some("an SQLite database"),
         _ => None,
     }
 }
@@ -132,15 +147,21 @@ fn sniff_json(b: &[u8]) -> Result<Format, DecodeErrorKind> {
         if ts_like && !obj.contains_key("event_type") && !obj.contains_key("EventID") {
             return Ok(Format::ZeekJson);
         }
-        if obj.contains_key("EventID") || obj.contains_key("winlog") || obj.contains_key("Event") {
-            return Err(DecodeErrorKind::Unsupported(
-                "Windows event JSON (Sysmon/Winlogbeat decoding: issue 6)",
-            ));
+        let event_xml = obj
+            .get("SyslogMessage")
+            .and_then(|v| v.as_str())
+            .is_some_and(|m| m.trim_start().starts_with("<Event"));
+        if obj.contains_key("EventID")
+            || obj.contains_key("winlog")
+            || obj.contains_key("Event")
+            || event_xml
+        {
+            return Ok(Format::WinJson);
         }
         let mut keys: Vec<&str> = obj.keys().map(String::as_str).take(8).collect();
         keys.sort_unstable();
         return Err(DecodeErrorKind::UnknownFormat(format!(
-            "JSON lines, but neither Zeek nor Suricata EVE (first record's keys: {})",
+            "JSON lines, but neither Zeek, Suricata EVE nor Windows events (first record's keys: {})",
             keys.join(", ")
         )));
     }
@@ -178,11 +199,17 @@ mod tests {
         assert!(matches!(sniff(b""), Err(DecodeErrorKind::Empty)));
         assert_eq!(sniff(&[0xd4, 0xc3, 0xb2, 0xa1, 2, 0]).unwrap(), Format::Pcap);
         assert_eq!(sniff(&[0x0a, 0x0d, 0x0d, 0x0a, 28, 0]).unwrap(), Format::Pcap);
-        assert!(matches!(sniff(b"ElfFile\0xxxx"), Err(DecodeErrorKind::Unsupported(_))));
+        assert_eq!(sniff(b"ElfFile\0xxxx").unwrap(), Format::Evtx);
+        assert_eq!(sniff(br#"{"EventID":1,"Channel":"Security"}"#).unwrap(), Format::WinJson);
+        assert_eq!(sniff(br#"{"winlog":{"event_id":1}}"#).unwrap(), Format::WinJson);
+        let e = sniff(b"PK\x03\x04rest").unwrap_err().to_string();
+        assert!(e.contains("ZIP"), "{e}");
+        let e = sniff(b"MZ\x90\0").unwrap_err().to_string();
+        assert!(e.contains("executable"), "{e}");
         let e = sniff(&[0u8, 1, 2, 3, 250, 251]).unwrap_err().to_string();
         assert!(e.contains("binary data"), "{e}");
         let e = sniff(br#"{"a":1}"#).unwrap_err().to_string();
-        assert!(e.contains("neither Zeek nor Suricata"), "{e}");
+        assert!(e.contains("neither Zeek, Suricata EVE nor Windows"), "{e}");
         let e = sniff(b"{not json").unwrap_err().to_string();
         assert!(e.contains("does not parse"), "{e}");
     }

@@ -28,6 +28,9 @@ use dwell_model::{Body, DnsMsg, Event, Proto, Text, Timestamp};
 use foldhash::fast::RandomState;
 
 use crate::names::registered_domain;
+
+/// Most computer names linked to addresses.
+const MAX_HOST_NAMES: usize = 200_000;
 use crate::profile::OrgProfile;
 
 /// Distinct internal hosts counted exactly per peer; prevalence saturates here.
@@ -121,6 +124,9 @@ pub struct Baselines {
     hosts: HashMap<IpAddr, HostStats, RandomState>,
     domains: HashMap<Text, DomainStats, RandomState>,
     names: HashMap<IpAddr, Text, RandomState>,
+    /// Computer short name (lower case) → its address, from DHCP, NTLM, Sysmon network
+    /// events and remote logons: how endpoint findings find their network identity.
+    host_ips: HashMap<String, IpAddr, RandomState>,
     resolved: HashMap<(IpAddr, IpAddr), Timestamp, RandomState>,
     first: Option<Timestamp>,
     /// Peers not tracked because the map was full.
@@ -136,6 +142,57 @@ fn few_cap(f: &mut Few, ip: IpAddr, cap: usize) {
 }
 
 impl Baselines {
+    /// Learns that the computer `name` has the internal address `ip`.
+    fn learn_host_ip(&mut self, name: &str, ip: IpAddr, profile: &OrgProfile) {
+        if ip.is_loopback() || ip.is_unspecified() || !profile.is_internal(ip) {
+            return;
+        }
+        if let IpAddr::V6(v6) = ip {
+            if (v6.segments()[0] & 0xffc0) == 0xfe80 {
+                return;
+            }
+        }
+        let key = dwell_model::win::short_host(name);
+        if key.is_empty() || key == "-" || key.parse::<IpAddr>().is_ok() {
+            return;
+        }
+        if self.host_ips.len() >= MAX_HOST_NAMES && !self.host_ips.contains_key(&key) {
+            self.dropped_other += 1;
+            return;
+        }
+        self.host_ips.insert(key, ip);
+    }
+
+    fn observe_win(&mut self, w: &dwell_model::WinEvent, profile: &OrgProfile) {
+        use dwell_model::WinKind;
+        match w.kind {
+            WinKind::NetConnect
+                if w.get("Initiated").is_some_and(|v| v.eq_ignore_ascii_case("true")) =>
+            {
+                if let Some(ip) = w.get("SourceIp").and_then(|v| v.parse().ok()) {
+                    let computer = w.computer.clone();
+                    self.learn_host_ip(&computer, ip, profile);
+                }
+            }
+            WinKind::Logon if w.event_id == 4624 => {
+                if let (Some(name), Some(ip)) = (
+                    w.get("WorkstationName"),
+                    w.get("IpAddress").and_then(|v| v.parse::<IpAddr>().ok()),
+                ) {
+                    let name = name.to_string();
+                    self.learn_host_ip(&name, ip, profile);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The address of a computer known by name (`WS5`, `ws5.corp.local`), if telemetry
+    /// linked the two.
+    pub fn ip_of_host(&self, name: &str) -> Option<IpAddr> {
+        self.host_ips.get(&dwell_model::win::short_host(name)).copied()
+    }
+
     /// Empty baselines.
     pub fn new() -> Self {
         Baselines::default()
@@ -157,6 +214,7 @@ impl Baselines {
                         if let Some(h) = self.host_mut(ip, ts) {
                             h.name = Some(name.to_string());
                         }
+                        self.learn_host_ip(name, ip, profile);
                     }
                 }
             }
@@ -187,6 +245,12 @@ impl Baselines {
                     }
                 }
             }
+            Body::Ntlm(n) => {
+                if let Some(name) = n.hostname.as_deref() {
+                    self.learn_host_ip(name, n.flow.orig_h, profile);
+                }
+            }
+            Body::Win(w) => self.observe_win(w, profile),
             _ => {}
         }
         let Some(f) = ev.body.flow() else { return };

@@ -252,6 +252,20 @@ impl<'a> Ctx<'a> {
     }
 }
 
+impl Ctx<'_> {
+    /// The entity for a computer known by name (an endpoint record's `Computer`): its
+    /// address when telemetry linked the two (DHCP, NTLM, Sysmon network events, remote
+    /// logons), and that address's role.
+    pub fn host_entity(&self, computer: &str) -> Entity {
+        let ip = self.baselines.ip_of_host(computer);
+        Entity {
+            ip,
+            host: Some(computer.to_string()),
+            role: ip.and_then(|ip| self.profile.role(ip)).map(str::to_string),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,6 +12,7 @@
 pub mod baselines;
 pub mod ctx;
 pub mod detectors;
+pub mod endpoint;
 pub mod helpers;
 pub mod intel;
 pub mod known;

@@ -205,7 +205,7 @@ impl Engine {
                     stage: d.stage.unwrap_or(p.meta.stage),
                     attack: d.attack.unwrap_or_else(|| p.meta.attack.to_vec()),
                     score: dwell_model::clamp_score(d.score),
-                    entity: d.entity,
+                    entity: link_entity(d.entity, &baselines, &profile),
                     peer: d.peer,
                     summary: d.summary,
                     evidence: d.evidence,
@@ -219,6 +219,24 @@ impl Engine {
             .collect();
         (findings, metrics)
     }
+}
+
+/// An endpoint finding emitted before the telemetry linked its computer to an address
+/// gets the address learnt by the end of the run (and that address's role).
+fn link_entity(
+    mut e: dwell_model::Entity,
+    b: &Baselines,
+    profile: &OrgProfile,
+) -> dwell_model::Entity {
+    if e.ip.is_none() {
+        if let Some(ip) = e.host.as_deref().and_then(|h| b.ip_of_host(h)) {
+            e.ip = Some(ip);
+            if e.role.is_none() {
+                e.role = profile.role(ip).map(str::to_string);
+            }
+        }
+    }
+    e
 }
 
 /// Runs the whole batch pipeline over `inputs`.

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::time::Timestamp;
+use crate::win::{WinEvent, WinKind};
 
 /// Owned, immutable, shareable text. `Arc<str>` is two words (as `Box<str>`, where
 /// `String` is three), and decoders share one allocation among the many records that
@@ -138,6 +139,8 @@ pub enum Body {
     Dhcp(Box<Dhcp>),
     Alert(Box<Alert>),
     Anomaly(Box<Anomaly>),
+    /// A Windows event record (its kind is the record's [`WinKind`]).
+    Win(Box<WinEvent>),
 }
 
 /// The kind of a [`Body`], for counting, filtering (`--kind`) and dispatch.
@@ -159,6 +162,22 @@ pub enum Kind {
     Dhcp,
     Alert,
     Anomaly,
+    Process,
+    ImageLoad,
+    NetConnect,
+    ProcessAccess,
+    FileCreate,
+    RegistrySet,
+    Pipe,
+    DnsQuery,
+    Logon,
+    ServiceInstall,
+    TaskCreate,
+    ScriptBlock,
+    LogCleared,
+    ShareAccess,
+    DirectoryAccess,
+    WinOther,
 }
 
 impl Kind {
@@ -178,6 +197,22 @@ impl Kind {
         Kind::Dhcp,
         Kind::Alert,
         Kind::Anomaly,
+        Kind::Process,
+        Kind::ImageLoad,
+        Kind::NetConnect,
+        Kind::ProcessAccess,
+        Kind::FileCreate,
+        Kind::RegistrySet,
+        Kind::Pipe,
+        Kind::DnsQuery,
+        Kind::Logon,
+        Kind::ServiceInstall,
+        Kind::TaskCreate,
+        Kind::ScriptBlock,
+        Kind::LogCleared,
+        Kind::ShareAccess,
+        Kind::DirectoryAccess,
+        Kind::WinOther,
     ];
 
     /// snake_case name as used in output and on the command line.
@@ -197,7 +232,50 @@ impl Kind {
             Kind::Dhcp => "dhcp",
             Kind::Alert => "alert",
             Kind::Anomaly => "anomaly",
+            Kind::Process => "process",
+            Kind::ImageLoad => "image_load",
+            Kind::NetConnect => "net_connect",
+            Kind::ProcessAccess => "process_access",
+            Kind::FileCreate => "file_create",
+            Kind::RegistrySet => "registry_set",
+            Kind::Pipe => "pipe",
+            Kind::DnsQuery => "dns_query",
+            Kind::Logon => "logon",
+            Kind::ServiceInstall => "service_install",
+            Kind::TaskCreate => "task_create",
+            Kind::ScriptBlock => "script_block",
+            Kind::LogCleared => "log_cleared",
+            Kind::ShareAccess => "share_access",
+            Kind::DirectoryAccess => "directory_access",
+            Kind::WinOther => "win_other",
         }
+    }
+
+    /// The event kind of a Windows record kind.
+    pub fn of_win(k: WinKind) -> Kind {
+        match k {
+            WinKind::Process => Kind::Process,
+            WinKind::ImageLoad => Kind::ImageLoad,
+            WinKind::NetConnect => Kind::NetConnect,
+            WinKind::ProcessAccess => Kind::ProcessAccess,
+            WinKind::FileCreate => Kind::FileCreate,
+            WinKind::RegistrySet => Kind::RegistrySet,
+            WinKind::Pipe => Kind::Pipe,
+            WinKind::DnsQuery => Kind::DnsQuery,
+            WinKind::Logon => Kind::Logon,
+            WinKind::ServiceInstall => Kind::ServiceInstall,
+            WinKind::TaskCreate => Kind::TaskCreate,
+            WinKind::ScriptBlock => Kind::ScriptBlock,
+            WinKind::LogCleared => Kind::LogCleared,
+            WinKind::ShareAccess => Kind::ShareAccess,
+            WinKind::DirectoryAccess => Kind::DirectoryAccess,
+            WinKind::Other => Kind::WinOther,
+        }
+    }
+
+    /// Whether the kind is a Windows endpoint record.
+    pub fn is_endpoint(self) -> bool {
+        self >= Kind::Process
     }
 
     /// Parses a kind name (`dce_rpc`, `ssl` as an alias of `tls`, `notice`/`weird` as aliases).
@@ -233,6 +311,7 @@ impl Body {
             Body::Dhcp(_) => Kind::Dhcp,
             Body::Alert(_) => Kind::Alert,
             Body::Anomaly(_) => Kind::Anomaly,
+            Body::Win(w) => Kind::of_win(w.kind),
         }
     }
 
@@ -252,7 +331,7 @@ impl Body {
             Body::Dhcp(d) => d.flow.as_ref(),
             Body::Alert(a) => a.flow.as_ref(),
             Body::Anomaly(a) => a.flow.as_ref(),
-            Body::X509(_) => None,
+            Body::X509(_) | Body::Win(_) => None,
         }
     }
 }

@@ -93,6 +93,19 @@ pub fn capture_files(data: &Path) -> Vec<ManifestRow> {
     manifest(data).into_iter().filter(|r| r.format.starts_with("pcap")).collect()
 }
 
+/// Manifest rows of Windows event logs: EVTX files, Sysmon/Security JSON lines, and
+/// syslog exports that carry Sysmon's event XML.
+pub fn winlog_files(data: &Path) -> Vec<ManifestRow> {
+    manifest(data)
+        .into_iter()
+        .filter(|r| {
+            r.format.starts_with("evtx")
+                || r.format.starts_with("sysmon")
+                || r.truth.contains("Sysmon-for-Linux")
+        })
+        .collect()
+}
+
 /// The `tshark` binary, if installed. Panics if it is missing while
 /// `DWELL_REQUIRE_SHARED=1` (`.ci/run` installs it); otherwise prints why the caller skips.
 pub fn tshark() -> Option<PathBuf> {

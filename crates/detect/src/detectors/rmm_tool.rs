@@ -121,7 +121,7 @@ pub enum Verdict {
 pub fn verdict(
     profile: &OrgProfile,
     tool: &str,
-    ip: IpAddr,
+    ip: Option<IpAddr>,
     name: Option<&str>,
     ts: Timestamp,
 ) -> Verdict {
@@ -137,8 +137,11 @@ pub fn verdict(
     let ok = entries.iter().any(|a| {
         let host_ok = a.hosts.is_empty()
             || a.hosts.iter().any(|h| match h {
-                HostSpec::Net(n) => n.contains(&ip),
-                HostSpec::Name(n) => name.is_some_and(|x| x.eq_ignore_ascii_case(n)),
+                HostSpec::Net(n) => ip.is_some_and(|ip| n.contains(&ip)),
+                HostSpec::Name(n) => name.is_some_and(|x| {
+                    x.eq_ignore_ascii_case(n)
+                        || dwell_model::win::short_host(x) == dwell_model::win::short_host(n)
+                }),
             });
         let hour_ok = a.hours.is_none_or(|r| r.contains(minute));
         host_ok && hour_ok
@@ -215,7 +218,7 @@ impl Detector for RmmTool {
         }
         let ts = ev.ts();
         let host_name = cx.baselines().host_name(client).map(str::to_string);
-        let v = verdict(p, tool, client, host_name.as_deref(), ts);
+        let v = verdict(p, tool, Some(client), host_name.as_deref(), ts);
         if v == Verdict::Approved {
             cx.count("approved_uses", 1);
             return;

@@ -1,0 +1,686 @@
+//! Windows event logs: EVTX files and JSON lines in the shapes analysts have.
+//!
+//! * **EVTX** through the `evtx` crate, one chunk at a time (a chunk is 64 KiB and holds
+//!   a few hundred records, so memory stays flat however large the file). A chunk or a
+//!   record the crate cannot parse is skipped and counted; decoding goes on.
+//! * **JSON lines**, one record per line, sniffed per record:
+//!   - evtx_dump / EVTX-as-JSON: `{"Event": {"System": {...}, "EventData": {...}}}`;
+//!   - Winlogbeat / Elastic Common Schema: `{"winlog": {"event_id", "channel",
+//!     "computer_name", "event_data": {...}}, "@timestamp": ...}`;
+//!   - flat objects as NXLog, OTRF (Mordor) datasets and many SIEM exports write them:
+//!     `{"EventID": 1, "Channel": ..., "Hostname": ..., "Image": ..., ...}`.
+//!
+//! Every shape goes through one field-mapping layer ([`map_fields`]) that gives the
+//! record its [`WinKind`] and Sysmon's field names (see `dwell_model::win`). Event time
+//! is Sysmon's `UtcTime` when present (the moment of the action), else the record's
+//! creation time; a record with neither is counted and skipped.
+
+use std::collections::VecDeque;
+use std::io::Read;
+use std::sync::Arc;
+
+use dwell_model::{Body, Event, FileId, Header, SourceRef, Text, Timestamp, WinEvent, WinKind};
+use serde_json::{Map, Value};
+
+use crate::error::{AnomalyKind, FileStats};
+use crate::input::{Line, LineReader};
+
+/// Top-level keys of flat records that describe the record, not the event; they are
+/// not kept as fields (the message text alone is often larger than all the data).
+const FLAT_META: &[&str] = &[
+    "Message",
+    "message",
+    "Keywords",
+    "Level",
+    "Task",
+    "Opcode",
+    "Version",
+    "Severity",
+    "SeverityValue",
+    "EventType",
+    "EventReceivedTime",
+    "SourceModuleName",
+    "SourceModuleType",
+    "ExecutionProcessID",
+    "ThreadID",
+    "ProviderGuid",
+    "RecordNumber",
+    "EventRecordID",
+    "EventID",
+    "Channel",
+    "Hostname",
+    "Computer",
+    "SourceName",
+    "ProviderName",
+    "TimeCreated",
+    "EventTime",
+    "@timestamp",
+    "@version",
+    "port",
+    "host",
+    "tags",
+    "OpcodeValue",
+    "Category",
+];
+
+/// Parses one record in any of the JSON shapes; `Ok(None)` for a JSON object that is
+/// not a Windows record at all.
+pub fn from_json(v: &Value) -> Result<Option<(Timestamp, WinEvent)>, String> {
+    let Some(obj) = v.as_object() else {
+        return Err("not a JSON object".into());
+    };
+    if let Some(ev) = obj.get("Event").and_then(Value::as_object) {
+        return from_evtx_json(ev).map(Some);
+    }
+    if let Some(w) = obj.get("winlog").and_then(Value::as_object) {
+        return from_winlogbeat(obj, w).map(Some);
+    }
+    if obj.contains_key("EventID") {
+        return from_flat(obj).map(Some);
+    }
+    // Syslog exports of Sysmon for Linux (and any collector that forwards the rendered
+    // XML): the event is the XML in the message.
+    for key in ["SyslogMessage", "message", "Message", "xml"] {
+        if let Some(Value::String(x)) = obj.get(key) {
+            if x.trim_start().starts_with("<Event") {
+                return from_xml(x).map(Some);
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// The text between `<tag ...>` and `</tag>` (first occurrence), and the opening tag.
+fn xml_element<'a>(x: &'a str, tag: &str) -> Option<(&'a str, &'a str)> {
+    let mut from = 0;
+    loop {
+        let start = from + x.get(from..)?.find(&format!("<{tag}"))?;
+        let after = x.get(start + 1 + tag.len()..)?;
+        let next = after.chars().next()?;
+        if !(next == '>' || next == ' ' || next == '/') {
+            from = start + 1;
+            continue;
+        }
+        let open_end = after.find('>')?;
+        let open = &after[..open_end];
+        if open.ends_with('/') {
+            return Some((open, ""));
+        }
+        let body = &after[open_end + 1..];
+        let close = body.find(&format!("</{tag}>"))?;
+        return Some((open, &body[..close]));
+    }
+}
+
+fn xml_attr<'a>(open: &'a str, name: &str) -> Option<&'a str> {
+    let pat = format!("{name}=\"");
+    let i = open.find(&pat)? + pat.len();
+    let rest = &open[i..];
+    Some(&rest[..rest.find('"')?])
+}
+
+fn xml_unescape(s: &str) -> String {
+    if !s.contains('&') {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        let Some(end) = rest.find(';').filter(|&e| e <= 10) else {
+            out.push('&');
+            rest = &rest[1..];
+            continue;
+        };
+        let ent = &rest[1..end];
+        let ch = match ent {
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "amp" => Some('&'),
+            "quot" => Some('"'),
+            "apos" => Some('\''),
+            _ => ent
+                .strip_prefix("#x")
+                .and_then(|h| u32::from_str_radix(h, 16).ok())
+                .or_else(|| ent.strip_prefix('#').and_then(|d| d.parse().ok()))
+                .and_then(char::from_u32),
+        };
+        match ch {
+            Some(c) => {
+                out.push(c);
+                rest = &rest[end + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A rendered event in Windows' event XML (`<Event><System>...<EventData><Data
+/// Name="...">`), as Sysmon for Linux writes to syslog and `wevtutil qe /f:xml` prints.
+pub fn from_xml(x: &str) -> Result<(Timestamp, WinEvent), String> {
+    let (_, system) = xml_element(x, "System").ok_or("event XML without System")?;
+    let text = |tag: &str| xml_element(system, tag).map(|(_, t)| xml_unescape(t.trim()));
+    let event_id =
+        text("EventID").and_then(|t| t.parse().ok()).ok_or("event XML without EventID")?;
+    let channel = text("Channel").unwrap_or_default();
+    let computer = text("Computer").unwrap_or_default();
+    let provider = xml_element(system, "Provider")
+        .and_then(|(open, _)| xml_attr(open, "Name"))
+        .map(xml_unescape);
+    let created = xml_element(system, "TimeCreated")
+        .and_then(|(open, _)| xml_attr(open, "SystemTime"))
+        .and_then(Timestamp::parse_rfc3339);
+    let record_id = text("EventRecordID").and_then(|t| t.parse().ok());
+    let mut raw = Vec::new();
+    // Syslog transports cut long messages: a record whose EventData never closes keeps
+    // every complete Data element before the cut.
+    let data = xml_element(x, "EventData").map(|(_, d)| d).or_else(|| {
+        let i = x.find("<EventData>")?;
+        Some(&x[i + "<EventData>".len()..])
+    });
+    if let Some(data) = data {
+        let mut rest = data;
+        while let Some(i) = rest.find("<Data") {
+            let after = &rest[i + 5..];
+            let Some(gt) = after.find('>') else { break };
+            let open = &after[..gt];
+            if !(open.is_empty() || open.starts_with(' ') || open.starts_with('/')) {
+                rest = after;
+                continue;
+            }
+            let (value, next) = if open.ends_with('/') {
+                ("", &after[gt + 1..])
+            } else {
+                let body = &after[gt + 1..];
+                let Some(close) = body.find("</Data>") else { break };
+                (&body[..close], &body[close + 7..])
+            };
+            if let Some(name) = xml_attr(open, "Name") {
+                raw.push((xml_unescape(name), xml_unescape(value)));
+            }
+            rest = next;
+        }
+    }
+    finish(created, channel, computer, provider, event_id, record_id, raw)
+}
+
+fn text_of(v: &Value) -> Option<String> {
+    match v {
+        Value::Null => None,
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Array(a) => {
+            let parts: Vec<String> = a.iter().filter_map(text_of).collect();
+            Some(parts.join(","))
+        }
+        Value::Object(o) => o.get("#text").and_then(text_of),
+    }
+}
+
+fn u32_of(v: &Value) -> Option<u32> {
+    match v {
+        Value::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
+        Value::String(s) => s.trim().parse().ok(),
+        Value::Object(o) => o.get("#text").and_then(u32_of),
+        _ => None,
+    }
+}
+
+fn attr<'a>(v: Option<&'a Value>, name: &str) -> Option<&'a Value> {
+    v?.as_object()?.get("#attributes")?.as_object()?.get(name)
+}
+
+/// `{"Event": {"System": ..., "EventData" | "UserData": ...}}` as the `evtx` crate and
+/// `evtx_dump -o json` write it.
+fn from_evtx_json(ev: &Map<String, Value>) -> Result<(Timestamp, WinEvent), String> {
+    let sys = ev.get("System").and_then(Value::as_object).ok_or("Event without System")?;
+    let event_id = sys.get("EventID").and_then(u32_of).ok_or("System without EventID")?;
+    let channel = sys.get("Channel").and_then(text_of).unwrap_or_default();
+    let computer = sys.get("Computer").and_then(text_of).unwrap_or_default();
+    let provider = attr(sys.get("Provider"), "Name").and_then(text_of);
+    let created = attr(sys.get("TimeCreated"), "SystemTime")
+        .and_then(text_of)
+        .and_then(|t| Timestamp::parse_rfc3339(&t));
+    let record_id = sys.get("EventRecordID").and_then(|v| match v {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    });
+    let mut raw: Vec<(String, String)> = Vec::new();
+    for key in ["EventData", "UserData"] {
+        match ev.get(key) {
+            Some(Value::Object(data)) => flatten_data(data, &mut raw),
+            Some(other) => {
+                if let Some(t) = text_of(other) {
+                    raw.push(("Data".into(), t));
+                }
+            }
+            None => {}
+        }
+    }
+    // The user that logged the record (System/Security/@UserID) helps where the data
+    // has no subject.
+    if let Some(sid) = attr(sys.get("Security"), "UserID").and_then(text_of) {
+        raw.push(("UserID".into(), sid));
+    }
+    finish(created, channel, computer, provider, event_id, record_id, raw)
+}
+
+/// EventData is `{"Name": value, ...}`; UserData nests one more level
+/// (`{"LogFileCleared": {"SubjectUserName": ...}}`); unnamed data is `{"Data": [..]}`.
+fn flatten_data(data: &Map<String, Value>, out: &mut Vec<(String, String)>) {
+    for (k, v) in data {
+        if k == "#attributes" {
+            continue;
+        }
+        match v {
+            Value::Object(inner) if !inner.contains_key("#text") => {
+                for (k2, v2) in inner {
+                    if k2 == "#attributes" {
+                        continue;
+                    }
+                    if let Some(t) = text_of(v2) {
+                        out.push((k2.clone(), t));
+                    }
+                }
+            }
+            _ => {
+                if let Some(t) = text_of(v) {
+                    out.push((k.clone(), t));
+                }
+            }
+        }
+    }
+}
+
+fn from_winlogbeat(
+    top: &Map<String, Value>,
+    w: &Map<String, Value>,
+) -> Result<(Timestamp, WinEvent), String> {
+    let event_id = w
+        .get("event_id")
+        .and_then(u32_of)
+        .or_else(|| top.get("event").and_then(|e| e.get("code")).and_then(u32_of))
+        .ok_or("winlog without event_id")?;
+    let channel = w.get("channel").and_then(text_of).unwrap_or_default();
+    let computer = w
+        .get("computer_name")
+        .and_then(text_of)
+        .or_else(|| top.get("host").and_then(|h| h.get("name")).and_then(text_of))
+        .unwrap_or_default();
+    let provider = w.get("provider_name").and_then(text_of);
+    let record_id = w.get("record_id").and_then(|v| text_of(v)?.parse().ok());
+    let created =
+        top.get("@timestamp").and_then(text_of).and_then(|t| Timestamp::parse_rfc3339(&t));
+    let mut raw = Vec::new();
+    for key in ["event_data", "user_data"] {
+        if let Some(Value::Object(data)) = w.get(key) {
+            flatten_data(data, &mut raw);
+        }
+    }
+    finish(created, channel, computer, provider, event_id, record_id, raw)
+}
+
+fn from_flat(obj: &Map<String, Value>) -> Result<(Timestamp, WinEvent), String> {
+    let event_id = obj.get("EventID").and_then(u32_of).ok_or("EventID is not a number")?;
+    let channel = obj.get("Channel").and_then(text_of).unwrap_or_default();
+    let computer = ["Hostname", "Computer", "host"]
+        .iter()
+        .find_map(|k| obj.get(*k).and_then(text_of))
+        .unwrap_or_default();
+    let provider =
+        ["SourceName", "ProviderName"].iter().find_map(|k| obj.get(*k).and_then(text_of));
+    let record_id = ["EventRecordID", "RecordNumber"]
+        .iter()
+        .find_map(|k| obj.get(*k).and_then(|v| text_of(v)?.parse().ok()));
+    // `TimeCreated` and `@timestamp` are UTC with a zone; NXLog's `EventTime` is the
+    // collector's local time without one, so it is used last.
+    let created = ["TimeCreated", "@timestamp", "EventTime"]
+        .iter()
+        .find_map(|k| obj.get(*k).and_then(text_of).and_then(|t| Timestamp::parse_rfc3339(&t)));
+    let raw: Vec<(String, String)> = obj
+        .iter()
+        .filter(|(k, _)| !FLAT_META.contains(&k.as_str()))
+        .filter_map(|(k, v)| Some((k.clone(), text_of(v)?)))
+        .collect();
+    finish(created, channel, computer, provider, event_id, record_id, raw)
+}
+
+fn finish(
+    created: Option<Timestamp>,
+    channel: String,
+    computer: String,
+    provider: Option<String>,
+    event_id: u32,
+    record_id: Option<u64>,
+    raw: Vec<(String, String)>,
+) -> Result<(Timestamp, WinEvent), String> {
+    let kind = WinKind::classify(&channel, provider.as_deref().unwrap_or(""), event_id);
+    let fields = map_fields(kind, event_id, raw);
+    // Sysmon's UtcTime is when the action happened; the record is written a moment later.
+    let utc = fields
+        .iter()
+        .find(|(k, _)| &**k == "UtcTime")
+        .and_then(|(_, v)| Timestamp::parse_rfc3339(v));
+    let ts = utc.or(created).ok_or("no event time (TimeCreated, UtcTime, @timestamp)")?;
+    Ok((
+        ts,
+        WinEvent {
+            kind,
+            computer: computer.into(),
+            channel: channel.into(),
+            provider: provider.map(Text::from),
+            event_id,
+            record_id,
+            fields,
+        },
+    ))
+}
+
+/// Renames per record kind so that every source speaks Sysmon's vocabulary; names not
+/// listed stay as logged. Security 4688's `ProcessId` is the *creator*: it becomes
+/// `ParentProcessId` and `NewProcessId` becomes `ProcessId`.
+pub fn map_fields(kind: WinKind, event_id: u32, raw: Vec<(String, String)>) -> Vec<(Text, Text)> {
+    let rename = |k: &str| -> Option<&'static str> {
+        match (kind, event_id, k) {
+            (WinKind::Process, 4688, "NewProcessName") => Some("Image"),
+            (WinKind::Process, 4688, "ParentProcessName") => Some("ParentImage"),
+            (WinKind::Process, 4688, "ProcessId") => Some("ParentProcessId"),
+            (WinKind::Process, 4688, "NewProcessId") => Some("ProcessId"),
+            (WinKind::Process, 4688, "MandatoryLabel") => Some("IntegrityLevel"),
+            (WinKind::ServiceInstall, 4697, "ServiceFileName") => Some("ImagePath"),
+            (WinKind::ServiceInstall, 4697, "ServiceAccount") => Some("AccountName"),
+            (WinKind::TaskCreate, _, "TaskContent") => Some("TaskContent"),
+            (WinKind::ShareAccess, _, "IpAddress") => Some("IpAddress"),
+            _ => None,
+        }
+    };
+    let mut out: Vec<(Text, Text)> = Vec::with_capacity(raw.len() + 1);
+    let mut subject: (Option<String>, Option<String>) = (None, None);
+    for (k, v) in raw {
+        if kind == WinKind::Process && event_id == 4688 {
+            match k.as_str() {
+                "SubjectUserName" => subject.0 = Some(v.clone()),
+                "SubjectDomainName" => subject.1 = Some(v.clone()),
+                _ => {}
+            }
+        }
+        let name: Text = match rename(&k) {
+            Some(n) => n.into(),
+            None => k.into(),
+        };
+        out.push((name, v.into()));
+    }
+    // 4688 has no `User`; Sysmon writes `DOMAIN\name`.
+    if let (WinKind::Process, 4688, (Some(user), dom)) = (kind, event_id, subject) {
+        if !out.iter().any(|(k, _)| &**k == "User") {
+            let u = match dom {
+                Some(d) if !d.is_empty() && d != "-" => format!("{d}\\{user}"),
+                _ => user,
+            };
+            out.push(("User".into(), u.into()));
+        }
+    }
+    out
+}
+
+fn event(ts: Timestamp, file: FileId, record: u64, w: WinEvent) -> Event {
+    Event {
+        header: Header { ts, src: SourceRef { file, record }, uid: None, community_id: None },
+        body: Body::Win(Box::new(w)),
+    }
+}
+
+/// Streaming decoder of Windows JSON lines.
+pub struct WinJsonDecoder {
+    lines: LineReader,
+    file: FileId,
+}
+
+impl WinJsonDecoder {
+    /// A decoder over `lines`.
+    pub fn new(lines: LineReader, file: FileId) -> Self {
+        WinJsonDecoder { lines, file }
+    }
+
+    /// Decodes up to the next event; `None` at end of input.
+    pub fn next_event(&mut self, stats: &mut FileStats) -> Option<Event> {
+        loop {
+            let line_no = self.lines.line_no + 1;
+            match self.lines.next_line() {
+                Line::Data(_) => {}
+                Line::TooLong(n) => {
+                    stats.records += 1;
+                    stats.anomaly(line_no, AnomalyKind::LineTooLong, format!("{n} bytes"));
+                    continue;
+                }
+                Line::Error(e) => {
+                    stats.anomaly(line_no, crate::io_anomaly_kind(&e), e);
+                    stats.bytes = self.lines.bytes;
+                    return None;
+                }
+                Line::Eof => {
+                    stats.bytes = self.lines.bytes;
+                    return None;
+                }
+            }
+            let line = self.lines.current().unwrap_or_default();
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            stats.records += 1;
+            let v: Value = match serde_json::from_slice(line) {
+                Ok(v) => v,
+                Err(_) => {
+                    let text = String::from_utf8_lossy(line);
+                    match serde_json::from_str(&text) {
+                        Ok(v) => {
+                            stats.anomaly(line_no, AnomalyKind::BadUtf8, "invalid UTF-8 replaced");
+                            v
+                        }
+                        Err(e) => {
+                            stats.anomaly(line_no, AnomalyKind::BadJson, e);
+                            continue;
+                        }
+                    }
+                }
+            };
+            match from_json(&v) {
+                Ok(Some((ts, w))) => {
+                    let ev = event(ts, self.file, line_no, w);
+                    *stats.events.entry(ev.kind()).or_default() += 1;
+                    return Some(ev);
+                }
+                Ok(None) => stats.skip("non-windows-record"),
+                Err(why) => stats.anomaly(line_no, AnomalyKind::MissingField, why),
+            }
+        }
+    }
+}
+
+/// Streaming decoder of an EVTX file, one chunk at a time.
+pub struct EvtxDecoder {
+    chunks: evtx::IntoIterChunks<std::io::Cursor<Vec<u8>>>,
+    settings: Arc<evtx::ParserSettings>,
+    file: FileId,
+    queue: VecDeque<Event>,
+    /// Records seen, for the record number of an event (EVTX has its own ids, but a
+    /// corrupt record may not).
+    ordinal: u64,
+}
+
+impl EvtxDecoder {
+    /// Reads the whole file (EVTX needs random access; logs are tens of MB at most and
+    /// the input layer caps decompressed size) and prepares to walk its chunks.
+    pub fn new(mut reader: Box<dyn Read + Send>, file: FileId) -> Result<Self, String> {
+        let mut buf = Vec::new();
+        reader.read_to_end(&mut buf).map_err(|e| e.to_string())?;
+        let settings = evtx::ParserSettings::new()
+            .num_threads(1)
+            .separate_json_attributes(false)
+            .validate_checksums(false);
+        let parser = evtx::EvtxParser::from_buffer(buf)
+            .map_err(|e| format!("not a readable EVTX file: {e}"))?
+            .with_configuration(settings.clone());
+        Ok(EvtxDecoder {
+            chunks: parser.into_chunks(),
+            settings: Arc::new(settings),
+            file,
+            queue: VecDeque::new(),
+            ordinal: 0,
+        })
+    }
+
+    /// Decodes up to the next event; `None` at end of input.
+    pub fn next_event(&mut self, stats: &mut FileStats) -> Option<Event> {
+        loop {
+            if let Some(ev) = self.queue.pop_front() {
+                return Some(ev);
+            }
+            let chunk = self.chunks.next()?;
+            let mut data = match chunk {
+                Ok(d) => d,
+                Err(e) => {
+                    stats.anomaly(self.ordinal + 1, AnomalyKind::Truncated, format!("chunk: {e}"));
+                    continue;
+                }
+            };
+            let mut parsed = match data.parse(self.settings.clone()) {
+                Ok(p) => p,
+                Err(e) => {
+                    stats.anomaly(self.ordinal + 1, AnomalyKind::Truncated, format!("chunk: {e}"));
+                    continue;
+                }
+            };
+            for rec in parsed.iter() {
+                self.ordinal += 1;
+                stats.records += 1;
+                let rec = match rec.and_then(|r| r.into_json_value()) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        stats.anomaly(self.ordinal, AnomalyKind::BadValue, format!("record: {e}"));
+                        continue;
+                    }
+                };
+                let record = rec.event_record_id;
+                match from_json(&rec.data) {
+                    Ok(Some((ts, w))) => {
+                        let ev = event(ts, self.file, record, w);
+                        *stats.events.entry(ev.kind()).or_default() += 1;
+                        self.queue.push_back(ev);
+                    }
+                    Ok(None) => {
+                        stats.anomaly(record, AnomalyKind::MissingField, "no Event element")
+                    }
+                    Err(why) => stats.anomaly(record, AnomalyKind::MissingField, why),
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn one(v: Value) -> (Timestamp, WinEvent) {
+        from_json(&v).unwrap().unwrap()
+    }
+
+    #[test]
+    fn evtx_dump_shape() {
+        let (ts, w) = one(json!({"Event": {
+            "#attributes": {"xmlns": "http://schemas.microsoft.com/win/2004/08/events/event"},
+            "System": {
+                "Provider": {"#attributes": {"Name": "Microsoft-Windows-Sysmon"}},
+                "EventID": 1, "Channel": "Microsoft-Windows-Sysmon/Operational",
+                "Computer": "WS5.corp.local", "EventRecordID": 42,
+                "TimeCreated": {"#attributes": {"SystemTime": "2019-03-19T23:34:26.472000Z"}}
+            },
+            "EventData": {"UtcTime": "2019-03-19 23:34:26.450", "Image": "C:\\x\\a.exe",
+                          "CommandLine": "a.exe /q"}
+        }}));
+        assert_eq!(w.kind, WinKind::Process);
+        assert_eq!(w.record_id, Some(42));
+        assert_eq!(w.get("Image"), Some("C:\\x\\a.exe"));
+        assert_eq!(ts, Timestamp::parse_rfc3339("2019-03-19T23:34:26.450Z").unwrap());
+        assert_eq!(w.host_key(), "ws5");
+    }
+
+    #[test]
+    fn evtx_user_data_and_qualified_event_id() {
+        let (_, w) = one(json!({"Event": {
+            "System": {"EventID": {"#attributes": {"Qualifiers": 16384}, "#text": 7045},
+                       "Channel": "System", "Computer": "DC1",
+                       "Provider": {"#attributes": {"Name": "Service Control Manager"}},
+                       "TimeCreated": {"#attributes": {"SystemTime": "2019-03-19T23:34:26Z"}}},
+            "EventData": {"ServiceName": "PSEXESVC", "ImagePath": "%SystemRoot%\\PSEXESVC.exe"}
+        }}));
+        assert_eq!(w.kind, WinKind::ServiceInstall);
+        assert_eq!(w.get("ServiceName"), Some("PSEXESVC"));
+        let (_, w) = one(json!({"Event": {
+            "System": {"EventID": 1102, "Channel": "Security", "Computer": "DC1",
+                       "TimeCreated": {"#attributes": {"SystemTime": "2019-03-19T23:34:26Z"}}},
+            "UserData": {"LogFileCleared": {"SubjectUserName": "admin"}}
+        }}));
+        assert_eq!(w.kind, WinKind::LogCleared);
+        assert_eq!(w.get("SubjectUserName"), Some("admin"));
+    }
+
+    #[test]
+    fn security_4688_speaks_sysmon() {
+        let (_, w) = one(json!({"EventID": 4688, "Channel": "Security", "Hostname": "WS1",
+            "TimeCreated": "2020-10-23T02:36:43.128Z", "NewProcessName": "C:\\Windows\\System32\\cmd.exe",
+            "ParentProcessName": "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe", "ProcessId": "0x10",
+            "NewProcessId": "0x20", "SubjectUserName": "bob", "SubjectDomainName": "CORP",
+            "Message": "A new process has been created."}));
+        assert_eq!(w.kind, WinKind::Process);
+        assert_eq!(w.get("Image"), Some("C:\\Windows\\System32\\cmd.exe"));
+        assert_eq!(w.get("ParentImage"), Some("C:\\Windows\\System32\\wbem\\WmiPrvSE.exe"));
+        assert_eq!(w.get_u64("ProcessId"), Some(0x20));
+        assert_eq!(w.get_u64("ParentProcessId"), Some(0x10));
+        assert_eq!(w.get("User"), Some("CORP\\bob"));
+        assert_eq!(w.get("Message"), None);
+    }
+
+    #[test]
+    fn winlogbeat_shape() {
+        let (_, w) = one(json!({"@timestamp": "2021-01-01T00:00:00Z",
+            "winlog": {"event_id": "3", "channel": "Microsoft-Windows-Sysmon/Operational",
+                       "computer_name": "ws2", "record_id": 9,
+                       "event_data": {"DestinationIp": "10.0.0.1", "Image": "x.exe"}}}));
+        assert_eq!(w.kind, WinKind::NetConnect);
+        assert_eq!(w.get("DestinationIp"), Some("10.0.0.1"));
+        assert_eq!(w.record_id, Some(9));
+    }
+
+    #[test]
+    fn syslog_event_xml() {
+        let x = r#"<Event><System><Provider Name="Linux-Sysmon" Guid="{ff}"/><EventID>1</EventID><TimeCreated SystemTime="2022-05-11T18:10:20.399931000Z"/><EventRecordID>7</EventRecordID><Channel>Linux-Sysmon/Operational</Channel><Computer>UBUNTU5</Computer><Security UserId="0"/></System><EventData><Data Name="RuleName">-</Data><Data Name="Image">/usr/bin/bash</Data><Data Name="CommandLine">bash -c &quot;id &amp;&amp; ls&quot;</Data><Data Name="Empty"/><Data Name="User">root</Data></EventData></Event>"#;
+        let (ts, w) = one(json!({"Computer": "UBUNTU5", "SyslogMessage": x}));
+        assert_eq!(w.kind, WinKind::Process);
+        assert_eq!(w.event_id, 1);
+        assert_eq!(w.record_id, Some(7));
+        assert_eq!(w.provider.as_deref(), Some("Linux-Sysmon"));
+        assert_eq!(w.get("CommandLine"), Some("bash -c \"id && ls\""));
+        assert_eq!(w.get("User"), Some("root"));
+        assert_eq!(ts, Timestamp::parse_rfc3339("2022-05-11T18:10:20.399931Z").unwrap());
+        assert_eq!(xml_unescape("a &#x41;&#66; &bogus; &"), "a AB &bogus; &");
+    }
+
+    #[test]
+    fn records_without_time_or_id_are_errors() {
+        assert!(from_json(&json!({"EventID": 1, "Channel": "Security"})).is_err());
+        assert!(from_json(&json!({"EventID": "x", "TimeCreated": "2020-01-01T00:00:00Z"})).is_err());
+        assert!(from_json(&json!({"foo": 1})).unwrap().is_none());
+        assert!(from_json(&json!([1])).is_err());
+    }
+}

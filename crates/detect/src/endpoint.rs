@@ -1,0 +1,166 @@
+//! Shared helpers of the endpoint detectors: Windows paths, command lines, a bounded
+//! process table, and the finding builder that puts the computer on the entity.
+
+use std::collections::HashMap;
+
+use dwell_model::{Event, SourceRef, WinEvent};
+use foldhash::fast::RandomState;
+
+use crate::ctx::{Ctx, Draft};
+
+/// Lower-case file name of a Windows (or POSIX) path: `C:\Windows\System32\cmd.exe` →
+/// `cmd.exe`.
+pub fn base(path: &str) -> String {
+    let p = path.trim().trim_matches('"');
+    p.rsplit(['\\', '/']).next().unwrap_or(p).to_ascii_lowercase()
+}
+
+/// Lower-case directory of a path, with a trailing backslash (`c:\windows\system32\`).
+pub fn dir(path: &str) -> String {
+    let p = path.trim().trim_matches('"').to_ascii_lowercase();
+    match p.rfind(['\\', '/']) {
+        Some(i) => p[..=i].to_string(),
+        None => String::new(),
+    }
+}
+
+/// Whether a (lower-case) path lies where any user can write: profiles, ProgramData,
+/// temp folders, the public profile, `PerfLogs`, removable or network locations.
+pub fn user_writable(p: &str) -> bool {
+    const MARKS: &[&str] = &[
+        "\\users\\",
+        "\\programdata\\",
+        "\\temp\\",
+        "\\tmp\\",
+        "\\appdata\\",
+        "\\downloads\\",
+        "\\desktop\\",
+        "\\perflogs\\",
+        "\\windows\\tasks\\",
+        "\\recycle",
+    ];
+    p.starts_with("\\\\") || MARKS.iter().any(|m| p.contains(m))
+}
+
+/// Whether a (lower-case) path is in the Windows system directories that hold the
+/// system's own libraries.
+pub fn system_dir(p: &str) -> bool {
+    let p = p.trim_start_matches("\\\\?\\");
+    let rest = p.get(2..).unwrap_or("");
+    rest.starts_with("\\windows\\system32\\")
+        || rest.starts_with("\\windows\\syswow64\\")
+        || rest.starts_with("\\windows\\winsxs\\")
+        || rest.starts_with("\\windows\\sysnative\\")
+}
+
+/// A path through a look-alike of the Windows directory (`C:\Windows \System32`, with a
+/// trailing space): a UAC-bypass trick, never legitimate.
+pub fn mocked_windir(p: &str) -> bool {
+    p.contains("\\windows \\") || p.contains("\\windows\\ \\") || p.contains("\\system32 \\")
+}
+
+/// A command line normalised for matching: lower case, every Windows option dash
+/// (`-`, `/`, en dash, em dash, horizontal bar) made `/`, runs of spaces folded,
+/// caret escapes (`c^e^r^t^u^t^i^l`) removed.
+pub fn norm_cmdline(c: &str) -> String {
+    let mut out = String::with_capacity(c.len());
+    let mut prev_space = false;
+    let mut prev = ' ';
+    for ch in c.chars() {
+        let ch = match ch {
+            '^' => continue,
+            '\u{2013}' | '\u{2014}' | '\u{2015}' => '-',
+            c => c,
+        };
+        let ch = if ch == '-' && (prev == ' ' || prev == '"') { '/' } else { ch };
+        if ch.is_whitespace() {
+            if !prev_space {
+                out.push(' ');
+            }
+            prev_space = true;
+        } else {
+            out.extend(ch.to_lowercase());
+            prev_space = false;
+        }
+        prev = ch;
+    }
+    out
+}
+
+/// Whether any of `words` occurs in `hay`.
+pub fn any(hay: &str, words: &[&str]) -> bool {
+    words.iter().any(|w| hay.contains(w))
+}
+
+/// A finding draft about the computer that logged `w`.
+pub fn draft(cx: &Ctx<'_>, ev: &Event, w: &WinEvent, score: f64, summary: String) -> Draft {
+    let mut d = Draft::new(cx.host_entity(&w.computer), ev.ts(), score, summary);
+    d.sources.push(ev.header.src);
+    d
+}
+
+/// The record's source reference.
+pub fn src(ev: &Event) -> SourceRef {
+    ev.header.src
+}
+
+/// Most processes remembered per run.
+pub const MAX_PROCS: usize = 500_000;
+
+/// Images of running processes by (computer, process id), so that a record naming only
+/// a parent id (Security 4688 before Windows 10, Sysmon 10's source) finds the parent's
+/// image. Bounded: when full, it is cleared (the newest processes matter most).
+#[derive(Debug, Default)]
+pub struct ProcTable {
+    by_pid: HashMap<(String, u64), String, RandomState>,
+}
+
+impl ProcTable {
+    /// Records a process start.
+    pub fn start(&mut self, w: &WinEvent) {
+        if let (Some(pid), Some(image)) = (w.get_u64("ProcessId"), w.get("Image")) {
+            if self.by_pid.len() >= MAX_PROCS {
+                self.by_pid.clear();
+            }
+            self.by_pid.insert((w.host_key(), pid), image.to_string());
+        }
+    }
+
+    /// The parent image of a process record: `ParentImage` when logged, else the image
+    /// last started with the parent's id on the same computer.
+    pub fn parent_image(&self, w: &WinEvent) -> Option<String> {
+        if let Some(p) = w.get("ParentImage") {
+            return Some(p.to_string());
+        }
+        let ppid = w.get_u64("ParentProcessId")?;
+        self.by_pid.get(&(w.host_key(), ppid)).cloned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths() {
+        assert_eq!(base("C:\\Windows\\System32\\CMD.exe"), "cmd.exe");
+        assert_eq!(base("\"C:\\x y\\a.exe\""), "a.exe");
+        assert_eq!(dir("C:\\Windows\\System32\\cmd.exe"), "c:\\windows\\system32\\");
+        assert!(system_dir("c:\\windows\\system32\\version.dll"));
+        assert!(!system_dir("c:\\windows \\system32\\winmm.dll"));
+        assert!(mocked_windir("c:\\windows \\system32\\winmm.dll"));
+        assert!(user_writable("c:\\users\\bob\\appdata\\roaming\\x.exe"));
+        assert!(user_writable("\\\\vboxsrv\\tools\\x.exe"));
+        assert!(!user_writable("c:\\program files\\x\\x.exe"));
+    }
+
+    #[test]
+    fn command_lines() {
+        assert_eq!(
+            norm_cmdline("CertUtil  -urlcache  -f http://x"),
+            "certutil /urlcache /f http://x"
+        );
+        assert_eq!(norm_cmdline("c^e^r^t^u^t^i^l \u{2013}decode a b"), "certutil /decode a b");
+        assert_eq!(norm_cmdline("a-b"), "a-b");
+    }
+}

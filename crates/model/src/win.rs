@@ -1,0 +1,216 @@
+//! Windows endpoint events: Sysmon, Security, System and PowerShell records.
+//!
+//! One struct, [`WinEvent`], carries every Windows record dwell reads, whatever the
+//! source shape (EVTX, evtx_dump JSON, Winlogbeat/ECS, NXLog/OTRF flat JSON). Its
+//! [`WinKind`] says what the record *is* (a process start, an image load, a logon...),
+//! independent of whether Sysmon or the Security log reported it, and its fields carry
+//! **Sysmon's names** whichever log the record came from: Security 4688's
+//! `NewProcessName` becomes `Image`, `ParentProcessName` becomes `ParentImage`, and so
+//! on. Detectors and Sigma rules (whose `process_creation` category uses the same
+//! names) therefore read one vocabulary. Fields the mapping does not rename keep the
+//! name the log gave them, so every field of every record (also of kinds dwell does not
+//! model) stays available to Sigma.
+
+use serde::Serialize;
+
+use crate::event::Text;
+
+/// What a Windows record is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WinKind {
+    /// A process started (Sysmon 1, Security 4688).
+    Process,
+    /// A module loaded into a process (Sysmon 7).
+    ImageLoad,
+    /// A network connection made by a process (Sysmon 3).
+    NetConnect,
+    /// A process opened another (Sysmon 10).
+    ProcessAccess,
+    /// A file created (Sysmon 11).
+    FileCreate,
+    /// A registry key or value created, set or renamed (Sysmon 12, 13, 14).
+    RegistrySet,
+    /// A named pipe created or connected (Sysmon 17, 18).
+    Pipe,
+    /// A DNS query made by a process (Sysmon 22).
+    DnsQuery,
+    /// A logon: success 4624, failure 4625, explicit credentials 4648, special
+    /// privileges 4672.
+    Logon,
+    /// A service installed (System 7045, Security 4697).
+    ServiceInstall,
+    /// A scheduled task created (Security 4698).
+    TaskCreate,
+    /// A PowerShell script block logged (4104).
+    ScriptBlock,
+    /// An event log cleared (Security 1102, System 104).
+    LogCleared,
+    /// A network share or a file on it accessed (Security 5140, 5145).
+    ShareAccess,
+    /// An Active Directory object accessed (Security 4662).
+    DirectoryAccess,
+    /// Any other record (kept for Sigma rules and counted).
+    Other,
+}
+
+impl WinKind {
+    /// snake_case name (also the event kind's name).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WinKind::Process => "process",
+            WinKind::ImageLoad => "image_load",
+            WinKind::NetConnect => "net_connect",
+            WinKind::ProcessAccess => "process_access",
+            WinKind::FileCreate => "file_create",
+            WinKind::RegistrySet => "registry_set",
+            WinKind::Pipe => "pipe",
+            WinKind::DnsQuery => "dns_query",
+            WinKind::Logon => "logon",
+            WinKind::ServiceInstall => "service_install",
+            WinKind::TaskCreate => "task_create",
+            WinKind::ScriptBlock => "script_block",
+            WinKind::LogCleared => "log_cleared",
+            WinKind::ShareAccess => "share_access",
+            WinKind::DirectoryAccess => "directory_access",
+            WinKind::Other => "win_other",
+        }
+    }
+
+    /// The kind of a record from its channel (or provider) and event id.
+    pub fn classify(channel: &str, provider: &str, id: u32) -> WinKind {
+        let sysmon = contains_ci(channel, "sysmon") || contains_ci(provider, "sysmon");
+        if sysmon {
+            return match id {
+                1 => WinKind::Process,
+                3 => WinKind::NetConnect,
+                7 => WinKind::ImageLoad,
+                10 => WinKind::ProcessAccess,
+                11 => WinKind::FileCreate,
+                12..=14 => WinKind::RegistrySet,
+                17 | 18 => WinKind::Pipe,
+                22 => WinKind::DnsQuery,
+                _ => WinKind::Other,
+            };
+        }
+        let security =
+            channel.eq_ignore_ascii_case("security") || contains_ci(provider, "security-auditing");
+        let system = channel.eq_ignore_ascii_case("system");
+        let powershell = contains_ci(channel, "powershell") || contains_ci(provider, "powershell");
+        match id {
+            4688 if security => WinKind::Process,
+            4624 | 4625 | 4648 | 4672 if security => WinKind::Logon,
+            4697 if security => WinKind::ServiceInstall,
+            4698 if security => WinKind::TaskCreate,
+            1102 if security || contains_ci(provider, "eventlog") => WinKind::LogCleared,
+            5140 | 5145 if security => WinKind::ShareAccess,
+            4662 if security => WinKind::DirectoryAccess,
+            7045 if system || contains_ci(provider, "service control manager") => {
+                WinKind::ServiceInstall
+            }
+            104 if system || contains_ci(provider, "eventlog") => WinKind::LogCleared,
+            4104 if powershell => WinKind::ScriptBlock,
+            _ => WinKind::Other,
+        }
+    }
+}
+
+fn contains_ci(hay: &str, needle: &str) -> bool {
+    hay.as_bytes().windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+}
+
+/// One Windows event record.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct WinEvent {
+    /// What it is.
+    pub kind: WinKind,
+    /// The computer that logged it (`Computer`, `Hostname`, `host.name`), as logged.
+    pub computer: Text,
+    /// Log channel (`Security`, `Microsoft-Windows-Sysmon/Operational`).
+    pub channel: Text,
+    /// Provider (`Microsoft-Windows-Sysmon`), when given.
+    pub provider: Option<Text>,
+    /// Event id.
+    pub event_id: u32,
+    /// The log's own record number, when given.
+    pub record_id: Option<u64>,
+    /// Every data field, names as the module header says (Sysmon's where mapped).
+    pub fields: Vec<(Text, Text)>,
+}
+
+impl WinEvent {
+    /// A field's value by name (exact, then ASCII case-insensitive); empty values and
+    /// Windows' `-` placeholder count as absent.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        let v = self
+            .fields
+            .iter()
+            .find(|(k, _)| &**k == name)
+            .or_else(|| self.fields.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)))
+            .map(|(_, v)| &**v)?;
+        if v.is_empty() || v == "-" {
+            None
+        } else {
+            Some(v)
+        }
+    }
+
+    /// A field parsed as an unsigned number, decimal or `0x` hexadecimal.
+    pub fn get_u64(&self, name: &str) -> Option<u64> {
+        let v = self.get(name)?.trim();
+        match v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
+            Some(h) => u64::from_str_radix(h, 16).ok(),
+            None => v.parse().ok(),
+        }
+    }
+
+    /// The computer's short name, lower case (`ws5.corp.example` → `ws5`): the key that
+    /// joins a machine's records from different logs and its network identity.
+    pub fn host_key(&self) -> String {
+        short_host(&self.computer)
+    }
+}
+
+/// A host name's first label, lower case (`WORKSTATION5.theshire.local` → `workstation5`).
+pub fn short_host(name: &str) -> String {
+    name.split('.').next().unwrap_or(name).trim().to_ascii_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classify_by_channel_and_id() {
+        let sysmon = "Microsoft-Windows-Sysmon/Operational";
+        assert_eq!(WinKind::classify(sysmon, "", 1), WinKind::Process);
+        assert_eq!(WinKind::classify(sysmon, "", 13), WinKind::RegistrySet);
+        assert_eq!(WinKind::classify("Security", "", 4688), WinKind::Process);
+        assert_eq!(WinKind::classify("Security", "", 1), WinKind::Other);
+        assert_eq!(
+            WinKind::classify("System", "Service Control Manager", 7045),
+            WinKind::ServiceInstall
+        );
+        assert_eq!(
+            WinKind::classify("Microsoft-Windows-PowerShell/Operational", "", 4104),
+            WinKind::ScriptBlock
+        );
+        assert_eq!(WinKind::classify("Application", "", 4688), WinKind::Other);
+    }
+
+    #[test]
+    fn get_skips_placeholders_and_ignores_case() {
+        let e = WinEvent {
+            kind: WinKind::Other,
+            computer: "WS5.corp".into(),
+            channel: "Security".into(),
+            provider: None,
+            event_id: 1,
+            record_id: None,
+            fields: vec![("IpAddress".into(), "-".into()), ("Mask".into(), "0x1F".into())],
+        };
+        assert_eq!(e.get("IpAddress"), None);
+        assert_eq!(e.get_u64("mask"), Some(31));
+        assert_eq!(e.host_key(), "ws5");
+    }
+}
