@@ -66,13 +66,20 @@ pub fn norm_cmdline(c: &str) -> String {
     let mut out = String::with_capacity(c.len());
     let mut prev_space = false;
     let mut prev = ' ';
+    let mut dash_opt = false;
     for ch in c.chars() {
         let ch = match ch {
             '^' => continue,
             '\u{2013}' | '\u{2014}' | '\u{2015}' => '-',
             c => c,
         };
-        let ch = if ch == '-' && (prev == ' ' || prev == '"') { '/' } else { ch };
+        // `--long` options fold to `/long` as `-short` ones do.
+        if ch == '-' && dash_opt {
+            dash_opt = false;
+            continue;
+        }
+        dash_opt = ch == '-' && (prev == ' ' || prev == '"');
+        let ch = if dash_opt { '/' } else { ch };
         if ch.is_whitespace() {
             if !prev_space {
                 out.push(' ');
@@ -162,5 +169,6 @@ mod tests {
         );
         assert_eq!(norm_cmdline("c^e^r^t^u^t^i^l \u{2013}decode a b"), "certutil /decode a b");
         assert_eq!(norm_cmdline("a-b"), "a-b");
+        assert_eq!(norm_cmdline("x --install --silent a--b"), "x /install /silent a--b");
     }
 }

@@ -7,8 +7,9 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 
 use crate::detectors::{
-    anonymizer, beaconing, data_egress, dga, dns_tunnel, edge_device, http_anomaly, intel_match,
-    lateral_movement, long_connection, rare_destination, rmm_tool, scan, tls_anomaly,
+    anonymizer, beaconing, credential_access, data_egress, defense_evasion, dga, dll_sideload,
+    dns_tunnel, edge_device, http_anomaly, intel_match, lateral_movement, lolbin, long_connection,
+    rare_destination, remote_execution, rmm_process, rmm_tool, scan, tls_anomaly,
 };
 use crate::intel::IntelSet;
 use crate::meta::DetectorMeta;
@@ -40,6 +41,12 @@ pub static ALL: &[&Registration] = &[
     &http_anomaly::REGISTRATION,
     &scan::REGISTRATION,
     &anonymizer::REGISTRATION,
+    &lolbin::REGISTRATION,
+    &dll_sideload::REGISTRATION,
+    &rmm_process::REGISTRATION,
+    &credential_access::REGISTRATION,
+    &remote_execution::REGISTRATION,
+    &defense_evasion::REGISTRATION,
 ];
 
 /// What constructors may read.
@@ -165,6 +172,32 @@ mod tests {
             "intel_match",
             include_str!("detectors/intel_match.rs"),
             include_str!("detectors/intel_match/tests.rs"),
+        ),
+        ("lolbin", include_str!("detectors/lolbin.rs"), include_str!("detectors/lolbin/tests.rs")),
+        (
+            "dll_sideload",
+            include_str!("detectors/dll_sideload.rs"),
+            include_str!("detectors/dll_sideload/tests.rs"),
+        ),
+        (
+            "rmm_process",
+            include_str!("detectors/rmm_process.rs"),
+            include_str!("detectors/rmm_process/tests.rs"),
+        ),
+        (
+            "credential_access",
+            include_str!("detectors/credential_access.rs"),
+            include_str!("detectors/credential_access/tests.rs"),
+        ),
+        (
+            "remote_execution",
+            include_str!("detectors/remote_execution.rs"),
+            include_str!("detectors/remote_execution/tests.rs"),
+        ),
+        (
+            "defense_evasion",
+            include_str!("detectors/defense_evasion.rs"),
+            include_str!("detectors/defense_evasion/tests.rs"),
         ),
     ];
 

@@ -259,4 +259,40 @@ pub mod ev {
             })),
         }
     }
+
+    /// A Windows record at `t_s` seconds on `computer`: `channel` `Sysmon` stands for
+    /// Sysmon's operational log; fields as (name, value), Sysmon's names.
+    pub fn win(t_s: f64, computer: &str, channel: &str, id: u32, fields: &[(&str, &str)]) -> Event {
+        let channel =
+            if channel == "Sysmon" { "Microsoft-Windows-Sysmon/Operational" } else { channel };
+        let kind = dwell_model::WinKind::classify(channel, "", id);
+        Event {
+            header: hdr(t_s),
+            body: Body::Win(Box::new(dwell_model::WinEvent {
+                kind,
+                computer: computer.into(),
+                channel: channel.into(),
+                provider: None,
+                event_id: id,
+                record_id: None,
+                fields: fields.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect(),
+            })),
+        }
+    }
+
+    /// A Sysmon process start.
+    pub fn proc(t_s: f64, computer: &str, parent: &str, image: &str, cmd: &str) -> Event {
+        win(
+            t_s,
+            computer,
+            "Sysmon",
+            1,
+            &[
+                ("Image", image),
+                ("CommandLine", cmd),
+                ("ParentImage", parent),
+                ("User", "CORP\\user"),
+            ],
+        )
+    }
 }
