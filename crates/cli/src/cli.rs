@@ -152,7 +152,8 @@ pub struct SimulateArgs {
     /// Output format: zeek (pcap is not written yet).
     #[arg(long, default_value = "zeek")]
     pub format: String,
-    /// Also write Sysmon-style endpoint logs (not written yet).
+    /// Also write the Windows machines' Sysmon and Security records
+    /// (`endpoint/winlogbeat.jsonl`, Winlogbeat JSON lines) with the same intrusions.
     #[arg(long)]
     pub endpoint: bool,
 }

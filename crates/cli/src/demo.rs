@@ -18,6 +18,7 @@ pub fn run(a: DemoArgs) -> Result<()> {
         hosts: 50,
         days: 4.0,
         scenario: Scenario::Both,
+        endpoint: true,
         ..SimConfig::default()
     };
     eprintln!(
@@ -35,8 +36,10 @@ pub fn run(a: DemoArgs) -> Result<()> {
     }
     let conn = sim.counts.iter().find(|(k, _)| *k == "conn").map_or(0, |(_, n)| *n);
     eprintln!(
-        "  {} conn records and their dns/ssl/x509/http/dce_rpc/smb logs in {:.1} s",
-        conn, sim.elapsed_s
+        "  {} conn records and their dns/ssl/x509/http/dce_rpc/smb logs, {} Windows records, in {:.1} s",
+        conn,
+        sim.counts.iter().find(|(k, _)| *k == "winlog").map_or(0, |(_, n)| *n),
+        sim.elapsed_s
     );
     let profile = config::parse_profile(
         "internal_networks = [\"10.0.0.0/8\"]\n\

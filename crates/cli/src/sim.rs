@@ -23,13 +23,14 @@ pub fn simulate(a: SimulateArgs) -> Result<()> {
         )),
         f => bail!(EngineError::Usage(format!("--format {f}: expected zeek"))),
     }
-    if a.endpoint {
-        bail!(EngineError::Usage(
-            "--endpoint: endpoint (Sysmon) output is not built yet (it comes with the EVTX/Sysmon decoders)".into()
-        ));
-    }
-    let cfg =
-        SimConfig { seed: a.seed, hosts: a.hosts, days: a.days, scenario, ..SimConfig::default() };
+    let cfg = SimConfig {
+        seed: a.seed,
+        hosts: a.hosts,
+        days: a.days,
+        scenario,
+        endpoint: a.endpoint,
+        ..SimConfig::default()
+    };
     let summary = dwell_sim::simulate(&cfg, &a.out, |_| {}).map_err(|e| match e {
         dwell_sim::SimError::Usage(m) => anyhow::Error::new(EngineError::Usage(m)),
         other => anyhow::Error::new(other),

@@ -38,3 +38,58 @@ fn demo_runs_and_writes_valid_results() {
     assert!(out.join("sim/truth.json").is_file() && out.join("sim/conn.log").is_file());
     std::fs::remove_dir_all(&out).ok();
 }
+
+/// The demo's organisation without an intruder, network and Windows endpoints alike
+/// (logons, Office, browsers, updates, Defender, the helpdesk's approved ScreenConnect,
+/// administrators' nltest/dsquery/PowerShell remoting from the jump host): no finding
+/// reaches the alert score.
+#[test]
+fn benign_enterprise_with_endpoints_stays_quiet() {
+    let dir = std::env::temp_dir().join(format!("dwell-benign-ep-{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    let sim = dir.join("sim");
+    let o = Command::new(env!("CARGO_BIN_EXE_dwell"))
+        .args(["simulate", "--scenario", "none", "--seed", "11", "--hosts", "40", "--days", "5"])
+        .arg("--endpoint")
+        .arg("--out")
+        .arg(&sim)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let winlog = std::fs::read_to_string(sim.join("endpoint/winlogbeat.jsonl")).unwrap();
+    assert!(winlog.lines().count() > 1000, "{} Windows records", winlog.lines().count());
+    let profile = dir.join("profile.toml");
+    std::fs::write(
+        &profile,
+        "internal_networks = [\"10.0.0.0/8\"]\n\
+         dns_resolvers = [\"10.10.0.10\", \"10.10.0.11\"]\n\
+         edge_hosts = [\"10.100.0.5\", \"10.100.0.10\", \"10.100.0.15\"]\n\
+         admin_hosts = [\"10.10.0.50\"]\n\
+         [[rmm.approved]]\ntool = \"screenconnect\"\n",
+    )
+    .unwrap();
+    let out = dir.join("out");
+    let o = Command::new(env!("CARGO_BIN_EXE_dwell"))
+        .arg("analyze")
+        .arg(&sim)
+        .arg("--config")
+        .arg(&profile)
+        .arg("--out")
+        .arg(&out)
+        .arg("--quiet")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(out.join("findings.jsonl")).unwrap();
+    let findings: Vec<serde_json::Value> =
+        text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let endpoint = findings.iter().filter(|f| f["entity"]["host"].is_string()).count();
+    let loud: Vec<String> = findings
+        .iter()
+        .filter(|f| f["score"].as_f64().unwrap() >= 50.0)
+        .map(|f| format!("{} {} {}", f["detector"], f["score"], f["summary"]))
+        .collect();
+    println!("{} findings ({endpoint} with a host name), {} >= 50", findings.len(), loud.len());
+    assert!(loud.is_empty(), "{}", loud.join("\n"));
+    std::fs::remove_dir_all(&dir).ok();
+}

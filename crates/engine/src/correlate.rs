@@ -46,7 +46,7 @@ pub mod benchmarks {
 /// The operating model and its reasons, from timing alone (see [`classify`] for the
 /// shape-aware call).
 pub fn classify_tempo(dwell_s: f64, time_to_exfil_s: Option<f64>) -> (TempoModel, Vec<String>) {
-    classify(dwell_s, time_to_exfil_s, &[])
+    classify(dwell_s, time_to_exfil_s, &[], Timestamp(0))
 }
 
 /// Signals of the operating model found in the findings of an incident.
@@ -108,8 +108,8 @@ fn classify(
     dwell_s: f64,
     time_to_exfil_s: Option<f64>,
     shape: &[&Finding],
+    first: Timestamp,
 ) -> (TempoModel, Vec<String>) {
-    let first = shape.iter().map(|f| f.time).min().unwrap_or(Timestamp(0));
     let (mut fast, slow) = signals(shape, first);
     match time_to_exfil_s {
         Some(t) if t >= 14.0 * DAY => {
@@ -227,19 +227,28 @@ fn incident(g: &[&Finding]) -> Option<Incident> {
     if max < ALERT_SCORE && stages.len() < 2 {
         return None;
     }
-    let first_seen = g.iter().map(|f| f.time).min().unwrap_or(Timestamp(0));
-    let last_seen = g.iter().map(|f| f.end.max(f.time)).max().unwrap_or(first_seen);
+    // The timeline is anchored on alert-level evidence: a weak finding on the same host
+    // before the first alert (an administrator's routine remoting, a long backup
+    // connection) is context, not the start of the intrusion. Groups of weak findings
+    // only (multi-stage, below the alert score) use all of them.
+    let anchors: Vec<&Finding> = if max >= ALERT_SCORE {
+        g.iter().copied().filter(|f| f.score >= ALERT_SCORE).collect()
+    } else {
+        g.to_vec()
+    };
+    let first_seen = anchors.iter().map(|f| f.time).min().unwrap_or(Timestamp(0));
+    let last_seen = anchors.iter().map(|f| f.end.max(f.time)).max().unwrap_or(first_seen);
     let mut attack: Vec<Technique> = g.iter().flat_map(|f| f.attack.iter().copied()).collect();
     attack.sort();
     attack.dedup();
     let dwell_s = last_seen.secs_since(first_seen).max(0.0);
-    let time_to_exfil_s = g
+    let time_to_exfil_s = anchors
         .iter()
         .filter(|f| f.stage == Stage::Exfiltration)
         .map(|f| f.time)
         .min()
         .map(|t| t.secs_since(first_seen).max(0.0));
-    let (model, model_reasons) = classify(dwell_s, time_to_exfil_s, g);
+    let (model, model_reasons) = classify(dwell_s, time_to_exfil_s, g, first_seen);
     // Risk-based: the strongest finding, plus 5 per further stage seen.
     let score = clamp_score(max + 5.0 * (stages.len().saturating_sub(1)) as f64);
     let entities = entities(g);

@@ -5,7 +5,7 @@
 //! * [`benign`]: what every hour looks like without an intruder, including the periodic,
 //!   bulky and high-entropy traffic real networks carry;
 //! * [`attack`]: the smash-and-grab and low-and-slow scenarios, stage by stage;
-//! * [`zeek`]: the Zeek TSV writers;
+//! * [`zeek`]: the Zeek TSV writers; [`endpoint`]: Windows records (`--endpoint`);
 //! * [`truth`]: `truth.json` and [`eval`]: scoring findings and incidents against it.
 //!
 //! Generation streams hour by hour (memory is bounded by one hour of sessions) and is
@@ -13,6 +13,7 @@
 
 pub mod attack;
 pub mod benign;
+pub mod endpoint;
 pub mod eval;
 pub mod rng;
 pub mod session;
@@ -65,6 +66,8 @@ pub struct SimConfig {
     pub scenario: Scenario,
     /// Start, µs since the epoch (default Monday 2026-03-02 00:00 UTC).
     pub start_us: i64,
+    /// Also write Windows endpoint records (`endpoint/winlogbeat.jsonl`).
+    pub endpoint: bool,
 }
 
 impl Default for SimConfig {
@@ -75,6 +78,7 @@ impl Default for SimConfig {
             days: 4.0,
             scenario: Scenario::Both,
             start_us: 1_772_409_600 * US,
+            endpoint: false,
         }
     }
 }
@@ -171,8 +175,18 @@ pub fn simulate(
         hour_start += HOUR * US;
         progress((hour_start - start) as f64 / total as f64);
     }
-    let counts = writer.close(end).map_err(io(out))?;
-    let truth = truth::Truth::build(cfg, &world, &plans, start, end);
+    let mut counts = writer.close(end).map_err(io(out))?;
+    let mut truth = truth::Truth::build(cfg, &world, &plans, start, end);
+    if cfg.endpoint {
+        let (n, extra) = endpoint::write(&world, &plans, start, end, out).map_err(io(out))?;
+        counts.push(("winlog", n));
+        for (i, st) in extra {
+            if let Some(sc) = truth.scenarios.get_mut(i) {
+                sc.stages.push(st);
+                sc.stages.sort_by_key(|s| s.start);
+            }
+        }
+    }
     let tpath = out.join("truth.json");
     let text = serde_json::to_string_pretty(&truth)
         .map_err(|e| SimError::Io { path: tpath.clone(), source: e.into() })?;

@@ -34,7 +34,7 @@
 //!
 //! **Known false positives.** Software deployment through PsExec or WMI by
 //! administrators (approve their jump hosts in the org profile: findings whose source
-//! is an admin host lose 25); management agents that run commands under WmiPrvSE.
+//! is an admin host lose 40); management agents that run commands under WmiPrvSE.
 //! **Known misses.** Remote execution through tools with unknown service and pipe
 //! names that also avoid shells; anything on a computer without Sysmon or the
 //! Security-audit subcategories (5145, 4698, 4688) enabled.
@@ -64,7 +64,10 @@ detector_config! {
         /// two to count as one remote task creation.
         pub task_rpc_window_s: f64 = 120.0,
         /// Score taken off when the source is a declared admin host.
-        pub admin_host_discount: f64 = 25.0,
+        pub admin_host_discount: f64 = 40.0,
+        /// Seconds after a network logon (4624 type 3/10) within which an execution
+        /// record on the same computer is attributed to that logon's source.
+        pub logon_window_s: f64 = 120.0,
     }
 }
 
@@ -115,6 +118,7 @@ fn build(cx: &BuildCx<'_>) -> Result<Box<dyn Detector>, ConfigError> {
         procs: ProcTable::default(),
         task_loads: HashMap::default(),
         remote_registry: HashMap::default(),
+        logons: HashMap::default(),
     }))
 }
 
@@ -167,6 +171,8 @@ pub struct RemoteExecution {
     task_loads: HashMap<(String, u64), f64, RandomState>,
     /// (computer, pid) of Remote Registry service hosts.
     remote_registry: HashMap<(String, u64), (), RandomState>,
+    /// Computer → its latest network or remote-interactive logon (time s, source, user).
+    logons: HashMap<String, (f64, IpAddr, String), RandomState>,
 }
 
 struct Hit {
@@ -390,6 +396,15 @@ impl RemoteExecution {
             }
             WinKind::Logon if w.event_id == 4624 => {
                 let ty = w.get_u64("LogonType")?;
+                if ty == 3 || ty == 10 {
+                    if let Some(ip) = remote_ip(w.get("IpAddress")) {
+                        if self.logons.len() >= 100_000 {
+                            self.logons.clear();
+                        }
+                        let user = w.get("TargetUserName").unwrap_or("?").to_string();
+                        self.logons.insert(w.host_key(), (secs(ev), ip, user));
+                    }
+                }
                 let process = w.get("LogonProcessName").unwrap_or("").trim().to_ascii_lowercase();
                 if ty == 9 && process == "seclogo" {
                     return Some(hit(
@@ -482,6 +497,10 @@ impl RemoteExecution {
     }
 }
 
+fn secs(ev: &Event) -> f64 {
+    ev.ts().0 as f64 / 1e6
+}
+
 impl Detector for RemoteExecution {
     fn meta(&self) -> &'static DetectorMeta {
         &META
@@ -489,7 +508,25 @@ impl Detector for RemoteExecution {
 
     fn on_event(&mut self, ev: &Event, cx: &mut Ctx<'_>) {
         let Body::Win(w) = &ev.body else { return };
-        let Some(h) = self.judge(ev, w) else { return };
+        let Some(mut h) = self.judge(ev, w) else { return };
+        // Execution records carry no source: the network logon just before does.
+        let mut logon_user = None;
+        if h.source.is_none()
+            && matches!(
+                w.kind,
+                WinKind::Process
+                    | WinKind::ServiceInstall
+                    | WinKind::RegistrySet
+                    | WinKind::TaskCreate
+            )
+        {
+            if let Some((t, ip, user)) = self.logons.get(&w.host_key()) {
+                if (0.0..=self.cfg.logon_window_s).contains(&(secs(ev) - t)) {
+                    h.source = Some(*ip);
+                    logon_user = Some(user.clone());
+                }
+            }
+        }
         let mut score = h.score;
         let mut note = String::new();
         if let Some(src) = h.source {
@@ -497,6 +534,9 @@ impl Detector for RemoteExecution {
                 score -= self.cfg.admin_host_discount;
                 note = format!("; {src} is a declared admin host");
             }
+        }
+        if let (Some(src), Some(user)) = (h.source, &logon_user) {
+            note = format!("; after a network logon of {user} from {src}{note}");
         }
         let summary = format!("{}: {}{note}", w.computer, h.what);
         let mut d = draft(cx, ev, w, score, summary);

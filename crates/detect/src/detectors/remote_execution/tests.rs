@@ -27,6 +27,7 @@ fn det() -> RemoteExecution {
         procs: ProcTable::default(),
         task_loads: HashMap::default(),
         remote_registry: HashMap::default(),
+        logons: HashMap::default(),
     }
 }
 
@@ -72,4 +73,51 @@ fn ordinary_services_and_local_share_access_are_silent() {
         ev::proc(103.0, "SRV1", "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe", "C:\\Windows\\System32\\wbem\\WMIADAP.exe", "wmiadap.exe /F /T /R"),
     ];
     assert!(run(&mut det(), &evs, &p).is_empty());
+}
+
+#[test]
+fn remoting_from_the_admin_jump_host_is_discounted_below_alerting() {
+    let mut p = profile_with_internal(&["10.0.0.0/8"]);
+    let nets: Vec<ipnet::IpNet> = vec!["10.10.0.50/32".parse().unwrap()];
+    p.admin_hosts = crate::netset::NetSet::from_nets(&nets);
+    let evs = vec![
+        ev::win(
+            100.0,
+            "FS01",
+            "Security",
+            4624,
+            &[("LogonType", "3"), ("IpAddress", "10.10.0.50"), ("TargetUserName", "adm_ops")],
+        ),
+        ev::proc(
+            103.0,
+            "FS01",
+            "C:\\Windows\\System32\\wsmprovhost.exe",
+            "C:\\Windows\\System32\\HOSTNAME.EXE",
+            "hostname",
+        ),
+        ev::win(
+            500.0,
+            "FS02",
+            "Security",
+            4624,
+            &[("LogonType", "3"), ("IpAddress", "10.100.0.5"), ("TargetUserName", "svc_vpn")],
+        ),
+        ev::proc(
+            501.0,
+            "FS02",
+            "C:\\Windows\\System32\\wsmprovhost.exe",
+            "C:\\Windows\\System32\\cmd.exe",
+            "cmd /c whoami",
+        ),
+    ];
+    let f = run(&mut det(), &evs, &p);
+    assert_eq!(f.len(), 2);
+    let admin = f.iter().find(|x| x.draft.summary.contains("FS01")).unwrap();
+    assert!(admin.draft.score < 50.0, "{}", admin.draft.summary);
+    let other = f.iter().find(|x| x.draft.summary.contains("FS02")).unwrap();
+    assert!(
+        other.draft.score >= 70.0 && other.draft.summary.contains("10.100.0.5"),
+        "{}",
+        other.draft.summary
+    );
 }
