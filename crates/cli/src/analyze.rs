@@ -12,7 +12,7 @@ pub fn run(a: AnalyzeArgs) -> Result<()> {
         Some(p) => config::load_profile(p)?,
         None => OrgProfile::default(),
     };
-    let (intel, reports) = config::load_intel(&a.intel)?;
+    let (intel, reports, sigma) = config::load_rules(&a.intel, &a.sigma)?;
     let opts = RunOptions { reorder_window_s: a.reorder_window, ..RunOptions::default() };
     let inputs = Inputs::resolve(&a.paths, &opts.decode)?;
     let pb = progress::bar(inputs.total_bytes(), a.quiet);
@@ -50,6 +50,24 @@ pub fn run(a: AnalyzeArgs) -> Result<()> {
                 ));
             }
             extra.push(line);
+        }
+        for (dir, r) in &sigma {
+            let fired: std::collections::BTreeSet<&str> = analysis
+                .findings
+                .iter()
+                .filter(|f| f.detector == "sigma")
+                .filter_map(|f| f.evidence.get("rule_title").and_then(|t| t.as_str()))
+                .collect();
+            extra.push(format!(
+                "sigma {dir}: {} of {} rule files compiled, {} rules fired{}",
+                r.compiled,
+                r.files,
+                fired.len(),
+                if r.unsupported.is_empty() { String::new() } else { "; not compiled:".into() }
+            ));
+            for (f, why) in &r.unsupported {
+                extra.push(format!("  {}: {why}", f.display()));
+            }
         }
         let strong = analysis.findings.iter().filter(|f| f.score >= 50.0).count();
         extra.push(format!(

@@ -92,6 +92,11 @@ pub struct AnalyzeArgs {
     /// Repeatable.
     #[arg(long, value_name = "FILE")]
     pub intel: Vec<PathBuf>,
+    /// Directory (or file) of Sigma rules, searched recursively for .yml/.yaml; each match
+    /// is a finding with the rule's level and ATT&CK tags. Rules that cannot be compiled
+    /// are listed with the reason at the end. Repeatable.
+    #[arg(long, value_name = "DIR")]
+    pub sigma: Vec<PathBuf>,
     /// What to print on stdout.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,

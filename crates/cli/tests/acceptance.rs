@@ -540,3 +540,62 @@ fn endpoint_techniques_are_found_by_their_detectors() {
         assert!(listed.contains(row.rel.as_str()), "{} is not in ENDPOINT", row.rel);
     }
 }
+
+/// With `--sigma ../shared/data/sigma` (383 SigmaHQ rules, not shipped), Windows logs
+/// fire the rules their names suggest.
+const SIGMA: &[(&str, &str)] = &[
+    ("lolbin/cmd_bitsadmin_download_psh_script_2020-10-2302365189.json", "File Download Via Bitsadmin"),
+    ("lolbin/cmd_mshta_javascript_getobject_sct_2020-10-2202214475.json", "Suspicious JavaScript Execution Via Mshta.EXE"),
+    ("lolbin/sbousseaden_exec_persist_rundll32_mshta_scheduledtask_sysmon_1_3_11.evtx", "Mshtml.DLL RunHTMLApplication Suspicious Usage"),
+    ("lolbin/sbousseaden_exec_sysmon_1_lolbin_pcalua.evtx", "Use of Pcalua For Execution"),
+    ("lolbin/sbousseaden_exec_sysmon_lobin_regsvr32_sct.evtx", "Potentially Suspicious Regsvr32 HTTP/FTP Pattern"),
+    ("lolbin/sbousseaden_exec_wmic_xsl_internet_sysmon_3_1_11.evtx", "Potential Remote SquiblyTwo Technique Execution"),
+    ("lolbin/wmic_remote_xsl_jscript_2020-10-1802171958.json", "Potential Remote SquiblyTwo Technique Execution"),
+    ("lateral/sbousseaden_LM_DCOM_MSHTA_LethalHTA_Sysmon_3_1.evtx", "Potential LethalHTA Technique Execution"),
+    ("lateral/sbousseaden_LM_Remote_Service01_5145_svcctl.evtx", "Remote Service Activity via SVCCTL Named Pipe"),
+    ("lateral/sbousseaden_LM_REMCOM_5145_TargetHost.evtx", "Remote Service Activity via SVCCTL Named Pipe"),
+    ("lateral/empire_psexec_dcerpc_tcp_svcctl_2020-09-20121608.json.gz", "Suspicious Service Installation Script"),
+    ("lateral/schtask_create_2020-12-1907003032.json", "Scheduled Task Creation Via Schtasks.EXE"),
+    ("lateral/covenant_psremoting_command_2020-08-06115603.json.gz", "Remote LSASS Process Access Through Windows Remote Management"),
+    ("lateral/sbousseaden_smbmap_upload_exec_sysmon.evtx", "Rundll32 UNC Path Execution"),
+    ("sideload/sbousseaden_apt10_jjs_sideloading_prochollowing_persist_as_service_sysmon_1_7_8_13.evtx", "Potential JLI.dll Side-Loading"),
+    ("sideload/sbousseaden_faxhell_sysmon_7_1_18_3_bindshell_dllhijack.evtx", "Fax Service DLL Search Order Hijack"),
+    ("sideload/sbousseaden_sideloading_wwlib_sysmon_7_1_11.evtx", "Potential WWlib.DLL Sideloading"),
+    ("sideload/covenant_wmi_wbemcomn_dll_hijack_2020-10-09173318.json.gz", "WMIC Remote Command Execution"),
+    ("beacon/aptsimulator_cobaltstrike_2021-06-11T21081492.json", "Uncommon Service Installation Image Path"),
+];
+
+#[test]
+fn sigma_rules_fire_on_the_logs_they_describe() {
+    let data = shared_or_skip!();
+    let tmp = std::env::temp_dir().join(format!("dwell-sigma-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let mut failures = Vec::new();
+    for (path, title) in SIGMA {
+        let out = tmp.join(path.replace('/', "_"));
+        let o = Command::new(env!("CARGO_BIN_EXE_dwell"))
+            .arg("analyze")
+            .arg(data.join(path))
+            .arg("--sigma")
+            .arg(data.join("sigma"))
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{path}: {}", String::from_utf8_lossy(&o.stderr));
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(stderr.contains("383 of 383 rule files compiled"), "{stderr}");
+        let fired: Vec<String> = std::fs::read_to_string(out.join("findings.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|f| f["detector"] == "sigma")
+            .map(|f| f["evidence"]["rule_title"].as_str().unwrap().to_string())
+            .collect();
+        if !fired.iter().any(|t| t == title) {
+            failures.push(format!("{path}: {title:?} did not fire (fired: {fired:?})"));
+        }
+    }
+    std::fs::remove_dir_all(&tmp).ok();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -226,6 +226,17 @@ impl FileDecoder {
         &self.stats
     }
 
+    /// The time the file starts, cheaply: for EVTX from record headers, otherwise the
+    /// first event's time (consuming it).
+    pub fn first_ts_hint(&mut self) -> Option<dwell_model::Timestamp> {
+        if let Inner::Evtx(d) = &self.inner {
+            if let Some(t) = d.first_ts() {
+                return Some(t);
+            }
+        }
+        self.next_event().map(|e| e.ts())
+    }
+
     /// The next event; `None` at the end of the file (or where it became unreadable).
     pub fn next_event(&mut self) -> Option<Event> {
         if self.done {

@@ -91,15 +91,17 @@ pub fn from_json(v: &Value) -> Result<Option<(Timestamp, WinEvent)>, String> {
 }
 
 /// The text between `<tag ...>` and `</tag>` (first occurrence), and the opening tag.
+/// No allocation: this runs several times per record.
 fn xml_element<'a>(x: &'a str, tag: &str) -> Option<(&'a str, &'a str)> {
-    let mut from = 0;
-    loop {
-        let start = from + x.get(from..)?.find(&format!("<{tag}"))?;
-        let after = x.get(start + 1 + tag.len()..)?;
-        let next = after.chars().next()?;
-        if !(next == '>' || next == ' ' || next == '/') {
-            from = start + 1;
+    let b = x.as_bytes();
+    for (i, _) in x.match_indices(tag) {
+        if i == 0 || b[i - 1] != b'<' {
             continue;
+        }
+        let after = &x[i + tag.len()..];
+        match after.as_bytes().first() {
+            Some(b'>') | Some(b' ') | Some(b'/') => {}
+            _ => continue,
         }
         let open_end = after.find('>')?;
         let open = &after[..open_end];
@@ -107,16 +109,32 @@ fn xml_element<'a>(x: &'a str, tag: &str) -> Option<(&'a str, &'a str)> {
             return Some((open, ""));
         }
         let body = &after[open_end + 1..];
-        let close = body.find(&format!("</{tag}>"))?;
-        return Some((open, &body[..close]));
+        // The matching close tag: `</tag>`.
+        let bb = body.as_bytes();
+        for (j, _) in body.match_indices(tag) {
+            if j >= 2
+                && bb[j - 2] == b'<'
+                && bb[j - 1] == b'/'
+                && bb.get(j + tag.len()) == Some(&b'>')
+            {
+                return Some((open, &body[..j - 2]));
+            }
+        }
+        return None;
     }
+    None
 }
 
 fn xml_attr<'a>(open: &'a str, name: &str) -> Option<&'a str> {
-    let pat = format!("{name}=\"");
-    let i = open.find(&pat)? + pat.len();
-    let rest = &open[i..];
-    Some(&rest[..rest.find('"')?])
+    let b = open.as_bytes();
+    for (i, _) in open.match_indices(name) {
+        let after = &open[i + name.len()..];
+        if (i == 0 || b[i - 1] == b' ') && after.starts_with("=\"") {
+            let rest = &after[2..];
+            return Some(&rest[..rest.find('"')?]);
+        }
+    }
+    None
 }
 
 fn xml_unescape(s: &str) -> String {
@@ -201,13 +219,49 @@ pub fn from_xml(x: &str) -> Result<(Timestamp, WinEvent), String> {
                 let Some(close) = body.find("</Data>") else { break };
                 (&body[..close], &body[close + 7..])
             };
-            if let Some(name) = xml_attr(open, "Name") {
-                raw.push((xml_unescape(name), xml_unescape(value)));
+            match xml_attr(open, "Name") {
+                Some(name) => raw.push((xml_unescape(name), xml_unescape(value))),
+                None if !value.is_empty() => raw.push(("Data".into(), xml_unescape(value))),
+                None => {}
             }
             rest = next;
         }
+    } else if let Some((_, user)) = xml_element(x, "UserData") {
+        user_data(user, &mut raw);
+    }
+    if let Some(uid) =
+        xml_element(system, "Security").and_then(|(open, _)| xml_attr(open, "UserID"))
+    {
+        raw.push(("UserID".into(), xml_unescape(uid)));
     }
     finish(created, channel, computer, provider, event_id, record_id, raw)
+}
+
+/// `<UserData><LogFileCleared xmlns="..."><SubjectUserName>u</SubjectUserName>...`: the
+/// children of UserData's one element, as fields.
+fn user_data(user: &str, raw: &mut Vec<(String, String)>) {
+    let Some(start) = user.find('<') else { return };
+    let Some(open_end) = user[start..].find('>').map(|e| start + e) else { return };
+    let mut rest = &user[open_end + 1..];
+    while let Some(lt) = rest.find('<') {
+        let after = &rest[lt + 1..];
+        if after.starts_with('/') {
+            break;
+        }
+        let Some(name_end) = after.find(['>', ' ', '/']) else { break };
+        let tag = &after[..name_end];
+        let Some(gt) = after.find('>') else { break };
+        if after[..gt].ends_with('/') {
+            raw.push((tag.to_string(), String::new()));
+            rest = &after[gt + 1..];
+            continue;
+        }
+        let body = &after[gt + 1..];
+        let close = format!("</{tag}>");
+        let Some(c) = body.find(&close) else { break };
+        raw.push((tag.to_string(), xml_unescape(&body[..c])));
+        rest = &body[c + close.len()..];
+    }
 }
 
 fn text_of(v: &Value) -> Option<String> {
@@ -413,9 +467,10 @@ pub fn map_fields(kind: WinKind, event_id: u32, raw: Vec<(String, String)>) -> V
             }
         }
         let name: Text = match rename(&k) {
-            Some(n) => n.into(),
-            None => k.into(),
+            Some(n) => intern(n),
+            None => intern(&k),
         };
+        let v = if v.contains("%%") { render_message_codes(&v) } else { v };
         out.push((name, v.into()));
     }
     // 4688 has no `User`; Sysmon writes `DOMAIN\name`.
@@ -426,6 +481,58 @@ pub fn map_fields(kind: WinKind, event_id: u32, raw: Vec<(String, String)>) -> V
                 _ => user,
             };
             out.push(("User".into(), u.into()));
+        }
+    }
+    out
+}
+
+thread_local! {
+    static NAMES: std::cell::RefCell<std::collections::HashMap<String, Text>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// One shared allocation per field name (a few hundred distinct names in practice; the
+/// cache stops growing at 4096 so hostile input cannot make it grow without bound).
+fn intern(name: &str) -> Text {
+    NAMES.with(|m| {
+        let mut m = m.borrow_mut();
+        if let Some(t) = m.get(name) {
+            return t.clone();
+        }
+        let t: Text = name.into();
+        if m.len() < 4096 {
+            m.insert(name.to_string(), t.clone());
+        }
+        t
+    })
+}
+
+/// Security-log access codes as Windows' event viewer renders them (`%%4417` →
+/// `WriteData (or AddFile)`): EVTX keeps the codes, rules and analysts read the names.
+const MESSAGE_CODES: &[(&str, &str)] = &[
+    ("%%1537", "DELETE"),
+    ("%%1538", "READ_CONTROL"),
+    ("%%1539", "WRITE_DAC"),
+    ("%%1540", "WRITE_OWNER"),
+    ("%%1541", "SYNCHRONIZE"),
+    ("%%1542", "ACCESS_SYS_SEC"),
+    ("%%4416", "ReadData (or ListDirectory)"),
+    ("%%4417", "WriteData (or AddFile)"),
+    ("%%4418", "AppendData (or AddSubdirectory or CreatePipeInstance)"),
+    ("%%4419", "ReadEA"),
+    ("%%4420", "WriteEA"),
+    ("%%4421", "Execute/Traverse"),
+    ("%%4422", "DeleteChild"),
+    ("%%4423", "ReadAttributes"),
+    ("%%4424", "WriteAttributes"),
+    ("%%7688", "Control Access"),
+];
+
+fn render_message_codes(v: &str) -> String {
+    let mut out = v.to_string();
+    for (code, name) in MESSAGE_CODES {
+        if out.contains(code) {
+            out = out.replace(code, name);
         }
     }
     out
@@ -514,6 +621,33 @@ pub struct EvtxDecoder {
     /// Records seen, for the record number of an event (EVTX has its own ids, but a
     /// corrupt record may not).
     ordinal: u64,
+    /// The earliest first-record time over the chunks, read from record headers.
+    first_ts: Option<Timestamp>,
+}
+
+/// The earliest time in the headers of each chunk's first record (FILETIME, 100 ns since
+/// 1601): where a file starts, without rendering a record.
+fn header_first_ts(buf: &[u8]) -> Option<Timestamp> {
+    const EPOCH_DIFF_S: i64 = 11_644_473_600;
+    let mut best: Option<i64> = None;
+    let mut off = 4096usize;
+    while let Some(chunk) = buf.get(off..off + 512 + 24) {
+        if !chunk.starts_with(b"ElfChnk\0") {
+            break;
+        }
+        let rec = &chunk[512..];
+        if rec.starts_with(&[0x2a, 0x2a, 0, 0]) {
+            let mut ft = [0u8; 8];
+            ft.copy_from_slice(&rec[16..24]);
+            let ft = u64::from_le_bytes(ft) as i64;
+            let us = ft / 10 - EPOCH_DIFF_S * 1_000_000;
+            if us > 0 {
+                best = Some(best.map_or(us, |b| b.min(us)));
+            }
+        }
+        off += 65_536;
+    }
+    best.map(Timestamp)
 }
 
 impl EvtxDecoder {
@@ -522,6 +656,7 @@ impl EvtxDecoder {
     pub fn new(mut reader: Box<dyn Read + Send>, file: FileId) -> Result<Self, String> {
         let mut buf = Vec::new();
         reader.read_to_end(&mut buf).map_err(|e| e.to_string())?;
+        let first_ts = header_first_ts(&buf);
         let settings = evtx::ParserSettings::new()
             .num_threads(1)
             .separate_json_attributes(false)
@@ -535,7 +670,13 @@ impl EvtxDecoder {
             file,
             queue: VecDeque::new(),
             ordinal: 0,
+            first_ts,
         })
+    }
+
+    /// When the file starts, from record headers (no record rendered).
+    pub fn first_ts(&self) -> Option<Timestamp> {
+        self.first_ts
     }
 
     /// Decodes up to the next event; `None` at end of input.
@@ -562,7 +703,9 @@ impl EvtxDecoder {
             for rec in parsed.iter() {
                 self.ordinal += 1;
                 stats.records += 1;
-                let rec = match rec.and_then(|r| r.into_json_value()) {
+                // XML is the crate's native rendering; scanning it is several times
+                // cheaper than rendering JSON and parsing that back into a tree.
+                let rec = match rec.and_then(|r| r.into_xml()) {
                     Ok(r) => r,
                     Err(e) => {
                         stats.anomaly(self.ordinal, AnomalyKind::BadValue, format!("record: {e}"));
@@ -570,14 +713,11 @@ impl EvtxDecoder {
                     }
                 };
                 let record = rec.event_record_id;
-                match from_json(&rec.data) {
-                    Ok(Some((ts, w))) => {
+                match from_xml(&rec.data) {
+                    Ok((ts, w)) => {
                         let ev = event(ts, self.file, record, w);
                         *stats.events.entry(ev.kind()).or_default() += 1;
                         self.queue.push_back(ev);
-                    }
-                    Ok(None) => {
-                        stats.anomaly(record, AnomalyKind::MissingField, "no Event element")
                     }
                     Err(why) => stats.anomaly(record, AnomalyKind::MissingField, why),
                 }
@@ -649,6 +789,14 @@ mod tests {
         assert_eq!(w.get_u64("ParentProcessId"), Some(0x10));
         assert_eq!(w.get("User"), Some("CORP\\bob"));
         assert_eq!(w.get("Message"), None);
+    }
+
+    #[test]
+    fn access_codes_are_rendered() {
+        let (_, w) = one(json!({"EventID": 5145, "Channel": "Security", "Hostname": "H",
+            "TimeCreated": "2020-10-23T02:36:43Z", "AccessList": "%%1538\n\t\t\t\t%%4417\n"}));
+        assert!(w.get("AccessList").unwrap().contains("READ_CONTROL"));
+        assert!(w.get("AccessList").unwrap().contains("WriteData (or AddFile)"));
     }
 
     #[test]

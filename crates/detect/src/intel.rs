@@ -85,6 +85,9 @@ pub struct IntelSet {
     nets: NetSet<Indicator>,
     domains: HashMap<String, Indicator, RandomState>,
     digests: HashMap<String, Indicator, RandomState>,
+    /// Sigma rules given with `--sigma` (user-supplied detection content travels with
+    /// the indicators; the `sigma` detector evaluates them).
+    pub sigma: crate::sigma::RuleSet,
 }
 
 fn refang(s: &str) -> String {

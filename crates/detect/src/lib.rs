@@ -21,6 +21,7 @@ pub mod names;
 pub mod netset;
 pub mod profile;
 pub mod registry;
+pub mod sigma;
 #[cfg(test)]
 pub(crate) mod testing;
 

@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use crate::detectors::{
     anonymizer, beaconing, credential_access, data_egress, defense_evasion, dga, dll_sideload,
     dns_tunnel, edge_device, http_anomaly, intel_match, lateral_movement, lolbin, long_connection,
-    rare_destination, remote_execution, rmm_process, rmm_tool, scan, tls_anomaly,
+    rare_destination, remote_execution, rmm_process, rmm_tool, scan, sigma, tls_anomaly,
 };
 use crate::intel::IntelSet;
 use crate::meta::DetectorMeta;
@@ -47,6 +47,7 @@ pub static ALL: &[&Registration] = &[
     &credential_access::REGISTRATION,
     &remote_execution::REGISTRATION,
     &defense_evasion::REGISTRATION,
+    &sigma::REGISTRATION,
 ];
 
 /// What constructors may read.
@@ -199,6 +200,7 @@ mod tests {
             include_str!("detectors/defense_evasion.rs"),
             include_str!("detectors/defense_evasion/tests.rs"),
         ),
+        ("sigma", include_str!("detectors/sigma.rs"), include_str!("detectors/sigma/tests.rs")),
     ];
 
     #[test]

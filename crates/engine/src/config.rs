@@ -31,6 +31,21 @@ pub type LoadedIntel = (Arc<IntelSet>, Vec<(String, LoadReport)>);
 
 /// Reads intel lists into one set; returns a report per file.
 pub fn load_intel(paths: &[impl AsRef<Path>]) -> Result<LoadedIntel, EngineError> {
+    let (set, reports, _) = load_rules(paths, &[] as &[&Path])?;
+    Ok((set, reports))
+}
+
+/// What loading each Sigma directory gave.
+pub type SigmaReports = Vec<(String, dwell_detect::sigma::SigmaReport)>;
+
+/// Indicators and rules of a run, with what loading each list and directory gave.
+pub type LoadedRules = (Arc<IntelSet>, Vec<(String, LoadReport)>, SigmaReports);
+
+/// Reads intel lists and Sigma rule directories into one set.
+pub fn load_rules(
+    paths: &[impl AsRef<Path>],
+    sigma: &[impl AsRef<Path>],
+) -> Result<LoadedRules, EngineError> {
     let mut set = IntelSet::new();
     let mut reports = Vec::new();
     for p in paths {
@@ -42,7 +57,19 @@ pub fn load_intel(paths: &[impl AsRef<Path>]) -> Result<LoadedIntel, EngineError
         let rep = set.load(&name, &text);
         reports.push((name, rep));
     }
-    Ok((Arc::new(set), reports))
+    let mut sreps = Vec::new();
+    for d in sigma {
+        let d = d.as_ref();
+        let rep = set.sigma.load_dir(d).map_err(|e| EngineError::Config(format!("--sigma {e}")))?;
+        if rep.files == 0 {
+            return Err(EngineError::Config(format!(
+                "--sigma {}: no .yml or .yaml rule files there",
+                d.display()
+            )));
+        }
+        sreps.push((d.display().to_string(), rep));
+    }
+    Ok((Arc::new(set), reports, sreps))
 }
 
 #[cfg(test)]

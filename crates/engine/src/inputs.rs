@@ -115,7 +115,7 @@ impl Inputs {
 
 fn sniff_file(path: &Path, opts: &DecodeOptions) -> Result<InputFile, DecodeError> {
     let mut d = FileDecoder::open(path, FileId(0), opts)?;
-    let first_ts = d.next_event().map(|e| e.ts());
+    let first_ts = d.first_ts_hint();
     Ok(InputFile {
         path: path.to_path_buf(),
         format: d.format(),

@@ -19,4 +19,5 @@ pub mod remote_execution;
 pub mod rmm_process;
 pub mod rmm_tool;
 pub mod scan;
+pub mod sigma;
 pub mod tls_anomaly;
