@@ -36,6 +36,13 @@ fn demo_runs_and_writes_valid_results() {
     assert!(stdout.contains("Evaluation against the simulation's ground truth"));
     assert!(stdout.contains("report: "));
     assert!(out.join("sim/truth.json").is_file() && out.join("sim/conn.log").is_file());
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("Hunt next") && md.contains("smash_and_grab"), "{md}");
+    let layer: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("attack-layer.json")).unwrap())
+            .unwrap();
+    assert!(layer["techniques"].as_array().unwrap().len() >= 10);
+    assert!(out.join("sim/endpoint/winlogbeat.jsonl").is_file());
     std::fs::remove_dir_all(&out).ok();
 }
 

@@ -100,3 +100,50 @@ fn evtx_xml_and_json_renderings_agree() {
     }
     assert!(compared > 300, "{compared}");
 }
+
+/// A damaged EVTX file: records after the damage in the same chunk may be lost, but the
+/// decoder never panics, counts what it skipped, and a cut file keeps the chunks before
+/// the cut.
+#[test]
+fn damaged_evtx_is_decoded_as_far_as_it_goes() {
+    let data = shared_or_skip!();
+    let path =
+        data.join("sideload/sbousseaden_DE_timestomp_and_dll_sideloading_and_RunPersist.evtx");
+    let bytes = std::fs::read(&path).unwrap();
+    let whole = FileDecoder::from_bytes("x.evtx", bytes.clone(), None, &DecodeOptions::default())
+        .unwrap()
+        .count();
+    assert_eq!(whole, 23);
+    // Garbage over the middle of the first chunk's records.
+    for (at, len) in [(4096 + 512 + 2000, 64), (4096 + 600, 4000), (4096 + 512, 16)] {
+        let mut b = bytes.clone();
+        for (i, x) in b.iter_mut().enumerate().skip(at).take(len) {
+            *x = (i as u8).wrapping_mul(151).wrapping_add(7);
+        }
+        let mut d = FileDecoder::from_bytes("x.evtx", b, None, &DecodeOptions::default()).unwrap();
+        let n = d.by_ref().count() as u64;
+        let st = d.stats();
+        eprintln!("damage at {at}+{len}: {n} events, {} anomalies", st.anomaly_total());
+        assert!(n <= whole as u64);
+        // Every record lost is accounted for: as a bad record, or inside a bad chunk.
+        if n < whole as u64 {
+            assert!(st.anomaly_total() >= 1, "{n} of {whole} events and no anomaly counted");
+        }
+        if len == 16 {
+            // The first record's header is gone: that record alone is lost.
+            assert_eq!((n, st.anomaly_total()), (whole as u64 - 1, 1));
+        }
+    }
+    // Cut in the middle: the file header promises more than there is.
+    let cut = bytes[..bytes.len() / 2].to_vec();
+    let mut d = FileDecoder::from_bytes("x.evtx", cut, None, &DecodeOptions::default()).unwrap();
+    let n = d.by_ref().count();
+    assert!(n <= whole);
+    // Not an EVTX file at all behind the magic.
+    let mut junk = b"ElfFile\0".to_vec();
+    junk.extend(std::iter::repeat_n(0xAAu8, 5000));
+    match FileDecoder::from_bytes("junk.evtx", junk, None, &DecodeOptions::default()) {
+        Ok(d) => assert_eq!(d.count(), 0),
+        Err(e) => assert!(e.to_string().contains("junk.evtx"), "{e}"),
+    }
+}

@@ -127,6 +127,8 @@ pub struct Baselines {
     /// Computer short name (lower case) → its address, from DHCP, NTLM, Sysmon network
     /// events and remote logons: how endpoint findings find their network identity.
     host_ips: HashMap<String, IpAddr, RandomState>,
+    /// Address → the computer name as logged (the reverse of `host_ips`).
+    ip_hosts: HashMap<IpAddr, String, RandomState>,
     resolved: HashMap<(IpAddr, IpAddr), Timestamp, RandomState>,
     first: Option<Timestamp>,
     /// Peers not tracked because the map was full.
@@ -161,6 +163,15 @@ impl Baselines {
             return;
         }
         self.host_ips.insert(key, ip);
+        if self.ip_hosts.len() < MAX_HOST_NAMES || self.ip_hosts.contains_key(&ip) {
+            self.ip_hosts.insert(ip, name.trim().to_string());
+        }
+    }
+
+    /// The computer name telemetry gave for an internal address (DHCP, NTLM, Windows
+    /// records), if any.
+    pub fn host_of_ip(&self, ip: IpAddr) -> Option<&str> {
+        self.ip_hosts.get(&ip).map(String::as_str)
     }
 
     fn observe_win(&mut self, w: &dwell_model::WinEvent, profile: &OrgProfile) {

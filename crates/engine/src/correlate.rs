@@ -181,6 +181,17 @@ pub fn human_duration(s: f64) -> String {
 
 /// Groups findings into incidents, highest score first.
 pub fn correlate(findings: &[Finding]) -> Vec<Incident> {
+    correlate_within(findings, DEFAULT_HORIZON_S)
+}
+
+/// How far apart two findings of one group may be and still belong to one incident:
+/// long enough for a low-and-slow operation (the public mean is 35 days to egress).
+pub const DEFAULT_HORIZON_S: f64 = 90.0 * DAY;
+
+/// [`correlate`] with a time horizon: a group whose findings, in time order, leave a gap
+/// longer than `horizon_s` is split there (the same host compromised twice, a year
+/// apart, is two incidents).
+pub fn correlate_within(findings: &[Finding], horizon_s: f64) -> Vec<Incident> {
     // Union–find over entity keys.
     let mut index: BTreeMap<String, usize> = BTreeMap::new();
     for f in findings {
@@ -214,7 +225,24 @@ pub fn correlate(findings: &[Finding]) -> Vec<Incident> {
             groups.entry(r).or_default().push(f);
         }
     }
-    let mut out: Vec<Incident> = groups.into_values().filter_map(|g| incident(&g)).collect();
+    let mut out: Vec<Incident> = Vec::new();
+    for mut g in groups.into_values() {
+        g.sort_by_key(|f| f.time);
+        let mut start = 0;
+        for i in 1..=g.len() {
+            let split = i == g.len() || {
+                let prev_end =
+                    g[start..i].iter().map(|f| f.end.max(f.time)).max().unwrap_or(g[i - 1].time);
+                g[i].time.secs_since(prev_end) > horizon_s
+            };
+            if split {
+                if let Some(inc) = incident(&g[start..i]) {
+                    out.push(inc);
+                }
+                start = i;
+            }
+        }
+    }
     out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.first_seen.cmp(&b.first_seen)));
     out
 }

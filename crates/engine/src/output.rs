@@ -52,5 +52,12 @@ pub fn write_all(dir: &Path, a: &Analysis) -> Result<Written, EngineError> {
     let rpath = dir.join("report.html");
     let html = dwell_report::html::render(&a.incidents, &a.findings, &run_info(a));
     std::fs::write(&rpath, html).map_err(|e| err(&rpath, e))?;
+    let mpath = dir.join("report.md");
+    let md = dwell_report::markdown::render(&a.incidents, &a.findings, &run_info(a));
+    std::fs::write(&mpath, md).map_err(|e| err(&mpath, e))?;
+    let lpath = dir.join("attack-layer.json");
+    let layer = dwell_report::navigator::layer(&a.findings, 50.0);
+    let text = serde_json::to_string_pretty(&layer).map_err(|e| err(&lpath, e))?;
+    std::fs::write(&lpath, text + "\n").map_err(|e| err(&lpath, e))?;
     Ok(Written { findings: fpath, incidents: ipath, report: rpath })
 }

@@ -222,7 +222,8 @@ impl Engine {
 }
 
 /// An endpoint finding emitted before the telemetry linked its computer to an address
-/// gets the address learnt by the end of the run (and that address's role).
+/// gets the address learnt by the end of the run (and that address's role); a network
+/// finding gets the computer's name.
 fn link_entity(
     mut e: dwell_model::Entity,
     b: &Baselines,
@@ -234,6 +235,12 @@ fn link_entity(
             if e.role.is_none() {
                 e.role = profile.role(ip).map(str::to_string);
             }
+        }
+    }
+    // ... and a network finding gets the name the endpoint records gave its address.
+    if e.host.is_none() {
+        if let Some(name) = e.ip.and_then(|ip| b.host_of_ip(ip)) {
+            e.host = Some(name.to_string());
         }
     }
     e

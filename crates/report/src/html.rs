@@ -207,6 +207,18 @@ fn incident(h: &mut String, i: &Incident, all: &[Finding]) {
     }
     let entities: Vec<String> = i.entities.iter().map(|e| e.to_string()).collect();
     let _ = write!(h, "<p><b>Entities:</b> {}</p>", esc(&entities.join(", ")));
+    let hw = crate::hunt::window(i, all);
+    let _ = write!(
+        h,
+        "<p><b>Hunt next:</b> {} to {} — {:.0} days before the first evidence ({}).<br>Hosts: {}{}<br>Techniques: {}</p>",
+        esc(&hw.from.to_string()),
+        esc(&hw.to.to_string()),
+        hw.lookback_days,
+        esc(&hw.why),
+        esc(&hw.hosts.join(", ")),
+        if hw.peers.is_empty() { String::new() } else { format!("<br>Peers: <code>{}</code>", esc(&hw.peers.join(", "))) },
+        esc(&hw.techniques.join(", "))
+    );
     findings_table(h, &fs);
     h.push_str("</section>");
 }
@@ -225,19 +237,28 @@ fn benchmark(h: &mut String, label: &str, value: f64, marks: &[(&str, f64)]) {
 }
 
 fn timeline(h: &mut String, i: &Incident, fs: &[&Finding]) {
-    let (w, lane_h, left) = (1000.0, 34.0, 170.0);
-    let mut lanes: Vec<String> = fs.iter().map(|f| f.entity.to_string()).collect();
+    let (w, lane_h, left) = (1000.0, 34.0, 250.0);
+    // One lane per machine (keyed by address, else name), labelled with the fullest
+    // description any of its findings gives.
+    let mut lanes: Vec<(String, String)> = Vec::new();
+    for f in fs {
+        let (k, label) = (f.entity.key(), f.entity.to_string());
+        match lanes.iter_mut().find(|(lk, _)| *lk == k) {
+            Some(l) if label.len() > l.1.len() => l.1 = label,
+            Some(_) => {}
+            None => lanes.push((k, label)),
+        }
+    }
     lanes.sort();
-    lanes.dedup();
     let height = lanes.len() as f64 * lane_h + 40.0;
     let (t0, t1) = (i.first_seen, i.last_seen.max(Timestamp(i.first_seen.0 + 1)));
     let span = t1.secs_since(t0).max(1.0);
     let x = |t: Timestamp| left + (t.secs_since(t0) / span).clamp(0.0, 1.0) * (w - left - 20.0);
     let _ = write!(h, "<svg role=\"img\" aria-label=\"timeline\" viewBox=\"0 0 {w} {height}\" width=\"100%\" style=\"max-width:{w}px;background:#fff\">");
-    for (li, lane) in lanes.iter().enumerate() {
+    for (li, (key, label)) in lanes.iter().enumerate() {
         let y = li as f64 * lane_h + 20.0;
-        let _ = write!(h, "<text x=\"4\" y=\"{:.1}\" font-size=\"12\">{}</text><line x1=\"{left}\" x2=\"{}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"#cbd5e1\"/>", y + 4.0, esc(lane), w - 20.0);
-        for f in fs.iter().filter(|f| &f.entity.to_string() == lane) {
+        let _ = write!(h, "<text x=\"4\" y=\"{:.1}\" font-size=\"12\">{}</text><line x1=\"{left}\" x2=\"{}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"#cbd5e1\"/>", y + 4.0, esc(label), w - 20.0);
+        for f in fs.iter().filter(|f| &f.entity.key() == key) {
             let (x0, x1) = (x(f.time), x(f.end.max(f.time)));
             let c = stage_color(f.stage);
             let _ = write!(

@@ -1,10 +1,14 @@
-//! Reports of a run: the terminal table ([`table`]) and the self-contained HTML report
-//! ([`html`]).
+//! Reports of a run: the terminal table ([`table`]), the self-contained HTML report
+//! ([`html`]), the Markdown report for tickets ([`markdown`]), the ATT&CK Navigator
+//! layer ([`navigator`]) and the hunting windows all of them show ([`hunt`]).
 //!
 //! Both read only the output contract (`IncidentsFile`, `Finding`) plus a few run
 //! figures, so they can be regenerated from the files `dwell analyze` wrote.
 
 pub mod html;
+pub mod hunt;
+pub mod markdown;
+pub mod navigator;
 pub mod table;
 
 use dwell_model::Timestamp;
