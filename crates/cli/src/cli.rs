@@ -120,6 +120,10 @@ pub struct DecodeArgs {
     /// Print only counts per kind, anomalies and throughput (the decode benchmark).
     #[arg(long)]
     pub stats: bool,
+    /// Write conn/dns/ssl/x509/http logs in Zeek's TSV format into DIR instead of JSON
+    /// lines on stdout (a capture becomes logs any Zeek tool reads).
+    #[arg(long, value_name = "DIR")]
+    pub zeek_out: Option<std::path::PathBuf>,
     /// Seconds of event time each input may be out of order.
     #[arg(long, value_name = "SECONDS", default_value_t = 600.0)]
     pub reorder_window: f64,

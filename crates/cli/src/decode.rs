@@ -32,6 +32,28 @@ pub fn run(a: DecodeArgs) -> Result<()> {
         return stats_only(&inputs, &opts, started);
     }
     let (mut merge, certs) = events(&inputs, &opts);
+    if let Some(dir) = &a.zeek_out {
+        let open_us = inputs.files.iter().filter_map(|f| f.first_ts).min().map_or(0, |t| t.0);
+        let mut w = dwell_decode::zeek::out::ZeekWriter::create(dir, open_us)
+            .map_err(|e| dwell_engine::EngineError::Output(format!("{}: {e}", dir.display())))?;
+        let (mut n, mut last) = (0u64, open_us);
+        for ev in merge.by_ref() {
+            n += 1;
+            last = last.max(ev.ts().0);
+            if !kinds.is_empty() && !kinds.contains(&ev.kind()) {
+                continue;
+            }
+            w.write(&ev).map_err(|e| {
+                dwell_engine::EngineError::Output(format!("{}: {e}", dir.display()))
+            })?;
+        }
+        let counts = w
+            .close(last)
+            .map_err(|e| dwell_engine::EngineError::Output(format!("{}: {e}", dir.display())))?;
+        let lines: Vec<String> = counts.iter().map(|(p, k)| format!("{p}.log {k}")).collect();
+        eprintln!("{n} events decoded; wrote {} into {}", lines.join(", "), dir.display());
+        return Ok(());
+    }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut n = 0u64;

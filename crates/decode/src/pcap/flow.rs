@@ -804,11 +804,11 @@ impl Meter {
             local_orig: None,
             local_resp: None,
             missed_bytes: Some(f.s[0].missed + f.s[1].missed),
-            history: Some(
-                self.sh
-                    .strings
-                    .dy(std::str::from_utf8(&f.history[..usize::from(f.hist_len)]).unwrap_or("")),
-            ),
+            // Zeek logs an empty history as unset.
+            history: std::str::from_utf8(&f.history[..usize::from(f.hist_len)])
+                .ok()
+                .filter(|h| !h.is_empty())
+                .map(|h| self.sh.strings.dy(h)),
             orig_pkts: Some(f.s[0].pkts),
             orig_ip_bytes: Some(f.s[0].ip_bytes),
             resp_pkts: Some(f.s[1].pkts),

@@ -422,7 +422,7 @@ impl Conversation {
                 }
                 let mut tx = self.pending.pop_front().unwrap_or_default();
                 tx.status_code = resp.code;
-                tx.status_msg = resp.reason.map(str::to_string);
+                tx.status_msg = resp.reason.filter(|r| !r.is_empty()).map(str::to_string);
                 let h = &*resp.headers;
                 tx.resp_mime = mime(h);
                 if tx.method.as_deref() == Some("CONNECT") && (200..300).contains(&code) {

@@ -455,8 +455,12 @@ fn ssl<R: Rec + ?Sized>(g: &mut Get<'_, R>, certs: Option<&CertStore>) -> Result
         ja4: g.sym(f!("ja4")),
         ja4s: g.sym(f!("ja4s")),
         validation_status: g.sym(f!("validation_status")),
-        subject: g.s_nonempty(f!("subject")),
-        issuer: g.s_nonempty(f!("issuer")),
+        // Zeek 5+ logs subject and issuer only in x509.log: take them from the
+        // joined leaf certificate when ssl.log has none.
+        subject: g
+            .s_nonempty(f!("subject"))
+            .or_else(|| cert.as_ref().and_then(|c| c.subject.clone())),
+        issuer: g.s_nonempty(f!("issuer")).or_else(|| cert.as_ref().and_then(|c| c.issuer.clone())),
         cert_chain_fps,
         cert_chain_fuids,
         cert,

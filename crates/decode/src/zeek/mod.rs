@@ -12,6 +12,7 @@
 //! when present, otherwise it is inferred from the first record's keys.
 
 pub mod logs;
+pub mod out;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
