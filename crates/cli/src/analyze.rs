@@ -13,7 +13,12 @@ pub fn run(a: AnalyzeArgs) -> Result<()> {
         None => OrgProfile::default(),
     };
     let (intel, reports, sigma) = config::load_rules(&a.intel, &a.sigma)?;
-    let opts = RunOptions { reorder_window_s: a.reorder_window, ..RunOptions::default() };
+    let opts = RunOptions {
+        reorder_window_s: a.reorder_window,
+        baseline_in: a.baseline.clone(),
+        baseline_out: a.save_baseline.clone(),
+        ..RunOptions::default()
+    };
     let inputs = Inputs::resolve(&a.paths, &opts.decode)?;
     let pb = progress::bar(inputs.total_bytes(), a.quiet);
     let analysis =

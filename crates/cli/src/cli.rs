@@ -97,6 +97,15 @@ pub struct AnalyzeArgs {
     /// are listed with the reason at the end. Repeatable.
     #[arg(long, value_name = "DIR")]
     pub sigma: Vec<PathBuf>,
+    /// Start from a saved pattern of life (`--save-baseline` of earlier runs: peers and
+    /// domains with their first-seen times and prevalence, hosts and their roles, names).
+    /// Repeatable: several are merged.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Vec<PathBuf>,
+    /// Save the pattern of life at the end of the run (JSON; gzip when FILE ends in .gz),
+    /// to start the next run from it.
+    #[arg(long, value_name = "FILE")]
+    pub save_baseline: Option<PathBuf>,
     /// What to print on stdout.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,

@@ -100,3 +100,80 @@ fn benign_enterprise_with_endpoints_stays_quiet() {
     assert!(loud.is_empty(), "{}", loud.join("\n"));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A pattern of life saved by one run starts the next: the file round-trips, merges
+/// with the next run's, and a damaged file is refused with its name.
+#[test]
+fn baselines_save_and_load_between_runs() {
+    let dir = std::env::temp_dir().join(format!("dwell-baseline-{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    let sim = dir.join("sim");
+    let dwell = || Command::new(env!("CARGO_BIN_EXE_dwell"));
+    let o = dwell()
+        .args([
+            "simulate",
+            "--scenario",
+            "none",
+            "--seed",
+            "4",
+            "--hosts",
+            "20",
+            "--days",
+            "1",
+            "--out",
+        ])
+        .arg(&sim)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let b1 = dir.join("day1.json.gz");
+    let o = dwell()
+        .arg("analyze")
+        .arg(&sim)
+        .arg("--quiet")
+        .arg("--out")
+        .arg(dir.join("r1"))
+        .arg("--save-baseline")
+        .arg(&b1)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let b2 = dir.join("day2.json");
+    let o = dwell()
+        .arg("analyze")
+        .arg(&sim)
+        .arg("--quiet")
+        .arg("--out")
+        .arg(dir.join("r2"))
+        .arg("--baseline")
+        .arg(&b1)
+        .arg("--save-baseline")
+        .arg(&b2)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&b2).unwrap()).unwrap();
+    assert_eq!(v["schema"], 1);
+    let peers = v["peers"].as_array().unwrap();
+    assert!(peers.len() > 50, "{}", peers.len());
+    // The same data twice: every peer's flows doubled, first-seen unchanged.
+    let (_, p0) = (&peers[0][0], &peers[0][1]);
+    assert_eq!(p0["flows"].as_u64().unwrap() % 2, 0);
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, "{\"schema\": 1, \"peers\": 3}").unwrap();
+    let o = dwell()
+        .arg("analyze")
+        .arg(&sim)
+        .arg("--quiet")
+        .arg("--out")
+        .arg(dir.join("r3"))
+        .arg("--baseline")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("bad.json") && err.contains("not a dwell baseline"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}

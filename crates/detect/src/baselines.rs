@@ -51,12 +51,18 @@ pub const ROLE_CLIENTS: usize = 3;
 pub const EDGE_SOURCES: usize = 10;
 
 /// Distinct values up to a small cap.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
 struct Few {
     items: Vec<IpAddr>,
 }
 
 impl Few {
+    fn merge(&mut self, other: &Few, cap: usize) {
+        for ip in &other.items {
+            self.add(*ip, cap);
+        }
+    }
     fn add(&mut self, ip: IpAddr, cap: usize) {
         if self.items.len() < cap && !self.items.contains(&ip) {
             self.items.push(ip);
@@ -68,7 +74,7 @@ impl Few {
 }
 
 /// What is known about one external address.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct PeerStats {
     /// First contact by any internal host.
     pub first_seen: Timestamp,
@@ -87,7 +93,7 @@ impl PeerStats {
 }
 
 /// What is known about one registered domain.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct DomainStats {
     /// First time any internal host used it.
     pub first_seen: Timestamp,
@@ -102,7 +108,7 @@ impl DomainStats {
 }
 
 /// What is known about one internal host.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct HostStats {
     /// First event involving it.
     pub first_seen: Timestamp,
@@ -496,3 +502,138 @@ fn answered(c: &dwell_model::Conn) -> bool {
 
 #[cfg(test)]
 mod tests;
+
+/// Version of the saved-baseline layout.
+pub const BASELINE_SCHEMA: u32 = 1;
+
+/// The pattern of life as saved (`--save-baseline`) and loaded (`--baseline`): maps as
+/// lists of entries, so the file is plain JSON whatever the key types.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct BaselineFile {
+    /// [`BASELINE_SCHEMA`].
+    pub schema: u32,
+    /// Earliest event of the runs merged into it.
+    pub first: Option<Timestamp>,
+    peers: Vec<(IpAddr, PeerStats)>,
+    hosts: Vec<(IpAddr, HostStats)>,
+    domains: Vec<(Text, DomainStats)>,
+    names: Vec<(IpAddr, Text)>,
+    host_ips: Vec<(String, IpAddr)>,
+    resolved: Vec<(IpAddr, IpAddr, Timestamp)>,
+}
+
+impl Baselines {
+    /// The saveable form (entries sorted, so the same baselines give the same bytes).
+    pub fn to_file(&self) -> BaselineFile {
+        let mut f = BaselineFile {
+            schema: BASELINE_SCHEMA,
+            first: self.first,
+            peers: self.peers.iter().map(|(k, v)| (*k, v.clone())).collect(),
+            hosts: self.hosts.iter().map(|(k, v)| (*k, v.clone())).collect(),
+            domains: self.domains.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            names: self.names.iter().map(|(k, v)| (*k, v.clone())).collect(),
+            host_ips: self.host_ips.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+            resolved: self.resolved.iter().map(|((a, b), t)| (*a, *b, *t)).collect(),
+        };
+        f.peers.sort_by_key(|e| e.0);
+        f.hosts.sort_by_key(|e| e.0);
+        f.domains.sort_by(|a, b| a.0.cmp(&b.0));
+        f.names.sort_by_key(|e| e.0);
+        f.host_ips.sort();
+        f.resolved.sort();
+        f
+    }
+
+    /// Baselines from a saved file; a file of another schema is an error naming both.
+    pub fn from_file(f: BaselineFile) -> Result<Baselines, String> {
+        if f.schema != BASELINE_SCHEMA {
+            return Err(format!(
+                "baseline schema {} (this dwell reads schema {BASELINE_SCHEMA})",
+                f.schema
+            ));
+        }
+        let mut b = Baselines::new();
+        b.merge_file(f);
+        Ok(b)
+    }
+
+    /// Merges another run's baselines into these: first-seen times take the earlier,
+    /// last-seen the later, counts add up, host sets unite (each still capped), names
+    /// already known stay. Merging is associative and commutative up to the caps, so
+    /// runs over days or sensors can be combined in any order.
+    pub fn merge(&mut self, other: &Baselines) {
+        self.merge_file(other.to_file());
+    }
+
+    fn merge_file(&mut self, f: BaselineFile) {
+        self.first = match (self.first, f.first) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        for (ip, p) in f.peers {
+            let room = self.peers.len() < MAX_PEERS;
+            match self.peers.get_mut(&ip) {
+                Some(x) => {
+                    x.first_seen = x.first_seen.min(p.first_seen);
+                    x.last_seen = x.last_seen.max(p.last_seen);
+                    x.flows += p.flows;
+                    x.hosts.merge(&p.hosts, PREVALENCE_CAP);
+                }
+                None if room => {
+                    self.peers.insert(ip, p);
+                }
+                None => self.dropped_peers += 1,
+            }
+        }
+        for (ip, h) in f.hosts {
+            let room = self.hosts.len() < MAX_HOSTS;
+            match self.hosts.get_mut(&ip) {
+                Some(x) => {
+                    x.first_seen = x.first_seen.min(h.first_seen);
+                    x.last_seen = x.last_seen.max(h.last_seen);
+                    if x.name.is_none() {
+                        x.name = h.name;
+                    }
+                    x.dns_queries += h.dns_queries;
+                    x.dns_clients.merge(&h.dns_clients, ROLE_CLIENTS);
+                    x.krb_clients.merge(&h.krb_clients, ROLE_CLIENTS);
+                    x.external_sources.merge(&h.external_sources, EDGE_SOURCES);
+                }
+                None if room => {
+                    self.hosts.insert(ip, h);
+                }
+                None => self.dropped_hosts += 1,
+            }
+        }
+        for (name, d) in f.domains {
+            let room = self.domains.len() < MAX_DOMAINS;
+            match self.domains.get_mut(&name) {
+                Some(x) => {
+                    x.first_seen = x.first_seen.min(d.first_seen);
+                    x.hosts.merge(&d.hosts, PREVALENCE_CAP);
+                }
+                None if room => {
+                    self.domains.insert(name, d);
+                }
+                None => self.dropped_other += 1,
+            }
+        }
+        for (ip, n) in f.names {
+            if self.names.len() < MAX_NAMES || self.names.contains_key(&ip) {
+                self.names.entry(ip).or_insert(n);
+            }
+        }
+        for (name, ip) in f.host_ips {
+            if self.host_ips.len() < MAX_HOST_NAMES || self.host_ips.contains_key(&name) {
+                self.ip_hosts.entry(ip).or_insert_with(|| name.clone());
+                self.host_ips.entry(name).or_insert(ip);
+            }
+        }
+        for (a, b, t) in f.resolved {
+            if self.resolved.len() < MAX_RESOLVED || self.resolved.contains_key(&(a, b)) {
+                let e = self.resolved.entry((a, b)).or_insert(t);
+                *e = (*e).min(t);
+            }
+        }
+    }
+}

@@ -72,6 +72,44 @@ pub fn load_rules(
     Ok((Arc::new(set), reports, sreps))
 }
 
+/// Reads a saved baseline (JSON, gzip-compressed or not); errors name the file.
+pub fn load_baseline(path: &Path) -> Result<dwell_detect::Baselines, EngineError> {
+    use std::io::Read;
+    let err = |why: String| EngineError::Config(format!("--baseline {}: {why}", path.display()));
+    let raw = std::fs::read(path).map_err(|e| err(format!("cannot read: {e}")))?;
+    let text = if raw.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        flate2::read::MultiGzDecoder::new(&raw[..])
+            .read_to_end(&mut out)
+            .map_err(|e| err(format!("corrupt gzip: {e}")))?;
+        out
+    } else {
+        raw
+    };
+    let file: dwell_detect::baselines::BaselineFile =
+        serde_json::from_slice(&text).map_err(|e| err(format!("not a dwell baseline: {e}")))?;
+    dwell_detect::Baselines::from_file(file).map_err(err)
+}
+
+/// Writes the baselines as JSON, gzip-compressed when the name ends in `.gz`.
+pub fn save_baseline(b: &dwell_detect::Baselines, path: &Path) -> Result<(), EngineError> {
+    use std::io::Write;
+    let err =
+        |e: std::io::Error| EngineError::Output(format!("--save-baseline {}: {e}", path.display()));
+    let file = std::fs::File::create(path).map_err(err)?;
+    let w = std::io::BufWriter::new(file);
+    if path.extension().is_some_and(|x| x == "gz") {
+        let mut gz = flate2::write::GzEncoder::new(w, flate2::Compression::default());
+        serde_json::to_writer(&mut gz, &b.to_file()).map_err(|e| err(e.into()))?;
+        gz.finish().map_err(err)?.flush().map_err(err)?;
+    } else {
+        let mut w = w;
+        serde_json::to_writer(&mut w, &b.to_file()).map_err(|e| err(e.into()))?;
+        w.flush().map_err(err)?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -27,11 +27,21 @@ pub struct RunOptions {
     pub reorder_window_s: f64,
     /// Event time between watermarks, seconds.
     pub tick_s: f64,
+    /// Saved baselines to start from (`--baseline`), merged in order.
+    pub baseline_in: Vec<std::path::PathBuf>,
+    /// Where to save the baselines at the end (`--save-baseline`).
+    pub baseline_out: Option<std::path::PathBuf>,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { decode: DecodeOptions::default(), reorder_window_s: 600.0, tick_s: 60.0 }
+        RunOptions {
+            decode: DecodeOptions::default(),
+            reorder_window_s: 600.0,
+            tick_s: 60.0,
+            baseline_in: Vec::new(),
+            baseline_out: None,
+        }
     }
 }
 
@@ -256,6 +266,10 @@ pub fn run(
 ) -> Result<(Vec<Finding>, RunStats), EngineError> {
     let started = Instant::now();
     let mut engine = Engine::new(profile, intel, opts.tick_s)?;
+    for p in &opts.baseline_in {
+        let b = crate::config::load_baseline(p)?;
+        engine.baselines.merge(&b);
+    }
     let (mut merge, certs) = events(inputs, opts);
     let total = inputs.total_bytes();
     let mut n: u64 = 0;
@@ -279,6 +293,9 @@ pub fn run(
         if let Some(slot) = files.get_mut(id) {
             *slot = st;
         }
+    }
+    if let Some(p) = &opts.baseline_out {
+        crate::config::save_baseline(&engine.baselines, p)?;
     }
     let (findings, metrics) = engine.finish(inputs);
     let stats =

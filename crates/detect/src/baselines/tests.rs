@@ -141,3 +141,58 @@ fn addresses_that_never_answer_are_not_hosts() {
     // The scanner and the three addresses that refused.
     assert_eq!(b.internal_hosts(), 4);
 }
+
+fn day(b: &mut Baselines, p: &OrgProfile, d: i64, hosts: &[&str], peer: &str) {
+    for (i, h) in hosts.iter().enumerate() {
+        let t = d * 86_400 + i as i64;
+        b.observe(&dns(t, h, "10.0.0.53", "www.example.com", &[peer]), p);
+        b.observe(&conn(t + 1, h, peer, 443), p);
+    }
+}
+
+fn json(b: &Baselines) -> String {
+    serde_json::to_string(&b.to_file()).unwrap()
+}
+
+#[test]
+fn saved_baselines_load_back_the_same() {
+    let p = crate::testing::profile_with_internal(&["10.0.0.0/8"]);
+    let mut b = Baselines::new();
+    day(&mut b, &p, 0, &["10.0.0.1", "10.0.0.2", "10.0.0.3"], "93.184.216.34");
+    let text = json(&b);
+    let back = Baselines::from_file(serde_json::from_str(&text).unwrap()).unwrap();
+    assert_eq!(json(&back), text);
+    let ip: IpAddr = "93.184.216.34".parse().unwrap();
+    assert_eq!(back.prevalence(ip), 3);
+    assert_eq!(back.domain_prevalence("example.com"), 3);
+    assert_eq!(back.start(), b.start());
+    let mut wrong: BaselineFile = serde_json::from_str(&text).unwrap();
+    wrong.schema = 99;
+    assert!(Baselines::from_file(wrong).unwrap_err().contains("schema 99"));
+}
+
+#[test]
+fn merged_baselines_are_what_one_run_over_both_gives() {
+    let p = crate::testing::profile_with_internal(&["10.0.0.0/8"]);
+    let (mut a, mut b, mut both) = (Baselines::new(), Baselines::new(), Baselines::new());
+    day(&mut a, &p, 0, &["10.0.0.1", "10.0.0.2"], "93.184.216.34");
+    day(&mut b, &p, 5, &["10.0.0.2", "10.0.0.3"], "93.184.216.34");
+    day(&mut both, &p, 0, &["10.0.0.1", "10.0.0.2"], "93.184.216.34");
+    day(&mut both, &p, 5, &["10.0.0.2", "10.0.0.3"], "93.184.216.34");
+    let mut ab = Baselines::new();
+    ab.merge(&a);
+    ab.merge(&b);
+    let mut ba = Baselines::new();
+    ba.merge(&b);
+    ba.merge(&a);
+    let ip: IpAddr = "93.184.216.34".parse().unwrap();
+    for m in [&ab, &ba] {
+        assert_eq!(m.prevalence(ip), 3, "host sets unite");
+        assert_eq!(m.peer(ip).unwrap().first_seen, both.peer(ip).unwrap().first_seen);
+        assert_eq!(m.peer(ip).unwrap().last_seen, both.peer(ip).unwrap().last_seen);
+        assert_eq!(m.peer(ip).unwrap().flows, both.peer(ip).unwrap().flows);
+        assert_eq!(m.start(), both.start());
+    }
+    // Host order inside a set may differ; prevalence and times do not.
+    assert_eq!(ab.to_file().peers.len(), ba.to_file().peers.len());
+}
