@@ -472,7 +472,7 @@ const ENDPOINT: &[EndpointCase] = &[
     ("lolbin/covenant_installutil_2020-09-19211702.json", Some(("lolbin", "T1218.004")), "InstallUtil"),
     ("lolbin/psh_register_cimprovider_execute_dll_2020-10-2302051393.json", Some(("lolbin", "T1218")), "Register-CimProvider -Path"),
     ("lolbin/wmic_remote_xsl_jscript_2020-10-1802171958.json", Some(("lolbin", "T1220")), "wmic remote XSL"),
-    ("lolbin/sbousseaden_windows_bits_4_59_60_lolbas_desktopimgdownldr.evtx", None, "BITS-client events 3/4/59/60 only: no process records, and BITS jobs are not modelled yet"),
+    ("lolbin/sbousseaden_windows_bits_4_59_60_lolbas_desktopimgdownldr.evtx", Some(("lolbin", "T1197")), "BITS job created by desktopimgdownldr (Bits-Client 3 + 59)"),
     ("lateral/sbousseaden_LM_sysmon_psexec_smb_meterpreter.evtx", Some(("remote_execution", "T1569.002")), "service running %COMSPEC%"),
     ("lateral/sbousseaden_LM_wmiexec_impacket_sysmon_whoami.evtx", Some(("remote_execution", "T1047")), "WmiPrvSE -> cmd > ADMIN$"),
     ("lateral/sbousseaden_LM_winrm_exec_sysmon_1_winrshost.evtx", Some(("remote_execution", "T1021.006")), "winrshost child"),

@@ -285,6 +285,48 @@ fn timeline(h: &mut String, i: &Incident, fs: &[&Finding]) {
     );
 }
 
+/// A beacon's inter-arrival histogram (`interval_histogram`: [lower bound s, count]
+/// on half-octave bins) as an inline bar chart: one tall bar is a clock, a spread is
+/// jitter, two humps are sleep cycles.
+fn histogram_svg(f: &Finding) -> String {
+    let Some(bins) = f.evidence.get("interval_histogram").and_then(|v| v.as_array()) else {
+        return String::new();
+    };
+    let bins: Vec<(f64, f64)> =
+        bins.iter().filter_map(|b| Some((b.get(0)?.as_f64()?, b.get(1)?.as_f64()?))).collect();
+    let max = bins.iter().map(|b| b.1).fold(0.0, f64::max);
+    if bins.is_empty() || max <= 0.0 {
+        return String::new();
+    }
+    let (w, hgt, bw) = (16.0 * bins.len() as f64 + 10.0, 70.0, 14.0);
+    let mut s = format!(
+        "<svg role=\"img\" aria-label=\"interval histogram\" width=\"{w}\" height=\"{}\" style=\"display:block;margin:4px 0\">",
+        hgt + 28.0
+    );
+    for (i, (lo, n)) in bins.iter().enumerate() {
+        let bh = (n / max * hgt).max(1.0);
+        let x = 5.0 + i as f64 * 16.0;
+        let _ = write!(
+            s,
+            "<g><title>{} – {}: {n}</title><rect x=\"{x:.1}\" y=\"{:.1}\" width=\"{bw}\" height=\"{bh:.1}\" fill=\"#a21caf\"/></g>",
+            human_duration(*lo),
+            human_duration(lo * std::f64::consts::SQRT_2),
+            hgt - bh + 4.0
+        );
+    }
+    let (first, last) = (bins[0].0, bins[bins.len() - 1].0);
+    let _ = write!(
+        s,
+        "<text x=\"5\" y=\"{:.1}\" font-size=\"10\" fill=\"#64748b\">{}</text><text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" fill=\"#64748b\" text-anchor=\"end\">{}</text></svg>",
+        hgt + 20.0,
+        esc(&human_duration(first)),
+        w - 5.0,
+        hgt + 20.0,
+        esc(&human_duration(last))
+    );
+    s
+}
+
 fn findings_table(h: &mut String, fs: &[&Finding]) {
     h.push_str("<table><tr><th>Time</th><th>Detector</th><th>Stage</th><th>Score</th><th>Entity → peer</th><th>Summary and evidence</th></tr>");
     for f in fs {
@@ -294,7 +336,7 @@ fn findings_table(h: &mut String, fs: &[&Finding]) {
             f.sources.iter().map(|s| format!("{}:{}", s.file, s.record)).collect();
         let _ = write!(
             h,
-            "<tr><td>{}<br><span class=\"muted\">to {}</span></td><td><code>{}</code></td><td><span class=\"chip on\" style=\"background:{}\">{}</span></td><td>{:.1}</td><td>{} → {}</td><td>{}<details><summary>evidence</summary><pre>{}</pre><div class=\"muted\">{}</div></details></td></tr>",
+            "<tr><td>{}<br><span class=\"muted\">to {}</span></td><td><code>{}</code></td><td><span class=\"chip on\" style=\"background:{}\">{}</span></td><td>{:.1}</td><td>{} → {}</td><td>{}{}<details><summary>evidence</summary><pre>{}</pre><div class=\"muted\">{}</div></details></td></tr>",
             esc(&f.time.to_string()),
             esc(&f.end.to_string()),
             esc(&f.detector),
@@ -304,6 +346,7 @@ fn findings_table(h: &mut String, fs: &[&Finding]) {
             esc(&f.entity.to_string()),
             esc(&peer),
             esc(&f.summary),
+            histogram_svg(f),
             esc(&evidence),
             esc(&sources.join(" · "))
         );
@@ -332,5 +375,32 @@ mod tests {
         assert!(s.starts_with("<!DOCTYPE html>"));
         assert!(s.contains("x&lt;y"));
         assert!(!s.contains("http://") && !s.contains("https://"));
+    }
+
+    #[test]
+    fn beacon_interval_histogram_is_drawn() {
+        let mut f = Finding {
+            id: "b".into(),
+            time: Timestamp(0),
+            end: Timestamp(0),
+            detector: "beaconing".into(),
+            title: "Beaconing".into(),
+            stage: Stage::CommandAndControl,
+            attack: vec![],
+            score: 80.0,
+            entity: dwell_model::Entity::ip("10.0.0.1".parse().unwrap()),
+            peer: None,
+            summary: String::new(),
+            evidence: Default::default(),
+            sources: vec![],
+        };
+        assert_eq!(histogram_svg(&f), "");
+        f.evidence.insert(
+            "interval_histogram".into(),
+            serde_json::json!([[45.3, 2], [64.0, 30], [90.5, 3]]),
+        );
+        let svg = histogram_svg(&f);
+        assert_eq!(svg.matches("<rect").count(), 3);
+        assert!(svg.contains("1 min – 2 min: 30</title>"), "{svg}");
     }
 }

@@ -565,7 +565,7 @@ pub static META: DetectorMeta = DetectorMeta {
         t("T1220"),
         t("T1197"),
     ],
-    inputs: &[Kind::Process],
+    inputs: &[Kind::Process, Kind::WinOther],
     doc: "Native Windows binaries run with the arguments that make them proxies, downloaders, \
           credential dumpers or script hosts (Volt Typhoon's set and LOLBAS patterns), \
           matched by image or original file name; higher when the parent is a web server, an \
@@ -579,7 +579,12 @@ pub static REGISTRATION: Registration = Registration { meta: &META, build };
 
 fn build(cx: &BuildCx<'_>) -> Result<Box<dyn Detector>, ConfigError> {
     let cfg: Config = parse_config(META.id, cx.settings(META.id))?;
-    Ok(Box::new(Lolbin { cfg, hosts: HashMap::default(), procs: ProcTable::default() }))
+    Ok(Box::new(Lolbin {
+        cfg,
+        hosts: HashMap::default(),
+        procs: ProcTable::default(),
+        bits_jobs: HashMap::default(),
+    }))
 }
 
 #[derive(Debug, Default)]
@@ -594,7 +599,24 @@ pub struct Lolbin {
     cfg: Config,
     hosts: HashMap<String, HostHistory, RandomState>,
     procs: ProcTable,
+    /// BITS job id → the program that created it (Bits-Client event 3).
+    bits_jobs: HashMap<String, String, RandomState>,
 }
+
+/// Programs whose BITS downloads are someone using a native binary as a downloader.
+const BITS_ABUSERS: &[&str] = &[
+    "desktopimgdownldr.exe",
+    "bitsadmin.exe",
+    "powershell.exe",
+    "pwsh.exe",
+    "cmd.exe",
+    "rundll32.exe",
+    "mshta.exe",
+    "wscript.exe",
+    "cscript.exe",
+    "regsvr32.exe",
+    "certutil.exe",
+];
 
 fn args_match(rule: &Rule, cmd: &str) -> bool {
     rule.all.iter().all(|group| group.iter().any(|w| cmd.contains(w)))
@@ -639,6 +661,75 @@ const SHELLS: &[&str] = &[
 ];
 
 impl Lolbin {
+    /// BITS transfers started by a native binary used as a downloader: the Bits-Client
+    /// log names the program that created the job (event 3) and the URL of each
+    /// transfer (event 59), even when no process record exists.
+    fn bits(&mut self, ev: &Event, w: &dwell_model::WinEvent, cx: &mut Ctx<'_>) {
+        if !w.channel.to_ascii_lowercase().contains("bits-client") {
+            return;
+        }
+        match w.event_id {
+            3 => {
+                if let (Some(job), Some(path)) = (w.get("jobId"), w.get("processPath")) {
+                    if self.bits_jobs.len() >= 100_000 {
+                        self.bits_jobs.clear();
+                    }
+                    self.bits_jobs.insert(job.to_ascii_lowercase(), path.to_string());
+                }
+            }
+            59 => {
+                let Some(url) = w.get("url") else { return };
+                let job = w.get("Id").unwrap_or("").to_ascii_lowercase();
+                let Some(creator) = self.bits_jobs.get(&job).cloned() else { return };
+                let name = base(&creator);
+                if !BITS_ABUSERS.contains(&name.as_str()) {
+                    return;
+                }
+                let lurl = url.to_ascii_lowercase();
+                let host =
+                    lurl.split("://").nth(1).unwrap_or("").split(['/', ':']).next().unwrap_or("");
+                let mut score = 70.0;
+                let mut why = Vec::new();
+                if host.parse::<std::net::IpAddr>().is_ok() {
+                    score += 10.0;
+                    why.push("from a raw address");
+                }
+                let path = lurl.split(['?', '#']).next().unwrap_or("");
+                if [
+                    ".exe", ".dll", ".ps1", ".bat", ".hta", ".scr", ".7z", ".zip", ".rar", ".vbs",
+                    ".js",
+                ]
+                .iter()
+                .any(|x| path.ends_with(x))
+                {
+                    score += 5.0;
+                    why.push("an executable or archive");
+                }
+                let summary = format!(
+                    "{}: {name} had BITS download {url}{}",
+                    w.computer,
+                    if why.is_empty() { String::new() } else { format!(" ({})", why.join(", ")) }
+                );
+                let mut d = draft(cx, ev, w, score, summary);
+                d.discriminator = format!("bits|{url}");
+                d.title = Some("Living off the land: BITS download".into());
+                d.stage = Some(Stage::CommandAndControl);
+                d.attack = Some(vec![t("T1197"), t("T1105")]);
+                if let serde_json::Value::Object(m) = json!({
+                    "rule": "bits_download",
+                    "job_creator": creator,
+                    "url": url,
+                    "job": w.get("name"),
+                    "bytes_total": w.get("bytesTotal"),
+                }) {
+                    d.evidence = m;
+                }
+                cx.emit(d);
+            }
+            _ => {}
+        }
+    }
+
     /// A shell started by a web server or Java application server (a web shell or an
     /// exploited service), or any program started by an indirect-execution proxy.
     fn child_of_server(
@@ -702,6 +793,10 @@ impl Detector for Lolbin {
 
     fn on_event(&mut self, ev: &Event, cx: &mut Ctx<'_>) {
         let Body::Win(w) = &ev.body else { return };
+        if w.kind == dwell_model::WinKind::Other {
+            self.bits(ev, w, cx);
+            return;
+        }
         self.procs.start(w);
         let Some(image) = w.get("Image") else { return };
         let name = base(image);

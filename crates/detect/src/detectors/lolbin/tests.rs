@@ -72,7 +72,12 @@ fn rules_match_what_they_name_and_not_the_benign_form() {
 use crate::testing::{ev, profile_with_internal, run};
 
 fn det() -> Lolbin {
-    Lolbin { cfg: Config::default(), hosts: HashMap::default(), procs: ProcTable::default() }
+    Lolbin {
+        cfg: Config::default(),
+        hosts: HashMap::default(),
+        procs: ProcTable::default(),
+        bits_jobs: HashMap::default(),
+    }
 }
 
 #[test]
@@ -136,4 +141,29 @@ fn an_admin_habit_stays_low_and_ordinary_use_is_silent() {
         f.iter().map(|x| (&x.draft.summary, x.draft.score)).collect::<Vec<_>>()
     );
     assert!(f.iter().all(|x| x.draft.summary.contains("nltest")));
+}
+
+#[test]
+fn bits_downloads_by_native_binaries_are_found_and_updaters_are_not() {
+    let p = profile_with_internal(&["10.0.0.0/8"]);
+    let bits = "Microsoft-Windows-Bits-Client/Operational";
+    let job = |t: f64, id: &str, path: &str| {
+        ev::win(t, "WS1", bits, 3, &[("jobId", id), ("processPath", path)])
+    };
+    let xfer =
+        |t: f64, id: &str, url: &str| ev::win(t, "WS1", bits, 59, &[("Id", id), ("url", url)]);
+    let evs = vec![
+        job(1.0, "{A}", "C:\\Windows\\System32\\desktopimgdownldr.exe"),
+        xfer(2.0, "{a}", "https://paste.example/x.7z"),
+        job(3.0, "{B}", "C:\\Program Files (x86)\\Microsoft\\EdgeUpdate\\MicrosoftEdgeUpdate.exe"),
+        xfer(
+            4.0,
+            "{B}",
+            "http://msedge.b.tlu.dl.delivery.mp.microsoft.com/filestreamingservice/files/a.exe",
+        ),
+    ];
+    let f = run(&mut det(), &evs, &p);
+    assert_eq!(f.len(), 1, "{:?}", f.iter().map(|x| &x.draft.summary).collect::<Vec<_>>());
+    assert_eq!(f[0].draft.score, 75.0);
+    assert!(f[0].draft.summary.contains("desktopimgdownldr.exe"));
 }
