@@ -78,7 +78,9 @@ fn main() {
             uid: None,
             community_id: None,
         };
-        let body = if i % 2 == 0 {
+        let dns_share: u64 =
+            std::env::var("DNS_SHARE").ok().and_then(|v| v.parse().ok()).unwrap_or(50);
+        let body = if (i * 7919) % 100 < dns_share {
             let q = format!("{:x}.{:x}{}.com", r.next(), r.next() % 1_000_000, "x");
             Body::Dns(Box::new(Dns {
                 flow: Flow {

@@ -199,6 +199,7 @@ impl Engine {
         }
         metrics.add("dropped.baselines.peers_full", baselines.dropped_peers);
         metrics.add("dropped.baselines.hosts_full", baselines.dropped_hosts);
+        metrics.add("dropped.baselines.domains_names_full", baselines.dropped_other);
         metrics.add("dropped.findings_full", sink.dropped);
         metrics.counters.retain(|_, v| *v > 0);
         let findings = sink

@@ -112,7 +112,12 @@ pub static REGISTRATION: Registration = Registration { meta: &META, build };
 
 fn build(cx: &BuildCx<'_>) -> Result<Box<dyn Detector>, ConfigError> {
     let cfg: Config = parse_config(META.id, cx.settings(META.id))?;
-    Ok(Box::new(DataEgress { hosts: Keyed::new(cfg.max_pairs), cfg, reported: Default::default() }))
+    Ok(Box::new(DataEgress {
+        hosts: Keyed::new(cfg.max_pairs),
+        cfg,
+        reported: Default::default(),
+        pairs_total: 0,
+    }))
 }
 
 #[derive(Clone, Debug, Default)]
@@ -148,6 +153,8 @@ pub struct DataEgress {
     hosts: Keyed<IpAddr, HostUploads>,
     /// Statements made, per (host, destination), so later ones can update them.
     reported: std::collections::HashSet<(IpAddr, Text), foldhash::fast::RandomState>,
+    /// (host, destination) pairs held across all hosts: bounded by `max_pairs`.
+    pairs_total: usize,
 }
 
 fn mb(b: f64) -> String {
@@ -357,9 +364,14 @@ impl Detector for DataEgress {
             cx.count("dropped.hosts_full", 1);
             return;
         };
-        if h.dests.len() >= MAX_DESTS_PER_HOST && !h.dests.contains_key(&f.resp_h) {
-            cx.count("dropped.destinations_full", 1);
-            return;
+        if !h.dests.contains_key(&f.resp_h) {
+            // Two bounds: per host, and over all hosts (a scan-like spray to fresh
+            // addresses from every host must not grow state without end).
+            if h.dests.len() >= MAX_DESTS_PER_HOST || self.pairs_total >= self.cfg.max_pairs {
+                cx.count("dropped.destinations_full", 1);
+                return;
+            }
+            self.pairs_total += 1;
         }
         let pair = h.dests.entry(f.resp_h).or_insert_with(|| Pair {
             first: ts,

@@ -4,7 +4,12 @@ use crate::OrgProfile;
 
 fn det() -> DataEgress {
     let cfg = Config::default();
-    DataEgress { hosts: Keyed::new(cfg.max_pairs), cfg, reported: Default::default() }
+    DataEgress {
+        hosts: Keyed::new(cfg.max_pairs),
+        cfg,
+        reported: Default::default(),
+        pairs_total: 0,
+    }
 }
 
 const DAY: f64 = 86_400.0;
