@@ -252,7 +252,11 @@ fn incident(g: &[&Finding]) -> Option<Incident> {
     let mut stages: Vec<Stage> = g.iter().map(|f| f.stage).collect();
     stages.sort();
     stages.dedup();
-    if max < ALERT_SCORE && stages.len() < 2 {
+    // Without an alert-level finding, weak findings make an incident only when they
+    // span two life-cycle stages and add up to twice the alert score (risk-based
+    // alerting): two faint signals of routine traffic on a busy server are not one.
+    let total: f64 = g.iter().map(|f| f.score).sum();
+    if max < ALERT_SCORE && (stages.len() < 2 || total < 2.0 * ALERT_SCORE) {
         return None;
     }
     // The timeline is anchored on alert-level evidence: a weak finding on the same host
@@ -424,11 +428,18 @@ mod tests {
             finding("a", "10.0.0.1", 0, Stage::InitialAccess, 60.0),
             finding("b", "10.0.0.1", day, Stage::Exfiltration, 70.0),
             finding("c", "10.0.0.2", 0, Stage::CommandAndControl, 55.0),
-            finding("d", "10.0.0.3", 0, Stage::CommandAndControl, 20.0),
-            finding("e", "10.0.0.3", 40 * day, Stage::Discovery, 20.0),
+            finding("d", "10.0.0.3", 0, Stage::CommandAndControl, 45.0),
+            finding("e", "10.0.0.3", 40 * day, Stage::Discovery, 45.0),
+            finding("f", "10.0.0.3", 20 * day, Stage::Persistence, 15.0),
         ];
         let inc = correlate(&f);
         assert_eq!(inc.len(), 3);
+        // The same weak findings with less weight: no incident.
+        let mut weak = f.clone();
+        for x in weak.iter_mut().filter(|x| x.entity.ip == Some("10.0.0.3".parse().unwrap())) {
+            x.score = 20.0;
+        }
+        assert_eq!(correlate(&weak).len(), 2);
         let a = inc.iter().find(|i| i.findings.contains(&"a".to_string())).unwrap();
         assert_eq!(a.findings, ["a", "b"]);
         assert_eq!(a.model, TempoModel::SmashAndGrab);
