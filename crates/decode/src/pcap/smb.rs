@@ -2,7 +2,9 @@
 //! (which share), creates, writes and closes (which file was written, how much), and the
 //! DCE/RPC binds and requests carried in named pipes over SMB2 and SMB1 or straight over
 //! TCP (which interface, which operation) — what Zeek writes to `smb_mapping.log`,
-//! `smb_files.log` and `dce_rpc.log`.
+//! `smb_files.log` and `dce_rpc.log` — and the NTLM authentication inside SMB session
+//! setups (who logged on from which workstation to which server, and whether it
+//! worked) — what Zeek writes to `ntlm.log`.
 //!
 //! Bounded: at most [`MAX_BUFFER`] bytes buffered per direction, at most 64 open files
 //! and 64 trees per connection, names of at most 512 characters. Whatever does not
@@ -31,6 +33,23 @@ pub enum Seen {
         size: u64,
         /// Zeek-style action (`SMB::FILE_WRITE`, `SMB::FILE_OPEN`).
         action: &'static str,
+    },
+    /// An NTLM authentication (session setup), once its outcome is known.
+    Ntlm {
+        /// User name of the AUTHENTICATE message.
+        username: Option<String>,
+        /// Domain of the AUTHENTICATE message.
+        domain: Option<String>,
+        /// Client workstation of the AUTHENTICATE message.
+        hostname: Option<String>,
+        /// Server NetBIOS computer name (CHALLENGE target info).
+        server_nb: Option<String>,
+        /// Server DNS computer name.
+        server_dns: Option<String>,
+        /// Server DNS tree (forest) name.
+        server_tree: Option<String>,
+        /// Whether the session setup succeeded; `None` when no response was seen.
+        success: Option<bool>,
     },
     /// A DCE/RPC request.
     Rpc {
@@ -68,8 +87,65 @@ pub struct Smb {
     files: HashMap<[u8; 16], OpenFile>,
     /// SMB1 and unframed DCE/RPC: contexts bound on the connection.
     contexts: HashMap<u16, String>,
+    /// NTLM in progress: the server's names from its CHALLENGE and the client's
+    /// AUTHENTICATE, until the session-setup response tells the outcome.
+    ntlm: Option<NtlmAuth>,
     /// What was seen, for the caller to drain.
     pub seen: Vec<Seen>,
+}
+
+#[derive(Debug, Default, Clone)]
+struct NtlmAuth {
+    server: (Option<String>, Option<String>, Option<String>),
+    client: Option<(Option<String>, Option<String>, Option<String>)>,
+}
+
+/// The NTLMSSP message inside a security blob (SPNEGO or raw): (type, message bytes).
+fn ntlmssp(blob: &[u8]) -> Option<(u32, &[u8])> {
+    let at = memchr::memmem::find(blob, b"NTLMSSP\0")?;
+    let m = &blob[at..];
+    Some((le32(m, 8)?, m))
+}
+
+/// A (length, allocated, offset) string field of an NTLMSSP message.
+fn ntlm_field(m: &[u8], at: usize, unicode: bool) -> Option<String> {
+    let (len, off) = (usize::from(le16(m, at)?), le32(m, at + 4)? as usize);
+    if len == 0 || len > 512 {
+        return None;
+    }
+    let b = m.get(off..off + len)?;
+    let s = if unicode { utf16(b) } else { String::from_utf8_lossy(b).into_owned() };
+    Some(s).filter(|s| !s.is_empty())
+}
+
+/// Server names from a CHALLENGE's target info (AV pairs).
+fn ntlm_challenge(m: &[u8]) -> (Option<String>, Option<String>, Option<String>) {
+    let (mut nb, mut dns, mut tree) = (None, None, None);
+    let (Some(len), Some(off)) = (le16(m, 40), le32(m, 44)) else { return (nb, dns, tree) };
+    let Some(info) = m.get(off as usize..off as usize + usize::from(len)) else {
+        return (nb, dns, tree);
+    };
+    let mut at = 0;
+    for _ in 0..32 {
+        let (Some(id), Some(l)) = (le16(info, at), le16(info, at + 2)) else { break };
+        let Some(v) = info.get(at + 4..at + 4 + usize::from(l)) else { break };
+        match id {
+            0 => break,
+            1 => nb = Some(utf16(v)),
+            3 => dns = Some(utf16(v)),
+            5 => tree = Some(utf16(v)),
+            _ => {}
+        }
+        at += 4 + usize::from(l);
+    }
+    (nb, dns, tree)
+}
+
+/// Client names from an AUTHENTICATE message: (user, domain, workstation).
+fn ntlm_authenticate(m: &[u8]) -> (Option<String>, Option<String>, Option<String>) {
+    let flags = le32(m, 60).unwrap_or(1);
+    let unicode = flags & 1 != 0;
+    (ntlm_field(m, 36, unicode), ntlm_field(m, 28, unicode), ntlm_field(m, 44, unicode))
 }
 
 fn le16(b: &[u8], at: usize) -> Option<u16> {
@@ -146,6 +222,36 @@ impl Smb {
         }
     }
 
+    /// One step of a session setup: the security blob of a request or response and,
+    /// for a response, its NT status.
+    fn session_setup(&mut self, response: bool, status: u32, blob: &[u8]) {
+        match ntlmssp(blob) {
+            Some((2, m)) => {
+                self.ntlm.get_or_insert_with(NtlmAuth::default).server = ntlm_challenge(m);
+            }
+            Some((3, m)) => {
+                self.ntlm.get_or_insert_with(NtlmAuth::default).client = Some(ntlm_authenticate(m));
+            }
+            _ => {}
+        }
+        // STATUS_MORE_PROCESSING_REQUIRED continues the exchange; anything else ends it.
+        if response && status != 0xC000_0016 {
+            if let Some(a) = self.ntlm.take() {
+                if let Some((username, domain, hostname)) = a.client {
+                    self.seen.push(Seen::Ntlm {
+                        username,
+                        domain,
+                        hostname,
+                        server_nb: a.server.0,
+                        server_dns: a.server.1,
+                        server_tree: a.server.2,
+                        success: Some(status == 0),
+                    });
+                }
+            }
+        }
+    }
+
     /// One SMB2 message and the ones compounded after it.
     fn smb2(&mut self, dir: usize, mut msg: &[u8]) {
         for _ in 0..16 {
@@ -158,6 +264,19 @@ impl Smb {
             let end = if next == 0 { msg.len() } else { (next as usize).min(msg.len()) };
             let one = &msg[..end];
             let body = one.get(64..).unwrap_or(&[]);
+            if cmd == 1 {
+                let status = le32(one, 8).unwrap_or(0);
+                let blob = match (
+                    le16(body, if response { 4 } else { 12 }),
+                    le16(body, if response { 6 } else { 14 }),
+                ) {
+                    (Some(off), Some(len)) => one
+                        .get(usize::from(off)..usize::from(off) + usize::from(len))
+                        .unwrap_or(&[]),
+                    _ => &[],
+                };
+                self.session_setup(response, status, blob);
+            }
             match (cmd, response) {
                 // TREE_CONNECT.
                 (3, false) => {
@@ -323,6 +442,11 @@ impl Smb {
         };
         let response = flags & 0x80 != 0;
         let unicode = flags2 & 0x8000 != 0;
+        if cmd == 0x73 {
+            // SESSION_SETUP_ANDX with extended security: the blob carries NTLMSSP.
+            let status = le32(msg, 5).unwrap_or(0);
+            self.session_setup(response, status, msg.get(32..).unwrap_or(&[]));
+        }
         let wc = usize::from(*msg.get(32).unwrap_or(&0));
         let words = msg.get(33..33 + 2 * wc).unwrap_or(&[]);
         let bytes_at = 33 + 2 * wc + 2;
@@ -427,6 +551,20 @@ impl Smb {
 
     /// The connection ended: files still open are reported.
     pub fn close(&mut self) {
+        // An AUTHENTICATE whose response never came: the outcome is unknown.
+        if let Some(a) = self.ntlm.take() {
+            if let Some((username, domain, hostname)) = a.client {
+                self.seen.push(Seen::Ntlm {
+                    username,
+                    domain,
+                    hostname,
+                    server_nb: a.server.0,
+                    server_dns: a.server.1,
+                    server_tree: a.server.2,
+                    success: None,
+                });
+            }
+        }
         let files: Vec<OpenFile> = self.files.drain().map(|(_, f)| f).collect();
         for f in files {
             self.report_file(f);
@@ -755,6 +893,61 @@ mod tests {
                 size: 4096,
                 action: "SMB::FILE_WRITE"
             }
+        );
+    }
+
+    /// An AUTHENTICATE message with the given names (Unicode).
+    fn ntlm_auth(user: &str, domain: &str, host: &str) -> Vec<u8> {
+        let mut m = b"NTLMSSP\0".to_vec();
+        m.extend(3u32.to_le_bytes());
+        let fields = [(domain, 28usize), (user, 36), (host, 44)];
+        m.resize(64, 0);
+        m[60..64].copy_from_slice(&1u32.to_le_bytes()); // NEGOTIATE_UNICODE
+        for (text, at) in fields {
+            let b = utf16le(text);
+            let off = m.len() as u32;
+            m[at..at + 2].copy_from_slice(&(b.len() as u16).to_le_bytes());
+            m[at + 2..at + 4].copy_from_slice(&(b.len() as u16).to_le_bytes());
+            m[at + 4..at + 8].copy_from_slice(&off.to_le_bytes());
+            m.extend(b);
+        }
+        m
+    }
+
+    fn session_setup(response: bool, status: u32, blob: &[u8]) -> Vec<u8> {
+        let mut body = vec![0u8; 24];
+        let (off_at, len_at) = if response { (4, 6) } else { (12, 14) };
+        body[off_at..off_at + 2].copy_from_slice(&(64u16 + 24).to_le_bytes());
+        body[len_at..len_at + 2].copy_from_slice(&(blob.len() as u16).to_le_bytes());
+        body.extend(blob);
+        let mut v = smb2(1, response, 2, 0, &body);
+        v[4 + 8..4 + 12].copy_from_slice(&status.to_le_bytes());
+        v
+    }
+
+    #[test]
+    fn ntlm_logons_with_their_outcome() {
+        let mut s = Smb::default();
+        s.feed(0, &session_setup(false, 0, &ntlm_auth("alice", "CORP", "WS7")));
+        assert!(s.seen.is_empty(), "no outcome yet");
+        s.feed(1, &session_setup(true, 0xC000_006D, &[]));
+        assert_eq!(
+            s.seen,
+            vec![Seen::Ntlm {
+                username: Some("alice".into()),
+                domain: Some("CORP".into()),
+                hostname: Some("WS7".into()),
+                server_nb: None,
+                server_dns: None,
+                server_tree: None,
+                success: Some(false),
+            }]
+        );
+        // Another attempt; the capture ends before the response.
+        s.feed(0, &session_setup(false, 0, &ntlm_auth("bob", "CORP", "WS8")));
+        s.close();
+        assert!(
+            matches!(&s.seen[1], Seen::Ntlm { success: None, username: Some(u), .. } if u == "bob")
         );
     }
 

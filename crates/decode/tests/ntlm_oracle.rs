@@ -1,0 +1,62 @@
+//! NTLM authentications in SMB session setups, checked against tshark: for every
+//! capture of the shared data, each NTLMSSP AUTHENTICATE tshark dissects is one `ntlm`
+//! event with the same user, domain and workstation.
+
+use dwell_decode::{DecodeOptions, FileDecoder};
+use dwell_model::{Body, FileId};
+use dwell_testkit::{capture_files, shared_or_skip, tshark};
+
+#[test]
+fn ntlm_authentications_match_tshark() {
+    let data = shared_or_skip!();
+    let Some(tshark) = tshark() else { return };
+    let mut total = 0;
+    for row in capture_files(&data) {
+        let out = std::process::Command::new(&tshark)
+            .args(["-r"])
+            .arg(&row.path)
+            .args([
+                "-Y",
+                "ntlmssp.messagetype == 3 && smb2 || ntlmssp.messagetype == 3 && smb",
+                "-T",
+                "fields",
+            ])
+            .args([
+                "-e",
+                "ntlmssp.auth.username",
+                "-e",
+                "ntlmssp.auth.domain",
+                "-e",
+                "ntlmssp.auth.hostname",
+            ])
+            .output()
+            .unwrap();
+        let mut want: Vec<(String, String, String)> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| {
+                let c: Vec<&str> = l.split('\t').collect();
+                let g = |i: usize| c.get(i).map(|s| s.to_string()).unwrap_or_default();
+                (g(0), g(1), g(2))
+            })
+            .collect();
+        let mut got: Vec<(String, String, String)> =
+            FileDecoder::open(&row.path, FileId(0), &DecodeOptions::default())
+                .unwrap()
+                .filter_map(|e| match e.body {
+                    Body::Ntlm(n) => Some((
+                        n.username.as_deref().unwrap_or("").to_string(),
+                        n.domainname.as_deref().unwrap_or("").to_string(),
+                        n.hostname.as_deref().unwrap_or("").to_string(),
+                    )),
+                    _ => None,
+                })
+                .collect();
+        want.sort();
+        got.sort();
+        assert_eq!(got, want, "{}", row.rel);
+        total += got.len();
+    }
+    eprintln!("{total} NTLM authentications agree with tshark");
+    assert!(total >= 1);
+}
