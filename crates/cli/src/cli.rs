@@ -30,17 +30,27 @@ pub struct Cli {
 pub enum Command {
     /// Analyse telemetry: decode, learn, detect, correlate; write findings, incidents, report.
     #[command(after_help = "Inputs may be files or directories (walked recursively); the \
-format of each file is sniffed from its content: Zeek TSV or JSON logs (plain or .gz, hourly \
-rotated names included), Suricata eve.json.\n\nWrites DIR/findings.jsonl, DIR/incidents.json \
-and DIR/report.html, and prints a table of incidents.\n\nExamples:\n  dwell analyze zeek-logs/ --out out/\n  \
-dwell analyze conn.log dns.log ssl.log x509.log\n  dwell analyze eve.json --intel feodo.txt --intel ja3.csv\n  \
+format of each file is sniffed from its content: packet captures (pcap, pcapng), Zeek TSV or \
+JSON logs (plain or .gz, hourly rotated names included), Suricata eve.json, Windows EVTX files \
+and Windows events as JSON lines (evtx_dump, Winlogbeat, NXLog/OTRF, syslog-carried Sysmon \
+XML). Network and endpoint findings about the same machine land in the same incident.\n\n\
+Writes DIR/findings.jsonl, DIR/incidents.json, DIR/report.html, DIR/report.md and \
+DIR/attack-layer.json (ATT&CK Navigator), and prints a table of incidents.\n\nExamples:\n  \
+dwell analyze zeek-logs/ --out out/\n  dwell analyze conn.log dns.log ssl.log x509.log\n  \
+dwell analyze eve.json --intel feodo.txt --intel ja3.csv\n  \
+dwell analyze capture.pcap Security.evtx sysmon.jsonl --sigma sigma/rules/windows\n  \
+dwell analyze today/ --baseline lastweek.json.gz --save-baseline today.json.gz\n  \
 dwell analyze logs/ --config dwell.toml --format json > incidents.json")]
     Analyze(AnalyzeArgs),
     /// Print the normalised events of inputs as JSON lines (Zeek field names), or counts.
     #[command(after_help = "One JSON object per event with a `kind` field (conn, dns, tls, \
-x509, http, file, smb, dce_rpc, rdp, ntlm, kerberos, dhcp, alert, anomaly) and Zeek's field \
-names (ts, uid, id.orig_h, ...). Events come in time order across all inputs.\n\nExamples:\n  \
-dwell decode eve.json --kind dns | jq -r .query | sort | uniq -c\n  dwell decode zeek/ --stats")]
+x509, http, file, smb, dce_rpc, rdp, ntlm, kerberos, dhcp, alert, anomaly, and for Windows \
+records process, image_load, net_connect, logon, service_install, ... win_other) and Zeek's \
+field names (ts, uid, id.orig_h, ...; Sysmon's for Windows records). Events come in time \
+order across all inputs.\n\nExamples:\n  \
+dwell decode eve.json --kind dns | jq -r .query | sort | uniq -c\n  dwell decode zeek/ --stats\n  \
+dwell decode capture.pcap --zeek-out zeek/   # Zeek logs from a capture\n  \
+dwell decode Security.evtx --kind logon | head")]
     Decode(DecodeArgs),
     /// Simulate a small enterprise with an intrusion, analyse it and write the report.
     #[command(after_help = "Writes the simulated Zeek logs to DIR/sim/, the results to DIR/ \
@@ -82,7 +92,8 @@ pub struct AnalyzeArgs {
     /// Files or directories to analyse.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
-    /// Directory for findings.jsonl, incidents.json and report.html (created if missing).
+    /// Directory for findings.jsonl, incidents.json, report.html, report.md and
+    /// attack-layer.json (created if missing).
     #[arg(short, long, value_name = "DIR", default_value = "dwell-out")]
     pub out: PathBuf,
     /// Org profile (TOML): internal networks, resolvers, edge hosts, RMM ledger, overrides.
