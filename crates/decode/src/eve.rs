@@ -25,7 +25,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::error::{AnomalyKind, FileStats};
-use crate::input::{Line, LineReader};
+use crate::input::LineReader;
 use crate::value::{parse_addr, parse_u64};
 use crate::zeek::logs::normalise_hex;
 
@@ -364,29 +364,7 @@ impl EveDecoder {
     /// Decodes up to the next event; `None` at end of input.
     pub fn next_event(&mut self, stats: &mut FileStats) -> Option<Event> {
         loop {
-            let line_no = self.lines.line_no + 1;
-            match self.lines.next_line() {
-                Line::Data(_) => {}
-                Line::TooLong(n) => {
-                    stats.records += 1;
-                    stats.anomaly(line_no, AnomalyKind::LineTooLong, format!("{n} bytes"));
-                    continue;
-                }
-                Line::Error(e) => {
-                    stats.anomaly(line_no, crate::io_anomaly_kind(&e), e);
-                    stats.bytes = self.lines.bytes;
-                    return None;
-                }
-                Line::Eof => {
-                    stats.bytes = self.lines.bytes;
-                    return None;
-                }
-            }
-            let line = self.lines.current().unwrap_or_default();
-            if line.iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
-            stats.records += 1;
+            let (line_no, line) = self.lines.next_record(stats)?;
             // Validate UTF-8 once for the line so the parser need not per string.
             let text: std::borrow::Cow<'_, str> = match std::str::from_utf8(line) {
                 Ok(t) => std::borrow::Cow::Borrowed(t),

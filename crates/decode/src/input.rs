@@ -270,6 +270,37 @@ impl LineReader {
         self.buf.get(self.cur.0..self.cur.1)
     }
 
+    /// The next non-blank line of a one-record-per-line format, with its line number,
+    /// counted in `stats.records`; an over-long line is counted and skipped, a read error
+    /// or the end of input ends it (`None`, with the anomaly and byte count recorded).
+    pub fn next_record(&mut self, stats: &mut crate::FileStats) -> Option<(u64, &[u8])> {
+        loop {
+            let line_no = self.line_no + 1;
+            match self.next_line() {
+                Line::Data(_) => {}
+                Line::TooLong(n) => {
+                    stats.records += 1;
+                    stats.anomaly(line_no, crate::AnomalyKind::LineTooLong, format!("{n} bytes"));
+                    continue;
+                }
+                Line::Error(e) => {
+                    stats.anomaly(line_no, crate::io_anomaly_kind(&e), e);
+                    stats.bytes = self.bytes;
+                    return None;
+                }
+                Line::Eof => {
+                    stats.bytes = self.bytes;
+                    return None;
+                }
+            }
+            if self.current().unwrap_or_default().iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            stats.records += 1;
+            return Some((line_no, self.current().unwrap_or_default()));
+        }
+    }
+
     fn skip_long_line(&mut self, mut len: usize) -> Line<'_> {
         self.start = self.end;
         loop {

@@ -23,7 +23,7 @@ use dwell_model::{Body, Event, FileId, Header, SourceRef, Text, Timestamp, WinEv
 use serde_json::{Map, Value};
 
 use crate::error::{AnomalyKind, FileStats};
-use crate::input::{Line, LineReader};
+use crate::input::LineReader;
 
 /// Top-level keys of flat records that describe the record, not the event; they are
 /// not kept as fields (the message text alone is often larger than all the data).
@@ -560,29 +560,7 @@ impl WinJsonDecoder {
     /// Decodes up to the next event; `None` at end of input.
     pub fn next_event(&mut self, stats: &mut FileStats) -> Option<Event> {
         loop {
-            let line_no = self.lines.line_no + 1;
-            match self.lines.next_line() {
-                Line::Data(_) => {}
-                Line::TooLong(n) => {
-                    stats.records += 1;
-                    stats.anomaly(line_no, AnomalyKind::LineTooLong, format!("{n} bytes"));
-                    continue;
-                }
-                Line::Error(e) => {
-                    stats.anomaly(line_no, crate::io_anomaly_kind(&e), e);
-                    stats.bytes = self.lines.bytes;
-                    return None;
-                }
-                Line::Eof => {
-                    stats.bytes = self.lines.bytes;
-                    return None;
-                }
-            }
-            let line = self.lines.current().unwrap_or_default();
-            if line.iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
-            stats.records += 1;
+            let (line_no, line) = self.lines.next_record(stats)?;
             let v: Value = match serde_json::from_slice(line) {
                 Ok(v) => v,
                 Err(_) => {
