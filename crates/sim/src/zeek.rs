@@ -9,6 +9,8 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
+use dwell_decode::zeek::out::{header, stamp, CONN, DNS, HTTP, SSL, X509};
+
 use crate::rng::mix;
 use crate::session::{App, Proto, Session};
 use crate::world::World;
@@ -18,16 +20,6 @@ struct Log {
     lines: u64,
 }
 
-const CONN: (&str, &str) = ("ts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice\tduration\torig_bytes\tresp_bytes\tconn_state\tlocal_orig\tlocal_resp\tmissed_bytes\thistory\torig_pkts\torig_ip_bytes\tresp_pkts\tresp_ip_bytes\ttunnel_parents",
-    "time\tstring\taddr\tport\taddr\tport\tenum\tstring\tinterval\tcount\tcount\tstring\tbool\tbool\tcount\tstring\tcount\tcount\tcount\tcount\tset[string]");
-const DNS: (&str, &str) = ("ts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\ttrans_id\trtt\tquery\tqclass\tqclass_name\tqtype\tqtype_name\trcode\trcode_name\tAA\tTC\tRD\tRA\tZ\tanswers\tTTLs\trejected",
-    "time\tstring\taddr\tport\taddr\tport\tenum\tcount\tinterval\tstring\tcount\tstring\tcount\tstring\tcount\tstring\tbool\tbool\tbool\tbool\tcount\tvector[string]\tvector[interval]\tbool");
-const SSL: (&str, &str) = ("ts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tversion\tcipher\tcurve\tserver_name\tresumed\tlast_alert\tnext_protocol\testablished\tssl_history\tcert_chain_fps\tclient_cert_chain_fps\tsni_matches_cert\tvalidation_status\tja3\tja3s\tja4",
-    "time\tstring\taddr\tport\taddr\tport\tstring\tstring\tstring\tstring\tbool\tstring\tstring\tbool\tstring\tvector[string]\tvector[string]\tbool\tstring\tstring\tstring\tstring");
-const X509: (&str, &str) = ("ts\tfingerprint\tcertificate.version\tcertificate.serial\tcertificate.subject\tcertificate.issuer\tcertificate.not_valid_before\tcertificate.not_valid_after\tcertificate.key_alg\tcertificate.sig_alg\tcertificate.key_type\tcertificate.key_length\tcertificate.exponent\tcertificate.curve\tsan.dns\tsan.uri\tsan.email\tsan.ip\tbasic_constraints.ca\tbasic_constraints.path_len\thost_cert\tclient_cert",
-    "time\tstring\tcount\tstring\tstring\tstring\ttime\ttime\tstring\tstring\tstring\tcount\tstring\tstring\tvector[string]\tvector[string]\tvector[string]\tvector[addr]\tbool\tcount\tbool\tbool");
-const HTTP: (&str, &str) = ("ts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\ttrans_depth\tmethod\thost\turi\treferrer\tversion\tuser_agent\torigin\trequest_body_len\tresponse_body_len\tstatus_code\tstatus_msg\tinfo_code\tinfo_msg\ttags\tusername\tpassword\tproxied\torig_fuids\torig_filenames\torig_mime_types\tresp_fuids\tresp_filenames\tresp_mime_types",
-    "time\tstring\taddr\tport\taddr\tport\tcount\tstring\tstring\tstring\tstring\tstring\tstring\tstring\tcount\tcount\tcount\tstring\tcount\tstring\tset[enum]\tstring\tstring\tset[string]\tvector[string]\tvector[string]\tvector[string]\tvector[string]\tvector[string]\tvector[string]");
 const DCE: (&str, &str) = (
     "ts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\trtt\tnamed_pipe\tendpoint\toperation",
     "time\tstring\taddr\tport\taddr\tport\tinterval\tstring\tstring\tstring",
@@ -37,28 +29,11 @@ const SMB_MAP: (&str, &str) = ("ts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.res
 const SMB_FILES: (&str, &str) = ("ts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tfuid\taction\tpath\tname\tsize\tprev_name\ttimes.modified\ttimes.accessed\ttimes.created\ttimes.changed",
     "time\tstring\taddr\tport\taddr\tport\tstring\tenum\tstring\tstring\tcount\tstring\ttime\ttime\ttime\ttime");
 
-fn stamp(t_us: i64) -> String {
-    let c = dwell_model::Timestamp(t_us).to_civil();
-    format!(
-        "{:04}-{:02}-{:02}-{:02}-{:02}-{:02}",
-        c.year, c.month, c.day, c.hour, c.minute, c.second
-    )
-}
-
 impl Log {
-    fn create(
-        dir: &Path,
-        path: &str,
-        (fields, types): (&str, &str),
-        open_us: i64,
-    ) -> io::Result<Log> {
+    fn create(dir: &Path, path: &str, schema: (&str, &str), open_us: i64) -> io::Result<Log> {
         let mut w =
             BufWriter::with_capacity(1 << 20, File::create(dir.join(format!("{path}.log")))?);
-        write!(
-            w,
-            "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\t{path}\n#open\t{}\n#fields\t{fields}\n#types\t{types}\n",
-            stamp(open_us)
-        )?;
+        header(&mut w, path, schema, open_us)?;
         Ok(Log { w, lines: 0 })
     }
 

@@ -40,6 +40,23 @@ pub fn stamp(t_us: i64) -> String {
     )
 }
 
+/// Writes the header lines of a Zeek ASCII log: separators, `#path`, `#open`, `#fields`,
+/// `#types`.
+pub fn header(
+    w: &mut impl Write,
+    path: &str,
+    schema: (&str, &str),
+    open_us: i64,
+) -> io::Result<()> {
+    write!(
+        w,
+        "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\t{path}\n#open\t{}\n#fields\t{}\n#types\t{}\n",
+        stamp(open_us),
+        schema.0,
+        schema.1
+    )
+}
+
 /// Zeek's escaping of a string value (also of `,` inside set and vector elements).
 pub fn esc(s: &str, in_set: bool) -> String {
     let mut o = String::with_capacity(s.len());
@@ -159,13 +176,7 @@ impl ZeekWriter {
                     1 << 18,
                     File::create(self.dir.join(format!("{path}.log")))?,
                 );
-                write!(
-                    w,
-                    "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\t{path}\n#open\t{}\n#fields\t{}\n#types\t{}\n",
-                    stamp(self.open_us),
-                    schema.0,
-                    schema.1
-                )?;
+                header(&mut w, path, schema, self.open_us)?;
                 self.logs.push((path, Log { w, lines: 0 }));
                 self.logs.len() - 1
             }
