@@ -13,14 +13,6 @@ use std::sync::Arc;
 
 use dwell_engine::{config, Inputs, RunOptions};
 
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let after = stat.rsplit_once(')').map(|x| x.1).unwrap_or("");
-    let f: Vec<&str> = after.split_whitespace().collect();
-    let t = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (t(11) + t(12)) / 100.0
-}
-
 fn collect(p: &Path, out: &mut Vec<PathBuf>) {
     if p.is_dir() {
         if let Ok(rd) = std::fs::read_dir(p) {
@@ -52,7 +44,7 @@ fn main() {
         std::process::exit(2);
     }
     // The floor: every record rendered to JSON text by the evtx crate.
-    let c0 = cpu_seconds();
+    let c0 = dwell_bench::cpu_seconds();
     let mut floor_records = 0u64;
     let mut json_bytes = 0u64;
     for _ in 0..rounds {
@@ -64,7 +56,7 @@ fn main() {
             }
         }
     }
-    let floor_s = cpu_seconds() - c0;
+    let floor_s = dwell_bench::cpu_seconds() - c0;
     // dwell: the whole analyze pipeline on the same files.
     let sigma: Vec<PathBuf> =
         std::env::var_os("DWELL_SIGMA").map(PathBuf::from).into_iter().collect();
@@ -76,7 +68,7 @@ fn main() {
         }
     };
     let opts = RunOptions::default();
-    let c1 = cpu_seconds();
+    let c1 = dwell_bench::cpu_seconds();
     let mut dwell_records = 0u64;
     let mut findings = 0usize;
     for _ in 0..rounds {
@@ -98,7 +90,7 @@ fn main() {
             }
         }
     }
-    let dwell_s = cpu_seconds() - c1;
+    let dwell_s = dwell_bench::cpu_seconds() - c1;
     let rate = |n: u64, s: f64| n as f64 / s.max(1e-9);
     println!(
         "{} files x {rounds} rounds; sigma rules: {}",

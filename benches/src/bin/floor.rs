@@ -7,14 +7,6 @@
 use std::io::Read;
 use std::time::Instant;
 
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let after = stat.rsplit_once(')').map(|x| x.1).unwrap_or("");
-    let f: Vec<&str> = after.split_whitespace().collect();
-    let t = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (t(11) + t(12)) / 100.0
-}
-
 fn main() {
     let mut data = Vec::new();
     for p in std::env::args().skip(1) {
@@ -28,7 +20,7 @@ fn main() {
             data.push(raw);
         }
     }
-    let cpu0 = cpu_seconds();
+    let cpu0 = dwell_bench::cpu_seconds();
     let t0 = Instant::now();
     let (mut lines, mut field_bytes, mut bytes) = (0u64, 0u64, 0u64);
     for d in &data {
@@ -38,7 +30,7 @@ fn main() {
         field_bytes += f;
         bytes += d.len() as u64;
     }
-    let cpu = (cpu_seconds() - cpu0).max(t0.elapsed().as_secs_f64().min(1e-3));
+    let cpu = (dwell_bench::cpu_seconds() - cpu0).max(t0.elapsed().as_secs_f64().min(1e-3));
     println!(
         "floor: {lines} lines ({field_bytes} field bytes), {:.1} MB in {cpu:.3} CPU-s: {:.0} lines per CPU-second, {:.1} MB per CPU-second",
         bytes as f64 / 1e6,

@@ -14,14 +14,6 @@ use std::time::Instant;
 use dwell_decode::{DecodeOptions, FileDecoder};
 use dwell_model::FileId;
 
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let after = stat.rsplit_once(')').map(|x| x.1).unwrap_or("");
-    let f: Vec<&str> = after.split_whitespace().collect();
-    let t = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (t(11) + t(12)) / 100.0
-}
-
 type Tuple = ([u8; 16], [u8; 16], u16, u16, u8);
 
 /// The 5-tuple of an Ethernet frame, if it is IP.
@@ -67,7 +59,7 @@ fn floor(path: &str) -> (u64, u64, f64) {
     let (mut pos, mut end) = (0usize, 0usize);
     let mut table: HashMap<Tuple, (u64, u64), foldhash::fast::RandomState> = HashMap::default();
     let (mut packets, mut bytes) = (0u64, 0u64);
-    let cpu0 = cpu_seconds();
+    let cpu0 = dwell_bench::cpu_seconds();
     let t0 = Instant::now();
     loop {
         let need = if end - pos < 16 {
@@ -101,7 +93,7 @@ fn floor(path: &str) -> (u64, u64, f64) {
         bytes += cap as u64;
         pos += need;
     }
-    let cpu = (cpu_seconds() - cpu0).max(t0.elapsed().as_secs_f64().min(1e-3));
+    let cpu = (dwell_bench::cpu_seconds() - cpu0).max(t0.elapsed().as_secs_f64().min(1e-3));
     eprintln!("floor: {} 5-tuples", table.len());
     (packets, bytes, cpu)
 }
@@ -110,7 +102,7 @@ fn main() {
     let path =
         std::env::args().nth(1).expect("usage: pcap_floor FILE.pcap (classic little-endian pcap)");
     let (p0, b0, c0) = floor(&path);
-    let cpu0 = cpu_seconds();
+    let cpu0 = dwell_bench::cpu_seconds();
     let t0 = Instant::now();
     let mut dec =
         FileDecoder::open(std::path::Path::new(&path), FileId(0), &DecodeOptions::default())
@@ -119,7 +111,7 @@ fn main() {
     while dec.next_event().is_some() {
         events += 1;
     }
-    let c1 = (cpu_seconds() - cpu0).max(t0.elapsed().as_secs_f64().min(1e-3));
+    let c1 = (dwell_bench::cpu_seconds() - cpu0).max(t0.elapsed().as_secs_f64().min(1e-3));
     let p1 = dec.stats().records;
     println!(
         "floor (record walk + 5-tuple table): {p0} packets, {:.1} MB in {c0:.2} CPU-s: {:.2} M packets/CPU-s, {:.2} Gbit/s per CPU",

@@ -1,14 +1,14 @@
 //! Bounded state under hostile volume: `state_bench [EVENTS]` (default 10 000 000) streams
 //! DNS lookups and TLS-less connections from 5 000 internal hosts to ever-new random
 //! names and addresses — the worst case for per-pair state (every event a new pair) —
-//! through every detector and the baselines, and prints resident memory every million
+//! through every detector and the baselines (`DNS_SHARE=N`: N % lookups, default 50), and prints resident memory every million
 //! events, the throughput, and the counters of state refused at the caps. Memory must
 //! level off at the caps instead of growing with the input.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
-use dwell_detect::{IntelSet, OrgProfile};
+use dwell_detect::IntelSet;
 use dwell_engine::pipeline::Engine;
 use dwell_engine::Inputs;
 use dwell_model::{
@@ -21,14 +21,6 @@ fn rss_mb() -> f64 {
         .find(|l| l.starts_with("VmRSS:"))
         .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
         .map_or(0.0, |kb| kb / 1024.0)
-}
-
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let after = stat.rsplit_once(')').map(|x| x.1).unwrap_or("");
-    let f: Vec<&str> = after.split_whitespace().collect();
-    let t = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (t(11) + t(12)) / 100.0
 }
 
 struct Rng(u64);
@@ -52,7 +44,6 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let _ = OrgProfile::default();
     let mut engine = match Engine::new(profile, Arc::new(IntelSet::new()), 60.0) {
         Ok(e) => e,
         Err(e) => {
@@ -65,7 +56,9 @@ fn main() {
     let resolver = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 53));
     let nxd: Text = "NXDOMAIN".into();
     let a: Text = "A".into();
-    let c0 = cpu_seconds();
+    // Percent of events that are DNS lookups (the rest are connections).
+    let dns_share: u64 = std::env::var("DNS_SHARE").ok().and_then(|v| v.parse().ok()).unwrap_or(50);
+    let c0 = dwell_bench::cpu_seconds();
     println!("events  rss_mb");
     for i in 0..n {
         let host = r.next() % 5000;
@@ -78,8 +71,6 @@ fn main() {
             uid: None,
             community_id: None,
         };
-        let dns_share: u64 =
-            std::env::var("DNS_SHARE").ok().and_then(|v| v.parse().ok()).unwrap_or(50);
         let body = if (i * 7919) % 100 < dns_share {
             let q = format!("{:x}.{:x}{}.com", r.next(), r.next() % 1_000_000, "x");
             Body::Dns(Box::new(Dns {
@@ -139,7 +130,7 @@ fn main() {
             println!("{:>7}M  {:.0}", (i + 1) / 1_000_000, rss_mb());
         }
     }
-    let cpu = cpu_seconds() - c0;
+    let cpu = dwell_bench::cpu_seconds() - c0;
     let (findings, metrics) = engine.finish(&Inputs::default());
     println!(
         "{n} events in {cpu:.1} CPU-s ({:.0} events/CPU-s); {} findings",
