@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use dwell_model::{Event, SourceRef, WinEvent};
+use dwell_model::{Event, WinEvent};
 use foldhash::fast::RandomState;
 
 use crate::ctx::{Ctx, Draft};
@@ -106,9 +106,12 @@ pub fn draft(cx: &Ctx<'_>, ev: &Event, w: &WinEvent, score: f64, summary: String
     d
 }
 
-/// The record's source reference.
-pub fn src(ev: &Event) -> SourceRef {
-    ev.header.src
+/// A finding's evidence from a JSON object, leaving out the fields the record lacked.
+pub fn evidence(v: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
+    match v {
+        serde_json::Value::Object(m) => m.into_iter().filter(|(_, v)| !v.is_null()).collect(),
+        _ => serde_json::Map::new(),
+    }
 }
 
 /// Most processes remembered per run.

@@ -43,7 +43,7 @@ use serde_json::json;
 
 use crate::ctx::Ctx;
 use crate::detector_config;
-use crate::endpoint::{any, base, draft, norm_cmdline};
+use crate::endpoint::{any, base, draft, evidence, norm_cmdline};
 use crate::meta::DetectorMeta;
 use crate::registry::{parse_config, BuildCx, ConfigError, Registration};
 use crate::Detector;
@@ -238,7 +238,7 @@ impl Detector for CredentialAccess {
         let mut d = draft(cx, ev, w, score, summary);
         d.discriminator = rule.to_string();
         d.attack = Some(vec![tech]);
-        if let serde_json::Value::Object(m) = json!({
+        d.evidence = evidence(json!({
             "rule": rule,
             "event_id": w.event_id,
             "source_image": w.get("SourceImage"),
@@ -248,9 +248,7 @@ impl Detector for CredentialAccess {
             "image": w.get("Image"),
             "command_line": w.get("CommandLine"),
             "target_filename": w.get("TargetFilename"),
-        }) {
-            d.evidence = m.into_iter().filter(|(_, v)| !v.is_null()).collect();
-        }
+        }));
         cx.emit(d);
     }
 }

@@ -36,7 +36,7 @@ use serde_json::json;
 
 use crate::ctx::Ctx;
 use crate::detector_config;
-use crate::endpoint::{any, base, dir, draft, norm_cmdline, user_writable};
+use crate::endpoint::{any, base, dir, draft, evidence, norm_cmdline, user_writable};
 use crate::meta::DetectorMeta;
 use crate::registry::{parse_config, BuildCx, ConfigError, Registration};
 use crate::Detector;
@@ -213,7 +213,7 @@ impl Detector for DefenseEvasion {
         let mut d = draft(cx, ev, w, score, summary);
         d.discriminator = rule.to_string();
         d.attack = Some(vec![tech]);
-        if let serde_json::Value::Object(m) = json!({
+        d.evidence = evidence(json!({
             "rule": rule,
             "event_id": w.event_id,
             "channel": &*w.channel,
@@ -222,9 +222,7 @@ impl Detector for DefenseEvasion {
             "target_object": w.get("TargetObject"),
             "target_filename": w.get("TargetFilename"),
             "user": w.get("SubjectUserName").or(w.get("User")),
-        }) {
-            d.evidence = m.into_iter().filter(|(_, v)| !v.is_null()).collect();
-        }
+        }));
         cx.emit(d);
     }
 }

@@ -37,7 +37,7 @@ use serde_json::json;
 use crate::ctx::Ctx;
 use crate::detector_config;
 use crate::detectors::rmm_tool::{verdict, Verdict};
-use crate::endpoint::{any, base, dir, draft, norm_cmdline, user_writable};
+use crate::endpoint::{any, base, dir, draft, evidence, norm_cmdline, user_writable};
 use crate::meta::DetectorMeta;
 use crate::registry::{parse_config, BuildCx, ConfigError, Registration};
 use crate::Detector;
@@ -227,7 +227,7 @@ impl Detector for RmmProcess {
         if matches!(tool, "ngrok" | "cloudflared" | "zerotier") {
             d.attack = Some(vec![t("T1219"), t("T1572")]);
         }
-        if let serde_json::Value::Object(m) = json!({
+        d.evidence = evidence(json!({
             "tool": tool,
             "image": image,
             "command_line": w.get("CommandLine"),
@@ -235,9 +235,7 @@ impl Detector for RmmProcess {
             "company": w.get("Company"),
             "user": w.get("User"),
             "ledger": ledger,
-        }) {
-            d.evidence = m.into_iter().filter(|(_, v)| !v.is_null()).collect();
-        }
+        }));
         cx.emit(d);
     }
 }
