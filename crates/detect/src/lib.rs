@@ -25,7 +25,7 @@ pub mod sigma;
 #[cfg(test)]
 pub(crate) mod testing;
 
-use dwell_model::{Event, Timestamp};
+use dwell_model::{Event, Kind, Timestamp};
 
 pub use baselines::Baselines;
 pub use ctx::{Ctx, Draft, FindingSink, Metrics, Pending};
@@ -38,6 +38,12 @@ pub use registry::{build_all, BuildCx, ConfigError, Registration, ALL};
 pub trait Detector: Send {
     /// Its static description.
     fn meta(&self) -> &'static DetectorMeta;
+
+    /// The event kinds this instance reads: the static ones unless what it was built
+    /// with narrows them (the `sigma` detector reads only what its rules ask for).
+    fn inputs(&self) -> Vec<Kind> {
+        self.meta().inputs.to_vec()
+    }
 
     /// Sees one event (in event-time order, within the pipeline's reorder bound).
     fn on_event(&mut self, ev: &Event, cx: &mut Ctx<'_>);

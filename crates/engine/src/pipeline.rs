@@ -138,8 +138,8 @@ impl Engine {
             .map_err(|e| EngineError::Config(e.to_string()))?;
         let mut by_kind = vec![Vec::new(); Kind::ALL.len()];
         for (i, d) in detectors.iter().enumerate() {
-            for k in d.meta().inputs {
-                if let Some(v) = by_kind.get_mut(*k as usize) {
+            for k in d.inputs() {
+                if let Some(v) = by_kind.get_mut(k as usize) {
                     v.push(i);
                 }
             }

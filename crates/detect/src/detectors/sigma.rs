@@ -92,10 +92,11 @@ impl Detector for Sigma {
         &META
     }
 
+    fn inputs(&self) -> Vec<Kind> {
+        self.rules.kinds()
+    }
+
     fn on_event(&mut self, ev: &Event, cx: &mut Ctx<'_>) {
-        if self.rules.is_empty() {
-            return;
-        }
         for r in self.rules.matches(ev) {
             let score = r.level.score();
             if score < self.min {
