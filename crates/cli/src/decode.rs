@@ -34,8 +34,10 @@ pub fn run(a: DecodeArgs) -> Result<()> {
     let (mut merge, certs) = events(&inputs, &opts);
     if let Some(dir) = &a.zeek_out {
         let open_us = inputs.files.iter().filter_map(|f| f.first_ts).min().map_or(0, |t| t.0);
-        let mut w = dwell_decode::zeek::out::ZeekWriter::create(dir, open_us)
-            .map_err(|e| dwell_engine::EngineError::Output(format!("{}: {e}", dir.display())))?;
+        let out_err = |e: std::io::Error| {
+            dwell_engine::EngineError::Output(format!("{}: {e}", dir.display()))
+        };
+        let mut w = dwell_decode::zeek::out::ZeekWriter::create(dir, open_us).map_err(out_err)?;
         let (mut n, mut last) = (0u64, open_us);
         for ev in merge.by_ref() {
             n += 1;
@@ -43,13 +45,9 @@ pub fn run(a: DecodeArgs) -> Result<()> {
             if !kinds.is_empty() && !kinds.contains(&ev.kind()) {
                 continue;
             }
-            w.write(&ev).map_err(|e| {
-                dwell_engine::EngineError::Output(format!("{}: {e}", dir.display()))
-            })?;
+            w.write(&ev).map_err(out_err)?;
         }
-        let counts = w
-            .close(last)
-            .map_err(|e| dwell_engine::EngineError::Output(format!("{}: {e}", dir.display())))?;
+        let counts = w.close(last).map_err(out_err)?;
         let lines: Vec<String> = counts.iter().map(|(p, k)| format!("{p}.log {k}")).collect();
         eprintln!("{n} events decoded; wrote {} into {}", lines.join(", "), dir.display());
         return Ok(());

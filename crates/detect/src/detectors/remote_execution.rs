@@ -117,7 +117,7 @@ fn build(cx: &BuildCx<'_>) -> Result<Box<dyn Detector>, ConfigError> {
         cfg,
         procs: ProcTable::default(),
         task_loads: HashMap::default(),
-        remote_registry: HashMap::default(),
+        remote_registry: Default::default(),
         logons: HashMap::default(),
     }))
 }
@@ -170,7 +170,7 @@ pub struct RemoteExecution {
     /// (computer, pid) of scripting hosts that loaded taskschd.dll → when.
     task_loads: HashMap<(String, u64), f64, RandomState>,
     /// (computer, pid) of Remote Registry service hosts.
-    remote_registry: HashMap<(String, u64), (), RandomState>,
+    remote_registry: std::collections::HashSet<(String, u64), RandomState>,
     /// Computer → its latest network or remote-interactive logon (time s, source, user).
     logons: HashMap<String, (f64, IpAddr, String), RandomState>,
 }
@@ -265,7 +265,7 @@ impl RemoteExecution {
                     let svc = target.rsplit('\\').nth(1).unwrap_or("?").to_string();
                     return service_command(&svc, w.get("Details")?);
                 }
-                if self.remote_registry.contains_key(&key)
+                if self.remote_registry.contains(&key)
                     && (target.contains("\\currentversion\\run") || target.contains("\\services\\"))
                 {
                     return Some(hit(
@@ -288,7 +288,7 @@ impl RemoteExecution {
                 if base(image) == "svchost.exe" && cmd.contains("remoteregistry") {
                     if let Some(pid) = w.get_u64("ProcessId") {
                         if self.remote_registry.len() < 10_000 {
-                            self.remote_registry.insert((w.host_key(), pid), ());
+                            self.remote_registry.insert((w.host_key(), pid));
                         }
                     }
                 }

@@ -26,7 +26,7 @@ fn det() -> RemoteExecution {
         cfg: Config::default(),
         procs: ProcTable::default(),
         task_loads: HashMap::default(),
-        remote_registry: HashMap::default(),
+        remote_registry: Default::default(),
         logons: HashMap::default(),
     }
 }
