@@ -102,7 +102,7 @@ fn main() {
             let ext = IpAddr::V4(Ipv4Addr::from(
                 0x2d00_0000u32.wrapping_add((r.next() % 0x4000_0000) as u32),
             ));
-            Body::Conn(Conn {
+            Body::Conn(Box::new(Conn {
                 flow: Flow {
                     orig_h: client,
                     orig_p: 50_001,
@@ -123,7 +123,7 @@ fn main() {
                 orig_ip_bytes: None,
                 resp_pkts: Some(5),
                 resp_ip_bytes: None,
-            })
+            }))
         };
         engine.push(&Event { header, body });
         if (i + 1) % 1_000_000 == 0 {

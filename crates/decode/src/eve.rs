@@ -19,7 +19,7 @@ use std::sync::Arc;
 use dwell_model::{
     dns as dnsnames, Alert, AlertSource, Anomaly, AnomalySource, Body, Certificate, Conn, DceRpc,
     Dhcp, Dns, DnsMsg, Event, FileId, FileSeen, Flow, Header, Http, Kerberos, Proto, Rdp, Smb,
-    SmbKind, SourceRef, Text, Timestamp, Tls,
+    SmbKind, SourceRef, Text, Timestamp, Tls, Uid,
 };
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -387,7 +387,7 @@ impl EveDecoder {
                     let header = Header {
                         ts,
                         src: SourceRef { file, record: line_no },
-                        uid: rec.flow_id.map(|f| Text::from(f.to_string())),
+                        uid: rec.flow_id.map(Uid::from),
                         community_id: t(&rec.community_id),
                     };
                     return Some(Event { header, body });
@@ -461,7 +461,7 @@ fn convert(r: &Rec<'_>, stats: &mut FileStats, line_no: u64) -> Result<Converted
                 resp_pkts: f.pkts_toclient.or(if etype == "netflow" { Some(0) } else { None }),
                 resp_ip_bytes: f.bytes_toclient.or(if etype == "netflow" { Some(0) } else { None }),
             };
-            return Ok(Some((start, Body::Conn(conn))));
+            return Ok(Some((start, Body::Conn(Box::new(conn)))));
         }
         "dns" => {
             let d = r.dns.as_ref().ok_or("dns record without dns object")?;

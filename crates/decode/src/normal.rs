@@ -103,7 +103,9 @@ pub fn to_json(ev: &Event, file: &str) -> Value {
     let h = &ev.header;
     o.v("kind", ev.kind().as_str());
     o.v("ts", epoch(h.ts));
-    o.s("uid", &h.uid);
+    if let Some(u) = &h.uid {
+        o.v("uid", u.as_str());
+    }
     o.s("community_id", &h.community_id);
     o.v("_src", src_text(file, h.src));
     if let Some(f) = ev.body.flow() {

@@ -11,7 +11,7 @@
 use std::borrow::Cow;
 use std::net::IpAddr;
 
-use dwell_model::{Flow, Proto, Text, Timestamp};
+use dwell_model::{Flow, Proto, Text, Timestamp, Uid};
 
 /// A field value that is present but not of the expected shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +27,24 @@ pub trait Rec {
     fn list(&self, slot: usize) -> Result<Vec<Cow<'_, str>>, Malformed>;
     /// A time value.
     fn time(&self, slot: usize) -> Result<Option<Timestamp>, Malformed>;
+
+    /// A scalar token handed to `parse` without building a `Cow`; `parse` returning
+    /// `None` means malformed. Formats whose tokens are borrowed slices override it.
+    fn parse_scalar<T>(
+        &self,
+        slot: usize,
+        parse: impl FnOnce(&str) -> Option<T>,
+    ) -> Result<Option<T>, Malformed> {
+        match self.scalar(slot)? {
+            None => Ok(None),
+            Some(t) => parse(&t).map(Some).ok_or(Malformed),
+        }
+    }
+
+    /// Text (unescaped) handed to `f`; `None` when unset.
+    fn with_text<T>(&self, slot: usize, f: impl FnOnce(&str) -> T) -> Result<Option<T>, Malformed> {
+        Ok(self.text(slot)?.map(|t| f(&t)))
+    }
 }
 
 /// Shares one allocation among records that repeat a value (`SF`, `ssl`, `TLSv13`).
@@ -81,31 +99,69 @@ impl Interner {
 
 /// Calls `f` with the position of every `sep` byte in `bytes`, in order.
 ///
-/// Eight bytes at a time (SWAR): a byte equal to `sep` becomes zero after XOR, and
-/// `!(((v & 0x7f..) + 0x7f..) | v) & 0x80..` marks exactly the zero bytes (no borrow
-/// crosses bytes, so there are no false positives).
+/// Sixty-four bytes at a time, without a branch per word: each 8-byte word gives the
+/// zero bytes of `word ^ sep` as high bits (`!(((v & 0x7f..) + 0x7f..) | v) & 0x80..`
+/// marks exactly the zero bytes — no borrow crosses bytes), a multiply gathers those
+/// eight bits into one byte, and eight such bytes make a 64-bit mask whose set bits
+/// are then walked. A Zeek line of ~130 bytes takes three masks (the last from the
+/// tail's whole words), so the only branch the CPU cannot predict is the end of each
+/// mask, not one per word (a plain word-at-a-time scan) nor one call per field (a
+/// restarted `memchr`). Measured: line finding, UTF-8 check and this split together
+/// run at twice the memchr floor's rate on the benchmark conn.log.
 pub fn for_each_sep(bytes: &[u8], sep: u8, mut f: impl FnMut(usize)) {
-    const LO7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    const HI: u64 = 0x8080_8080_8080_8080;
     let pattern = u64::from_ne_bytes([sep; 8]);
-    let mut chunks = bytes.chunks_exact(8);
+    let mut chunks = bytes.chunks_exact(64);
     let mut base = 0;
     for c in &mut chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(c);
-        let v = u64::from_le_bytes(word) ^ pattern;
-        let mut m = !(((v & LO7).wrapping_add(LO7)) | v) & HI;
+        let mut m = sep_mask(c, pattern);
         while m != 0 {
-            f(base + (m.trailing_zeros() / 8) as usize);
+            f(base + m.trailing_zeros() as usize);
             m &= m - 1;
         }
-        base += 8;
+        base += 64;
     }
-    for (i, b) in chunks.remainder().iter().enumerate() {
+    // The tail: whole words into one mask, then the last few bytes one by one.
+    let rest = chunks.remainder();
+    let mut words = rest.chunks_exact(8);
+    let mut m = 0u64;
+    for (w, c) in (&mut words).enumerate() {
+        m |= word_mask(c, pattern) << (8 * w);
+    }
+    while m != 0 {
+        f(base + m.trailing_zeros() as usize);
+        m &= m - 1;
+    }
+    base += rest.len() - words.remainder().len();
+    for (i, b) in words.remainder().iter().enumerate() {
         if *b == sep {
             f(base + i);
         }
     }
+}
+
+/// Bit `k` set when byte `k` of an 8-byte word equals the byte repeated in `pattern`.
+#[inline(always)]
+fn word_mask(c: &[u8], pattern: u64) -> u64 {
+    const LO7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    // Moves bit 7 of byte k (after `>> 7`: bit 8k) to bit 56 + k; no two partial
+    // products share a bit, so nothing carries into the top byte.
+    const GATHER: u64 = 0x0102_0408_1020_4080;
+    let mut word = [0u8; 8];
+    word.copy_from_slice(c);
+    let v = u64::from_le_bytes(word) ^ pattern;
+    let z = !(((v & LO7).wrapping_add(LO7)) | v) & HI;
+    (z >> 7).wrapping_mul(GATHER) >> 56
+}
+
+/// Bit `i` set when byte `i` of a 64-byte block equals the byte repeated in `pattern`.
+#[inline(always)]
+fn sep_mask(block: &[u8], pattern: u64) -> u64 {
+    let mut m = 0u64;
+    for (w, c) in block.chunks_exact(8).enumerate() {
+        m |= word_mask(c, pattern) << (8 * w);
+    }
+    m
 }
 
 /// A builder's view of a record: typed getters that note the first malformed field.
@@ -129,10 +185,10 @@ impl<'r, R: Rec + ?Sized> Get<'r, R> {
 
     /// Text field of low cardinality (a protocol name, a state): shared, not copied.
     pub fn sym(&mut self, slot: usize) -> Option<Text> {
-        let r = self.rec.text(slot);
+        let intern = &mut *self.intern;
+        let r = self.rec.with_text(slot, |c| (!c.is_empty()).then(|| intern.get(c)));
         match r {
-            Ok(Some(c)) if !c.is_empty() => Some(self.intern.get(&c)),
-            Ok(_) => None,
+            Ok(v) => v.flatten(),
             Err(Malformed) => {
                 self.bad.get_or_insert(slot);
                 None
@@ -157,8 +213,14 @@ impl<'r, R: Rec + ?Sized> Get<'r, R> {
 
     /// Text field.
     pub fn s(&mut self, slot: usize) -> Option<Text> {
-        let r = self.rec.text(slot).map(|o| o.map(|c| Text::from(c.as_ref())));
+        let r = self.rec.with_text(slot, |t| Text::from(t));
         self.note(slot, r)
+    }
+
+    /// An identifier (Zeek `uid`): stored inline, not allocated; `None` when empty.
+    pub fn uid(&mut self, slot: usize) -> Option<Uid> {
+        let r = self.rec.with_text(slot, |t| (!t.is_empty()).then(|| Uid::from(t)));
+        self.note(slot, r).flatten()
     }
 
     /// Text field that must be non-empty to count.
@@ -168,10 +230,7 @@ impl<'r, R: Rec + ?Sized> Get<'r, R> {
 
     /// Unsigned count.
     pub fn u64(&mut self, slot: usize) -> Option<u64> {
-        let r = self.rec.scalar(slot).and_then(|o| match o {
-            None => Ok(None),
-            Some(t) => parse_u64(&t).map(Some).ok_or(Malformed),
-        });
+        let r = self.rec.parse_scalar(slot, parse_u64);
         self.note(slot, r)
     }
 
@@ -201,31 +260,28 @@ impl<'r, R: Rec + ?Sized> Get<'r, R> {
 
     /// Floating-point value (intervals, in seconds).
     pub fn f64(&mut self, slot: usize) -> Option<f64> {
-        let r = self.rec.scalar(slot).and_then(|o| match o {
-            None => Ok(None),
-            Some(t) => parse_f64(&t).map(Some).ok_or(Malformed),
-        });
+        let r = self.rec.parse_scalar(slot, parse_f64);
         self.note(slot, r)
     }
 
     /// Boolean (`T`/`F`, `true`/`false`).
     pub fn bool(&mut self, slot: usize) -> Option<bool> {
-        let r = self.rec.scalar(slot).and_then(|o| match o.as_deref() {
-            None => Ok(None),
-            Some("T" | "true" | "1" | "t") => Ok(Some(true)),
-            Some("F" | "false" | "0" | "f") => Ok(Some(false)),
-            Some(_) => Err(Malformed),
+        let r = self.rec.parse_scalar(slot, |t| match t {
+            "T" | "true" | "1" | "t" => Some(true),
+            "F" | "false" | "0" | "f" => Some(false),
+            _ => None,
         });
         self.note(slot, r)
     }
 
     /// IP address.
     pub fn addr(&mut self, slot: usize) -> Option<IpAddr> {
-        let r = self.rec.text(slot).and_then(|o| match o {
-            None => Ok(None),
-            Some(t) if t.is_empty() => Ok(None),
-            Some(t) => parse_addr(&t).map(Some).ok_or(Malformed),
+        // Zeek never escapes an address, so the raw token is the address.
+        let r = self.rec.parse_scalar(slot, |t| match t {
+            "" => Some(None),
+            t => parse_addr(t).map(Some),
         });
+        let r = r.map(Option::flatten);
         self.note(slot, r)
     }
 
@@ -293,16 +349,20 @@ impl<'r, R: Rec + ?Sized> Get<'r, R> {
         self.addr(slot).ok_or(Missing(self.name(slot)))
     }
 
+    /// The transport protocol from its slot, without copying the text.
+    fn proto(&mut self, slot: Option<usize>, default_proto: Proto) -> Proto {
+        let Some(p) = slot else { return default_proto };
+        let r = self.rec.with_text(p, Proto::parse);
+        self.note(p, r).unwrap_or(default_proto)
+    }
+
     /// The five-tuple from the conventional slots; addresses are required.
     pub fn flow(&mut self, s: FlowSlots, default_proto: Proto) -> Result<Flow, Missing> {
         let orig_h = self.req_addr(s.orig_h)?;
         let resp_h = self.req_addr(s.resp_h)?;
         let orig_p = self.u16(s.orig_p).unwrap_or(0);
         let resp_p = self.u16(s.resp_p).unwrap_or(0);
-        let proto = match s.proto {
-            Some(p) => self.s(p).map(|t| Proto::parse(&t)).unwrap_or(default_proto),
-            None => default_proto,
-        };
+        let proto = self.proto(s.proto, default_proto);
         Ok(Flow { orig_h, orig_p, resp_h, resp_p, proto })
     }
 
@@ -312,10 +372,7 @@ impl<'r, R: Rec + ?Sized> Get<'r, R> {
         let resp_h = self.addr(s.resp_h)?;
         let orig_p = self.u16(s.orig_p).unwrap_or(0);
         let resp_p = self.u16(s.resp_p).unwrap_or(0);
-        let proto = match s.proto {
-            Some(p) => self.s(p).map(|t| Proto::parse(&t)).unwrap_or(default_proto),
-            None => default_proto,
-        };
+        let proto = self.proto(s.proto, default_proto);
         Some(Flow { orig_h, orig_p, resp_h, resp_p, proto })
     }
 }
@@ -336,12 +393,24 @@ pub struct FlowSlots {
 }
 
 /// Parses a non-negative decimal integer (no sign, no exponent).
+#[inline]
 pub fn parse_u64(t: &str) -> Option<u64> {
     let b = t.as_bytes();
     if b.is_empty() || b.len() > 20 {
         return None;
     }
     let mut v: u64 = 0;
+    if b.len() < 20 {
+        // Up to 19 digits cannot overflow: no checks in the loop.
+        for &c in b {
+            let d = c.wrapping_sub(b'0');
+            if d > 9 {
+                return None;
+            }
+            v = v * 10 + u64::from(d);
+        }
+        return Some(v);
+    }
     for &c in b {
         if !c.is_ascii_digit() {
             return None;
@@ -361,30 +430,40 @@ pub fn parse_f64(t: &str) -> Option<f64> {
     v.is_finite().then_some(v)
 }
 
-/// Parses dotted-quad IPv4 strictly (no leading zeros beyond a lone `0`, as std).
+/// Parses dotted-quad IPv4 strictly (no leading zeros beyond a lone `0`, as std), an
+/// octet at a time with no loop inside an octet.
 fn parse_v4(t: &[u8]) -> Option<std::net::Ipv4Addr> {
+    #[inline(always)]
+    fn digit(c: Option<&u8>) -> Option<u32> {
+        let d = u32::from(c?.wrapping_sub(b'0'));
+        (d < 10).then_some(d)
+    }
+    if !(7..=15).contains(&t.len()) {
+        return None;
+    }
     let mut oct = [0u8; 4];
     let mut i = 0;
-    for (n, o) in oct.iter_mut().enumerate() {
-        if n > 0 {
+    for (k, o) in oct.iter_mut().enumerate() {
+        if k > 0 {
             if t.get(i) != Some(&b'.') {
                 return None;
             }
             i += 1;
         }
-        let start = i;
-        let mut v: u16 = 0;
-        while let Some(c) = t.get(i).filter(|c| c.is_ascii_digit()) {
-            v = v * 10 + u16::from(c - b'0');
-            i += 1;
-            if i - start > 3 {
+        let mut v = digit(t.get(i))?;
+        i += 1;
+        if let Some(d) = digit(t.get(i)) {
+            if v == 0 {
                 return None;
             }
+            v = v * 10 + d;
+            i += 1;
+            if let Some(d) = digit(t.get(i)) {
+                v = v * 10 + d;
+                i += 1;
+            }
         }
-        if i == start || v > 255 || (i - start > 1 && t.get(start) == Some(&b'0')) {
-            return None;
-        }
-        *o = v as u8;
+        *o = u8::try_from(v).ok()?;
     }
     (i == t.len()).then(|| std::net::Ipv4Addr::from(oct))
 }
@@ -405,12 +484,16 @@ pub fn parse_addr(t: &str) -> Option<IpAddr> {
 ///
 /// Zeek escapes non-printable bytes, the separators and the backslash itself, so its
 /// logs are ASCII; unescaped bytes that do not form UTF-8 become U+FFFD.
+#[inline]
 pub fn zeek_unescape(s: &str) -> Cow<'_, str> {
     // Fields are short: a plain byte scan beats a memchr call here.
     if !s.bytes().any(|b| b == b'\\') {
         return Cow::Borrowed(s);
     }
-    let b = s.as_bytes();
+    Cow::Owned(unescape_slow(s.as_bytes()))
+}
+
+fn unescape_slow(b: &[u8]) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
@@ -433,8 +516,8 @@ pub fn zeek_unescape(s: &str) -> Cow<'_, str> {
         i += 1;
     }
     match String::from_utf8(out) {
-        Ok(s) => Cow::Owned(s),
-        Err(e) => Cow::Owned(String::from_utf8_lossy(e.as_bytes()).into_owned()),
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
     }
 }
 
@@ -528,6 +611,45 @@ mod tests {
         assert_eq!(zeek_unescape("\\x2d"), "-");
         assert_eq!(zeek_unescape("bad\\xZZ"), "bad\\xZZ");
         assert_eq!(zeek_unescape("\\xff"), "\u{fffd}");
+    }
+
+    proptest::proptest! {
+        /// The word-at-a-time splitter finds exactly the separators a byte scan finds,
+        /// for every length (whole 64-byte blocks, whole words and a ragged tail).
+        #[test]
+        fn separators_match_a_byte_scan(
+            bytes in proptest::collection::vec(proptest::sample::select(vec![b'\t', b'a', 0x80, 0xff, 0]), 0..300),
+            sep in proptest::sample::select(vec![b'\t', b',', 0x80, 0]),
+        ) {
+            let want: Vec<usize> = bytes.iter().enumerate().filter(|(_, b)| **b == sep).map(|(i, _)| i).collect();
+            let mut got = vec![];
+            for_each_sep(&bytes, sep, |p| got.push(p));
+            proptest::prop_assert_eq!(got, want);
+        }
+
+        /// The IPv4 fast path agrees with the standard library on dotted text.
+        #[test]
+        fn ipv4_agrees_with_std(t in "[0-9.]{0,17}") {
+            proptest::prop_assert_eq!(parse_v4(t.as_bytes()), t.parse().ok());
+        }
+
+        /// Counts agree with the standard library (no sign, so `+1` is refused).
+        #[test]
+        fn counts_agree_with_std(t in "[0-9]{0,20}|[1-9][0-9]{19,21}|[0-9a+-]{0,4}") {
+            let want = if t.starts_with('+') { None } else { t.parse::<u64>().ok() };
+            proptest::prop_assert_eq!(parse_u64(&t), want);
+        }
+
+        /// Epoch text is exact to the microsecond (digits past the sixth truncated).
+        #[test]
+        fn epoch_is_exact(secs in 0i64..4_000_000_000, frac in "[0-9]{0,9}") {
+            let text = if frac.is_empty() { secs.to_string() } else { format!("{secs}.{frac}") };
+            let mut us: i64 = 0;
+            for (i, c) in frac.bytes().chain(std::iter::repeat(b'0')).take(6).enumerate() {
+                us += i64::from(c - b'0') * 10i64.pow(5 - i as u32);
+            }
+            proptest::prop_assert_eq!(Timestamp::parse_epoch(&text), Some(Timestamp(secs * 1_000_000 + us)));
+        }
     }
 
     #[test]

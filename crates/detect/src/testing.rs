@@ -121,7 +121,7 @@ pub mod ev {
     ) -> Event {
         Event {
             header: hdr(t_s),
-            body: Body::Conn(Conn {
+            body: Body::Conn(Box::new(Conn {
                 flow: flow(o, r, port, Proto::Tcp),
                 service: service.map(Text::from),
                 duration: Some(0.5),
@@ -136,7 +136,7 @@ pub mod ev {
                 orig_ip_bytes: None,
                 resp_pkts: None,
                 resp_ip_bytes: None,
-            }),
+            })),
         }
     }
 

@@ -9,6 +9,7 @@
 //! Large or rare variants are boxed so that an `Event` stays small: the batch pipeline
 //! holds thousands of them in reorder buffers.
 
+use std::fmt;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -44,9 +45,112 @@ pub struct Header {
     /// Where in the input the record was.
     pub src: SourceRef,
     /// Flow identifier given by the source: Zeek `uid`, Suricata `flow_id`.
-    pub uid: Option<Text>,
+    pub uid: Option<Uid>,
     /// Community ID v1 (`1:...`) when the source computed it.
     pub community_id: Option<Text>,
+}
+
+/// Bytes a [`Uid`] holds without allocating: Zeek uids (18), Suricata flow ids (≤ 20
+/// digits) and the flow meter's uids all fit.
+const UID_INLINE: usize = 22;
+
+/// A record or flow identifier (Zeek `uid`, Suricata `flow_id`), kept inside the event
+/// when short, so that decoding one does not allocate (almost every record has one and
+/// almost none is ever read again).
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Uid(UidRepr);
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum UidRepr {
+    /// `buf[..len]` is the text; the rest is zero, so equal texts are equal values.
+    Inline {
+        len: u8,
+        buf: [u8; UID_INLINE],
+    },
+    Heap(Text),
+}
+
+impl Uid {
+    /// The identifier's text.
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            // Always whole UTF-8: it was copied from a `&str` in `From`.
+            UidRepr::Inline { len, buf } => {
+                std::str::from_utf8(buf.get(..usize::from(*len)).unwrap_or_default())
+                    .unwrap_or_default()
+            }
+            UidRepr::Heap(t) => t,
+        }
+    }
+}
+
+impl From<&str> for Uid {
+    fn from(s: &str) -> Self {
+        if s.len() <= UID_INLINE {
+            let mut buf = [0u8; UID_INLINE];
+            buf[..s.len()].copy_from_slice(s.as_bytes());
+            Uid(UidRepr::Inline { len: s.len() as u8, buf })
+        } else {
+            Uid(UidRepr::Heap(Text::from(s)))
+        }
+    }
+}
+
+impl From<u64> for Uid {
+    /// Decimal digits (Suricata's `flow_id`), written without allocating.
+    fn from(mut v: u64) -> Self {
+        let mut digits = [0u8; 20];
+        let mut i = digits.len();
+        loop {
+            i -= 1;
+            digits[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        let mut buf = [0u8; UID_INLINE];
+        let n = digits.len() - i;
+        buf[..n].copy_from_slice(&digits[i..]);
+        Uid(UidRepr::Inline { len: n as u8, buf })
+    }
+}
+
+impl From<String> for Uid {
+    fn from(s: String) -> Self {
+        Uid::from(s.as_str())
+    }
+}
+
+impl std::ops::Deref for Uid {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for Uid {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl fmt::Debug for Uid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for Uid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Uid {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
 }
 
 /// Transport protocol of a flow.
@@ -125,7 +229,7 @@ pub struct Event {
 // allocation per flow; every other variant is boxed.
 #[allow(clippy::large_enum_variant)]
 pub enum Body {
-    Conn(Conn),
+    Conn(Box<Conn>),
     Dns(Box<Dns>),
     Tls(Box<Tls>),
     X509(Arc<Certificate>),
@@ -809,10 +913,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn uids_keep_their_text() {
+        for t in ["", "C4J4Th3PJpwUYZZ6gc", "1234567890123456789012", "12345678901234567890123"] {
+            let u = Uid::from(t);
+            assert_eq!(u.as_str(), t);
+            assert_eq!(u, Uid::from(t.to_string()));
+            assert_eq!(serde_json::to_string(&u).unwrap(), format!("\"{t}\""));
+        }
+        for v in [0u64, 7, 1_000_000, u64::MAX] {
+            assert_eq!(Uid::from(v).as_str(), v.to_string());
+            assert_eq!(Uid::from(v), Uid::from(v.to_string()));
+        }
+        assert_ne!(Uid::from("a"), Uid::from("b"));
+    }
+
+    #[test]
     fn event_stays_small() {
-        // Reorder buffers hold many events. `Conn` is inline (the hot path avoids an
-        // allocation per flow); everything else is boxed. Catch accidental growth.
-        assert!(std::mem::size_of::<Event>() <= 288, "{}", std::mem::size_of::<Event>());
+        // Reorder buffers hold many events and every stage moves them: every body is
+        // boxed, so an event is a header and a pointer. Catch accidental growth.
+        assert!(std::mem::size_of::<Event>() <= 96, "{}", std::mem::size_of::<Event>());
     }
 
     #[test]

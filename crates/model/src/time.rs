@@ -76,38 +76,48 @@ impl Timestamp {
     ///
     /// Digits after the sixth fraction digit are truncated. Returns `None` for
     /// anything that is not `-?digits(.digits)?` or does not fit.
+    #[inline]
     pub fn parse_epoch(text: &str) -> Option<Self> {
         let b = text.as_bytes();
-        let (neg, b) = match b.first() {
-            Some(b'-') => (true, &b[1..]),
+        let (neg, b) = match b.split_first() {
+            Some((b'-', rest)) => (true, rest),
             _ => (false, b),
         };
         if b.is_empty() || b.len() > 40 {
             return None;
         }
-        let dot = b.iter().position(|&c| c == b'.').unwrap_or(b.len());
-        let (int, frac) = (&b[..dot], b.get(dot + 1..).unwrap_or(&[]));
-        if int.is_empty() || (dot < b.len() && frac.is_empty()) {
+        // One pass: integer digits up to the dot, then fraction digits. Eighteen
+        // integer digits cannot overflow an i64 before the multiply by 10^6 is checked.
+        let mut secs: i64 = 0;
+        let mut i = 0;
+        while let Some(&c) = b.get(i) {
+            let d = c.wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            if i == 18 {
+                return None;
+            }
+            secs = secs * 10 + i64::from(d);
+            i += 1;
+        }
+        if i == 0 {
             return None;
         }
-        let mut secs: i64 = 0;
-        for &c in int {
-            if !c.is_ascii_digit() {
-                return None;
-            }
-            secs = secs.checked_mul(10)?.checked_add(i64::from(c - b'0'))?;
-        }
         let mut us: i64 = 0;
-        for (i, &c) in frac.iter().enumerate() {
-            if !c.is_ascii_digit() {
+        if i < b.len() {
+            if b[i] != b'.' || i + 1 == b.len() {
                 return None;
             }
-            if i < 6 {
-                us = us * 10 + i64::from(c - b'0');
+            let mut scale = 100_000;
+            for &c in &b[i + 1..] {
+                let d = c.wrapping_sub(b'0');
+                if d > 9 {
+                    return None;
+                }
+                us += i64::from(d) * scale;
+                scale /= 10;
             }
-        }
-        for _ in frac.len()..6 {
-            us *= 10;
         }
         let total = secs.checked_mul(MICROS_PER_SEC)?.checked_add(us)?;
         Some(Timestamp(if neg { -total } else { total }))

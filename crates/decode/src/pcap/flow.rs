@@ -30,7 +30,7 @@ use std::sync::Arc;
 
 use dwell_model::{
     Body, Conn, DceRpc, Dns, DnsMsg, Event, FileId, Flow as Tuple, Header, Http, Proto, Smb,
-    SmbKind, SourceRef, Text, Timestamp, Tls,
+    SmbKind, SourceRef, Text, Timestamp, Tls, Uid,
 };
 use foldhash::fast::RandomState;
 use sha1::{Digest, Sha1};
@@ -214,7 +214,7 @@ struct Ident {
     tuple: Tuple,
     first: Timestamp,
     first_record: u64,
-    uid: Text,
+    uid: Uid,
 }
 
 impl FlowState {
@@ -310,7 +310,7 @@ impl FlowState {
 const B62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /// A Zeek-style uid (`C` and 17 base-62 digits) for flow `seq` of file `salt`.
-fn uid(salt: u64, seq: u64) -> Text {
+fn uid(salt: u64, seq: u64) -> Uid {
     let (mut a, mut b) = (splitmix(salt ^ seq), splitmix(seq.wrapping_add(salt).rotate_left(17)));
     let mut s = [b'C'; 18];
     for (i, c) in s.iter_mut().skip(1).enumerate() {
@@ -318,7 +318,7 @@ fn uid(salt: u64, seq: u64) -> Text {
         *c = B62[(*x % 62) as usize];
         *x /= 62;
     }
-    Text::from(std::str::from_utf8(&s).unwrap_or("C"))
+    Uid::from(std::str::from_utf8(&s).unwrap_or("C"))
 }
 
 fn splitmix(mut z: u64) -> u64 {
@@ -822,7 +822,7 @@ impl Meter {
                 uid: Some(id.uid.clone()),
                 community_id: Some(community),
             },
-            body: Body::Conn(conn),
+            body: Body::Conn(Box::new(conn)),
         });
     }
 }

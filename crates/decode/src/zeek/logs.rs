@@ -349,7 +349,7 @@ impl LogType {
         certs: Option<&CertStore>,
     ) -> Result<Body, Missing> {
         Ok(match self {
-            LogType::Conn => Body::Conn(conn(g)?),
+            LogType::Conn => Body::Conn(Box::new(conn(g)?)),
             LogType::Dns => Body::Dns(Box::new(dns(g)?)),
             LogType::Ssl => Body::Tls(Box::new(ssl(g, certs)?)),
             LogType::X509 => Body::X509(Arc::new(x509(g))),
@@ -371,9 +371,9 @@ impl LogType {
 /// The header fields: time (required), uid, community id.
 pub fn header<R: Rec + ?Sized>(
     g: &mut Get<'_, R>,
-) -> Result<(dwell_model::Timestamp, Option<Text>, Option<Text>), Missing> {
+) -> Result<(dwell_model::Timestamp, Option<dwell_model::Uid>, Option<Text>), Missing> {
     let ts = g.req_time(TS)?;
-    Ok((ts, g.s_nonempty(UID), g.s_nonempty(COMMUNITY_ID)))
+    Ok((ts, g.uid(UID), g.s_nonempty(COMMUNITY_ID)))
 }
 
 fn conn<R: Rec + ?Sized>(g: &mut Get<'_, R>) -> Result<Conn, Missing> {

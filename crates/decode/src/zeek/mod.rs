@@ -125,9 +125,17 @@ fn apply_directive(hdr: &mut TsvHeader, line: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// One TSV record: field text by slot.
+/// Most columns a TSV line is split into; later columns are counted, not kept.
+const MAX_COLS: usize = 128;
+
+/// One TSV record: the line, where its columns end, and which column holds each slot.
+/// Columns are cut once per line; a field's text is sliced only when a builder asks.
 struct TsvRec<'a> {
-    cols: [Option<&'a str>; MAX_SLOTS],
+    line: &'a str,
+    /// `cuts[i]` is the end of column `i` (a separator's position or the line's end).
+    cuts: &'a [u32],
+    /// Column of each slot, `u8::MAX` where the log has no such column.
+    slot_col: &'a [u8; MAX_SLOTS],
     unset: &'a str,
     empty: &'a str,
     set_sep: u8,
@@ -135,7 +143,13 @@ struct TsvRec<'a> {
 
 impl TsvRec<'_> {
     fn raw(&self, slot: usize) -> Option<&str> {
-        let v = (*self.cols.get(slot)?)?;
+        let col = usize::from(*self.slot_col.get(slot)?);
+        let end = *self.cuts.get(col)? as usize;
+        let start = match col.checked_sub(1) {
+            Some(prev) => *self.cuts.get(prev)? as usize + 1,
+            None => 0,
+        };
+        let v = self.line.get(start..end)?;
         // Compare lengths and first bytes before whole strings: most fields are neither.
         let is =
             |m: &str| v.len() == m.len() && v.as_bytes().first() == m.as_bytes().first() && v == m;
@@ -155,13 +169,41 @@ impl TsvRec<'_> {
 
 impl Rec for TsvRec<'_> {
     fn text(&self, slot: usize) -> Result<Option<Cow<'_, str>>, Malformed> {
-        Ok(self
-            .raw(slot)
-            .map(|v| if v == self.empty { Cow::Borrowed("") } else { zeek_unescape(v) }))
+        Ok(self.raw(slot).map(|v| {
+            if self.is_empty_marker(v) {
+                Cow::Borrowed("")
+            } else {
+                zeek_unescape(v)
+            }
+        }))
     }
 
     fn scalar(&self, slot: usize) -> Result<Option<Cow<'_, str>>, Malformed> {
         Ok(self.raw(slot).filter(|v| !self.is_empty_marker(v)).map(Cow::Borrowed))
+    }
+
+    fn parse_scalar<T>(
+        &self,
+        slot: usize,
+        parse: impl FnOnce(&str) -> Option<T>,
+    ) -> Result<Option<T>, Malformed> {
+        match self.raw(slot) {
+            None => Ok(None),
+            Some(v) if self.is_empty_marker(v) => Ok(None),
+            Some(v) => parse(v).map(Some).ok_or(Malformed),
+        }
+    }
+
+    fn with_text<T>(&self, slot: usize, f: impl FnOnce(&str) -> T) -> Result<Option<T>, Malformed> {
+        Ok(self.raw(slot).map(|v| {
+            if self.is_empty_marker(v) {
+                f("")
+            } else if v.bytes().any(|b| b == b'\\') {
+                f(&zeek_unescape(v))
+            } else {
+                f(v)
+            }
+        }))
     }
 
     fn list(&self, slot: usize) -> Result<Vec<Cow<'_, str>>, Malformed> {
@@ -411,7 +453,8 @@ pub struct ZeekDecoder {
     // TSV state
     hdr: TsvHeader,
     log: Option<LogType>,
-    colmap: Vec<Option<u8>>,
+    slot_col: [u8; MAX_SLOTS],
+    cuts: Box<[u32; MAX_COLS]>,
     // JSON state
     keymaps: Option<KeyMaps>,
     inferred: Option<Option<LogType>>,
@@ -433,7 +476,8 @@ impl ZeekDecoder {
             certs,
             hdr: TsvHeader::default(),
             log: None,
-            colmap: Vec::new(),
+            slot_col: [u8::MAX; MAX_SLOTS],
+            cuts: Box::new([0; MAX_COLS]),
             keymaps: (enc == Encoding::Json).then(KeyMaps::new),
             inferred: None,
             intern: Interner::default(),
@@ -479,12 +523,14 @@ impl ZeekDecoder {
 
 fn decode_tsv_line(d: &mut ZeekDecoder, line_no: u64, stats: &mut FileStats) -> Option<Event> {
     // `d.lines` is borrowed by the line; re-borrow fields separately.
-    let ZeekDecoder { lines, hdr, log, colmap, file, certs, intern, .. } = d;
+    let ZeekDecoder { lines, hdr, log, slot_col, cuts, file, certs, intern, .. } = d;
     let line = lines.current()?;
     if line.is_empty() {
         return None;
     }
-    let text: Cow<'_, str> = match std::str::from_utf8(line) {
+    // SIMD validation first (Zeek logs are ASCII, so it almost always passes); the
+    // standard library's slower check only runs to repair a bad line.
+    let text: Cow<'_, str> = match simdutf8::basic::from_utf8(line) {
         Ok(t) => Cow::Borrowed(t),
         Err(_) => {
             stats.anomaly(line_no, AnomalyKind::BadUtf8, "invalid UTF-8 replaced");
@@ -499,9 +545,9 @@ fn decode_tsv_line(d: &mut ZeekDecoder, line_no: u64, stats: &mut FileStats) -> 
         }
         if text.starts_with("#fields") || text.starts_with("#path") || text.starts_with("#sep") {
             *log = hdr.path.as_deref().and_then(LogType::from_path);
-            *colmap = match log {
+            *slot_col = match log {
                 Some(t) => map_columns(&hdr.fields, t.fields()),
-                None => Vec::new(),
+                None => [u8::MAX; MAX_SLOTS],
             };
         }
         return None;
@@ -515,31 +561,20 @@ fn decode_tsv_line(d: &mut ZeekDecoder, line_no: u64, stats: &mut FileStats) -> 
         stats.anomaly(line_no, AnomalyKind::BadHeader, "record before any #fields line");
         return None;
     }
-    let mut rec = TsvRec {
-        cols: [None; MAX_SLOTS],
-        unset: &hdr.unset,
-        empty: &hdr.empty,
-        set_sep: hdr.set_sep,
-    };
-    // Split at separator bytes (ASCII, so every cut is a char boundary). Fields are a
-    // few bytes long: one word-at-a-time pass beats a SIMD search restarted per field.
+    // Cut at separator bytes. The separator is one byte and a UTF-8 lead or
+    // continuation byte is never ASCII, so with an ASCII separator every cut is a char
+    // boundary; with any other byte `str::get` refuses the slice and the field is unset.
     let bytes = text.as_bytes();
     let mut ncols = 0;
-    let mut start = 0;
-    let sep = hdr.sep;
-    let mut put = |i: usize, start: usize, end: usize| {
-        if let Some(Some(s)) = colmap.get(i) {
-            if let Some(c) = rec.cols.get_mut(usize::from(*s)) {
-                *c = text.get(start..end);
-            }
+    crate::value::for_each_sep(bytes, hdr.sep, |pos| {
+        if let Some(c) = cuts.get_mut(ncols) {
+            *c = pos as u32;
         }
-    };
-    crate::value::for_each_sep(bytes, sep, |pos| {
-        put(ncols, start, pos);
         ncols += 1;
-        start = pos + 1;
     });
-    put(ncols, start, bytes.len());
+    if let Some(c) = cuts.get_mut(ncols) {
+        *c = bytes.len() as u32;
+    }
     ncols += 1;
     if ncols < hdr.fields.len() {
         stats.anomaly(
@@ -548,6 +583,14 @@ fn decode_tsv_line(d: &mut ZeekDecoder, line_no: u64, stats: &mut FileStats) -> 
             format!("{ncols} of {} columns", hdr.fields.len()),
         );
     }
+    let rec = TsvRec {
+        line: &text,
+        cuts: cuts.get(..ncols.min(MAX_COLS)).unwrap_or(&[]),
+        slot_col,
+        unset: &hdr.unset,
+        empty: &hdr.empty,
+        set_sep: hdr.set_sep,
+    };
     build(t, &rec, *file, line_no, certs.as_deref(), stats, intern)
 }
 
@@ -604,9 +647,17 @@ fn decode_json_line(d: &mut ZeekDecoder, line_no: u64, stats: &mut FileStats) ->
     build(t, &rec, *file, line_no, certs.as_deref(), stats, intern)
 }
 
-/// Column index → slot, for a `#fields` list against a log type's list.
-fn map_columns(fields: &[String], wanted: &[&str]) -> Vec<Option<u8>> {
-    fields.iter().map(|f| wanted.iter().position(|w| w == f).map(|p| p as u8)).collect()
+/// Slot → column index, for a `#fields` list against a log type's list (`u8::MAX`:
+/// not in the file). A field repeated in `#fields` maps to its first column; columns
+/// past [`MAX_COLS`] are not read.
+fn map_columns(fields: &[String], wanted: &[&str]) -> [u8; MAX_SLOTS] {
+    let mut map = [u8::MAX; MAX_SLOTS];
+    for (slot, w) in wanted.iter().enumerate().take(MAX_SLOTS) {
+        if let Some(col) = fields.iter().take(MAX_COLS).position(|f| f == w) {
+            map[slot] = col as u8;
+        }
+    }
+    map
 }
 
 /// Builds the event of one record and does the counting.

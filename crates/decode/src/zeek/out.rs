@@ -198,7 +198,7 @@ impl ZeekWriter {
         r.0.push(time(h.ts));
         match &ev.body {
             Body::Conn(c) => {
-                r.t(&h.uid)
+                r.s(h.uid.as_deref())
                     .flow(&c.flow)
                     .s(Some(c.flow.proto.as_str()))
                     .t(&c.service)
@@ -209,7 +209,11 @@ impl ZeekWriter {
                 self.put("conn", CONN, r)?;
             }
             Body::Dns(d) => {
-                r.t(&h.uid).flow(&d.flow).s(Some(d.flow.proto.as_str())).n(d.trans_id).f(d.rtt);
+                r.s(h.uid.as_deref())
+                    .flow(&d.flow)
+                    .s(Some(d.flow.proto.as_str()))
+                    .n(d.trans_id)
+                    .f(d.rtt);
                 r.t(&d.query).n(d.qclass).s(d.qclass.map(qclass_name)).n(d.qtype).t(&d.qtype_name);
                 r.n(d.rcode).t(&d.rcode_name).b(d.aa).b(d.tc).b(d.rd).b(d.ra).n(Some(0));
                 r.set(&d.answers);
@@ -218,7 +222,12 @@ impl ZeekWriter {
                 self.put("dns", DNS, r)?;
             }
             Body::Tls(t) => {
-                r.t(&h.uid).flow(&t.flow).t(&t.version).t(&t.cipher).t(&t.curve).t(&t.server_name);
+                r.s(h.uid.as_deref())
+                    .flow(&t.flow)
+                    .t(&t.version)
+                    .t(&t.cipher)
+                    .t(&t.curve)
+                    .t(&t.server_name);
                 r.b(t.resumed).unset(1).t(&t.next_protocol).b(t.established).t(&t.ssl_history);
                 r.set(&t.cert_chain_fps).set::<&str>(&[]).unset(1).t(&t.validation_status);
                 r.t(&t.ja3).t(&t.ja3s).t(&t.ja4);
@@ -229,7 +238,12 @@ impl ZeekWriter {
                 self.put("x509", X509, r)?;
             }
             Body::Http(x) => {
-                r.t(&h.uid).flow(&x.flow).n(x.trans_depth).t(&x.method).t(&x.host).t(&x.uri);
+                r.s(h.uid.as_deref())
+                    .flow(&x.flow)
+                    .n(x.trans_depth)
+                    .t(&x.method)
+                    .t(&x.host)
+                    .t(&x.uri);
                 r.t(&x.referrer).t(&x.version).t(&x.user_agent).t(&x.origin);
                 r.n(x.request_body_len).n(x.response_body_len).n(x.status_code).t(&x.status_msg);
                 r.unset(2).set::<&str>(&[]).t(&x.username).unset(1).set::<&str>(&[]);

@@ -23,7 +23,7 @@ fn flow(o: &str, r: &str, port: u16) -> Flow {
 pub(crate) fn conn(t: i64, o: &str, r: &str, port: u16) -> Event {
     Event {
         header: hdr(t),
-        body: Body::Conn(Conn {
+        body: Body::Conn(Box::new(Conn {
             flow: flow(o, r, port),
             service: None,
             duration: None,
@@ -38,7 +38,7 @@ pub(crate) fn conn(t: i64, o: &str, r: &str, port: u16) -> Event {
             orig_ip_bytes: None,
             resp_pkts: None,
             resp_ip_bytes: None,
-        }),
+        })),
     }
 }
 

@@ -11,7 +11,7 @@ fn conn(t: i64, o: &str, r: &str, dur: f64) -> Event {
             uid: None,
             community_id: None,
         },
-        body: Body::Conn(Conn {
+        body: Body::Conn(Box::new(Conn {
             flow: Flow {
                 orig_h: o.parse().unwrap(),
                 orig_p: 40000,
@@ -32,7 +32,7 @@ fn conn(t: i64, o: &str, r: &str, dur: f64) -> Event {
             orig_ip_bytes: None,
             resp_pkts: None,
             resp_ip_bytes: None,
-        }),
+        })),
     }
 }
 
