@@ -49,6 +49,9 @@ pub const MAX_RESOLVED: usize = 4_000_000;
 pub const ROLE_CLIENTS: usize = 3;
 /// Distinct external sources at which a host counts as internet-facing.
 pub const EDGE_SOURCES: usize = 10;
+/// Distinct internal clients of its TCP services at which a host counts as a server: a
+/// workstation is reached by a few management and admin hosts, a server by its users.
+pub const SERVER_CLIENTS: usize = 10;
 
 /// Distinct values up to a small cap.
 #[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
@@ -121,6 +124,9 @@ pub struct HostStats {
     dns_clients: Few,
     krb_clients: Few,
     external_sources: Few,
+    /// Internal clients of its TCP services (baseline files written before it lack it).
+    #[serde(default)]
+    server_clients: Few,
 }
 
 /// The baselines.
@@ -236,6 +242,17 @@ impl Baselines {
                 }
             }
             Body::Dns(d) => self.observe_dns(ts, d, profile),
+            // A computer asking the KDC as its machine account (`WS01$/CORP.LOCAL`) names
+            // the address it asks from.
+            Body::Kerberos(k) => {
+                let account = k.client.as_deref().map(|c| c.split('/').next().unwrap_or(c));
+                if let Some(name) = account.and_then(|a| a.strip_suffix('$')) {
+                    if !name.is_empty() {
+                        let name = name.to_string();
+                        self.learn_host_ip(&name, k.flow.orig_h, profile);
+                    }
+                }
+            }
             Body::Tls(t) => {
                 if let Some(sni) = t.server_name.as_deref() {
                     self.learn_name(t.flow.resp_h, sni, profile);
@@ -298,6 +315,11 @@ impl Baselines {
                 if let Some(h) = self.host_mut(f.resp_h, ts) {
                     let set = if port == 53 { &mut h.dns_clients } else { &mut h.krb_clients };
                     few_cap(set, f.orig_h, ROLE_CLIENTS);
+                }
+            }
+            if f.proto == Proto::Tcp && f.orig_h != f.resp_h {
+                if let Some(h) = self.host_mut(f.resp_h, ts) {
+                    few_cap(&mut h.server_clients, f.orig_h, SERVER_CLIENTS);
                 }
             }
         }
@@ -409,6 +431,7 @@ impl Baselines {
                     dns_clients: Few::default(),
                     krb_clients: Few::default(),
                     external_sources: Few::default(),
+                    server_clients: Few::default(),
                 },
             );
         }
@@ -483,6 +506,33 @@ impl Baselines {
     pub fn is_edge(&self, ip: IpAddr, profile: &OrgProfile) -> bool {
         profile.edge_hosts.contains(ip)
             || self.hosts.get(&ip).is_some_and(|h| h.external_sources.len() >= EDGE_SOURCES)
+    }
+
+    /// Whether `ip` serves TCP to many internal clients (file, mail, web, database...).
+    pub fn is_server(&self, ip: IpAddr) -> bool {
+        self.hosts.get(&ip).is_some_and(|h| h.server_clients.len() >= SERVER_CLIENTS)
+    }
+
+    /// The role of an internal host: as the org profile declares it (`edge`, `resolver`,
+    /// `admin`), else as its traffic shows it — `dc` (answers Kerberos for several
+    /// clients), `edge` (reached by many internet addresses), `resolver` (answers DNS
+    /// for several clients), `server` (serves TCP to many internal clients).
+    pub fn role(&self, ip: IpAddr, profile: &OrgProfile) -> Option<&'static str> {
+        if let Some(r) = profile.role(ip) {
+            // A declared resolver that answers Kerberos is a domain controller.
+            return Some(if r == "resolver" && self.is_dc(ip) { "dc" } else { r });
+        }
+        if self.is_dc(ip) {
+            Some("dc")
+        } else if self.is_edge(ip, profile) {
+            Some("edge")
+        } else if self.is_resolver(ip, profile) {
+            Some("resolver")
+        } else if self.is_server(ip) {
+            Some("server")
+        } else {
+            None
+        }
     }
 
     /// External peers tracked.
@@ -598,6 +648,7 @@ impl Baselines {
                     x.dns_clients.merge(&h.dns_clients, ROLE_CLIENTS);
                     x.krb_clients.merge(&h.krb_clients, ROLE_CLIENTS);
                     x.external_sources.merge(&h.external_sources, EDGE_SOURCES);
+                    x.server_clients.merge(&h.server_clients, SERVER_CLIENTS);
                 }
                 None if room => {
                     self.hosts.insert(ip, h);

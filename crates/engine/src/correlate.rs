@@ -21,6 +21,7 @@
 //! a tie or no signal is `undetermined`. Every signal found is listed in the reasons.
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 
 use dwell_model::{
     clamp_score, Entity, Finding, Incident, Severity, Stage, Technique, TempoModel, Timestamp,
@@ -179,10 +180,74 @@ pub fn human_duration(s: f64) -> String {
     }
 }
 
-/// Groups findings into incidents, highest score first.
+/// Groups findings into incidents, highest score first (no sector priority).
 pub fn correlate(findings: &[Finding]) -> Vec<Incident> {
-    correlate_within(findings, DEFAULT_HORIZON_S)
+    correlate_with(findings, DEFAULT_HORIZON_S, &Scoring::default())
 }
+
+/// Sectors the public reporting on state-aligned (Chinese-nexus) intrusions names as
+/// targets — the critical-infrastructure sectors of the Volt Typhoon and Salt Typhoon
+/// advisories (communications, energy, transportation, water) and the government,
+/// defence, maritime and semiconductor targets of the others. Matched as words of the
+/// profile's `sector` (`water and wastewater` is `water`).
+pub const PRIORITY_SECTORS: &[&str] = &[
+    "communications",
+    "telecommunications",
+    "telecom",
+    "energy",
+    "electricity",
+    "utilities",
+    "transportation",
+    "water",
+    "wastewater",
+    "government",
+    "defense",
+    "defence",
+    "maritime",
+    "semiconductors",
+];
+
+/// What the incident score weighs besides the findings themselves.
+#[derive(Clone, Debug, Default)]
+pub struct Scoring {
+    /// The org profile's sector, when it is one of [`PRIORITY_SECTORS`].
+    pub priority_sector: Option<String>,
+    /// Roles of internal hosts findings name only as peers (a DC reached by lateral
+    /// movement), from the baselines; hosts with findings carry their own role.
+    pub peer_roles: BTreeMap<IpAddr, String>,
+}
+
+impl Scoring {
+    /// The scoring for an org profile's `sector`.
+    pub fn for_sector(sector: Option<&str>) -> Scoring {
+        let priority_sector = sector
+            .filter(|s| {
+                s.to_ascii_lowercase()
+                    .split(|c: char| !c.is_ascii_alphanumeric())
+                    .any(|w| PRIORITY_SECTORS.contains(&w))
+            })
+            .map(str::to_string);
+        Scoring { priority_sector, peer_roles: BTreeMap::new() }
+    }
+}
+
+/// Score added for the most critical role among an incident's hosts: a domain
+/// controller holds the keys to every account; an internet-facing host is the way in
+/// of most intrusions (63 % in the public reporting); servers, resolvers and admin jump
+/// hosts hold data or reach many hosts. Workstations add nothing.
+pub fn role_weight(role: &str) -> f64 {
+    match role {
+        "dc" => 10.0,
+        "edge" | "server" | "resolver" | "admin" => 5.0,
+        _ => 0.0,
+    }
+}
+
+/// Score added per life-cycle stage or ATT&CK tactic beyond the first (risk-based
+/// alerting: evidence across the kill chain is worth more than more of one kind).
+pub const PER_TACTIC: f64 = 5.0;
+/// Score added in a priority sector.
+pub const SECTOR_WEIGHT: f64 = 5.0;
 
 /// How far apart two findings of one group may be and still belong to one incident:
 /// long enough for a low-and-slow operation (the public mean is 35 days to egress).
@@ -192,6 +257,11 @@ pub const DEFAULT_HORIZON_S: f64 = 90.0 * DAY;
 /// longer than `horizon_s` is split there (the same host compromised twice, a year
 /// apart, is two incidents).
 pub fn correlate_within(findings: &[Finding], horizon_s: f64) -> Vec<Incident> {
+    correlate_with(findings, horizon_s, &Scoring::default())
+}
+
+/// [`correlate_within`] with the org profile's weights for the incident score.
+pub fn correlate_with(findings: &[Finding], horizon_s: f64, scoring: &Scoring) -> Vec<Incident> {
     // Union–find over entity keys.
     let mut index: BTreeMap<String, usize> = BTreeMap::new();
     for f in findings {
@@ -236,7 +306,7 @@ pub fn correlate_within(findings: &[Finding], horizon_s: f64) -> Vec<Incident> {
                 g[i].time.secs_since(prev_end) > horizon_s
             };
             if split {
-                if let Some(inc) = incident(&g[start..i]) {
+                if let Some(inc) = incident(&g[start..i], scoring) {
                     out.push(inc);
                 }
                 start = i;
@@ -247,7 +317,7 @@ pub fn correlate_within(findings: &[Finding], horizon_s: f64) -> Vec<Incident> {
     out
 }
 
-fn incident(g: &[&Finding]) -> Option<Incident> {
+fn incident(g: &[&Finding], scoring: &Scoring) -> Option<Incident> {
     let max = g.iter().map(|f| f.score).fold(0.0, f64::max);
     let mut stages: Vec<Stage> = g.iter().map(|f| f.stage).collect();
     stages.sort();
@@ -281,9 +351,11 @@ fn incident(g: &[&Finding]) -> Option<Incident> {
         .min()
         .map(|t| t.secs_since(first_seen).max(0.0));
     let (model, model_reasons) = classify(dwell_s, time_to_exfil_s, g, first_seen);
-    // Risk-based: the strongest finding, plus 5 per further stage seen.
-    let score = clamp_score(max + 5.0 * (stages.len().saturating_sub(1)) as f64);
-    let entities = entities(g);
+    let mut entities = entities(g);
+    for e in entities.iter_mut().filter(|e| e.role.is_none()) {
+        e.role = e.ip.and_then(|ip| scoring.peer_roles.get(&ip)).cloned();
+    }
+    let (score, score_reasons) = score(max, &stages, &attack, &entities, scoring);
     let lead = entities.first().cloned().unwrap_or_default();
     let more_hosts = match entities.len() {
         0 | 1 => String::new(),
@@ -303,7 +375,7 @@ fn incident(g: &[&Finding]) -> Option<Incident> {
     };
     let stage_names: Vec<&str> = stages.iter().map(|s| s.title()).collect();
     let summary = format!(
-        "{} finding{} on {} from {} to {} ({}), stages: {}. Strongest: {}",
+        "{} finding{} on {} from {} to {} ({}), stages: {}. Strongest: {}. Score {}: {}.",
         g.len(),
         if g.len() == 1 { "" } else { "s" },
         entities.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(", "),
@@ -311,7 +383,9 @@ fn incident(g: &[&Finding]) -> Option<Incident> {
         last_seen,
         human_duration(dwell_s),
         stage_names.join(", "),
-        top.summary
+        top.summary.trim_end_matches('.'),
+        score.round(),
+        score_reasons.join(", ")
     );
     let mut ids: Vec<String> = g.iter().map(|f| f.id.clone()).collect();
     ids.sort();
@@ -343,6 +417,58 @@ fn incident(g: &[&Finding]) -> Option<Incident> {
 
 /// The entities of a group, first evidence first (patient zero leads), each with the
 /// host name and role any of its findings knew.
+/// The incident score and how it was reached: the strongest finding, plus
+/// [`PER_TACTIC`] for each life-cycle stage or ATT&CK tactic (of the techniques named)
+/// beyond the first, plus the weight of the most critical host role
+/// ([`role_weight`]), plus [`SECTOR_WEIGHT`] in a priority sector; at most 100.
+fn score(
+    max: f64,
+    stages: &[Stage],
+    attack: &[Technique],
+    entities: &[Entity],
+    scoring: &Scoring,
+) -> (f64, Vec<String>) {
+    let mut reasons = vec![format!("strongest finding {}", max.round())];
+    let mut tactics: Vec<Stage> = stages.to_vec();
+    tactics.extend(attack.iter().flat_map(|t| t.tactics().iter().copied()));
+    tactics.sort();
+    tactics.dedup();
+    let breadth = tactics.len().saturating_sub(1) as f64 * PER_TACTIC;
+    if breadth > 0.0 {
+        let names: Vec<&str> = tactics.iter().map(|t| t.as_str()).collect();
+        reasons.push(format!("+{breadth} for {} tactics ({})", tactics.len(), names.join(", ")));
+    }
+    let role = entities
+        .iter()
+        .filter_map(|e| e.role.as_deref())
+        .map(|r| (role_weight(r), r))
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .filter(|(w, _)| *w > 0.0);
+    if let Some((w, r)) = role {
+        reasons.push(format!("+{w} for {} involved", role_name(r)));
+    }
+    let sector = match &scoring.priority_sector {
+        Some(s) => {
+            reasons.push(format!("+{SECTOR_WEIGHT} for a priority sector ({s})"));
+            SECTOR_WEIGHT
+        }
+        None => 0.0,
+    };
+    let total = max + breadth + role.map_or(0.0, |(w, _)| w) + sector;
+    (clamp_score(total), reasons)
+}
+
+/// A role with its article, for the score's reasons.
+fn role_name(role: &str) -> String {
+    match role {
+        "dc" => "a domain controller".into(),
+        "edge" => "an internet-facing host".into(),
+        "resolver" => "a DNS resolver".into(),
+        "admin" => "an admin jump host".into(),
+        other => format!("a {other}"),
+    }
+}
+
 fn entities(g: &[&Finding]) -> Vec<Entity> {
     let mut order: Vec<(Timestamp, String)> = Vec::new();
     let mut by_key: BTreeMap<String, Entity> = BTreeMap::new();
@@ -416,6 +542,54 @@ mod tests {
     }
 
     #[test]
+    fn score_weighs_tactics_roles_and_sector() {
+        let mut a = finding("a", "10.0.0.1", 0, Stage::CommandAndControl, 60.0);
+        let plain = correlate(&[a.clone()]);
+        assert_eq!(plain[0].score, 60.0, "one tactic, no role, no sector");
+        // A technique of another tactic widens the incident.
+        a.attack.push(Technique::must("T1048.003"));
+        assert_eq!(correlate(&[a.clone()])[0].score, 65.0);
+        // A domain controller weighs more than a server, a workstation nothing.
+        for (role, want) in [("dc", 75.0), ("server", 70.0), ("edge", 70.0), ("workstation", 65.0)]
+        {
+            let mut x = a.clone();
+            x.entity.role = Some(role.into());
+            assert_eq!(correlate(&[x])[0].score, want, "{role}");
+        }
+        // A host reached only as a peer brings its role from the baselines.
+        let mut lat = finding("l", "10.0.0.1", 0, Stage::LateralMovement, 60.0);
+        lat.attack = vec![Technique::must("T1021.002")];
+        lat.peer = Some(dwell_model::Peer { ip: "10.0.0.9".parse().ok(), ..Default::default() });
+        let mut scoring = Scoring::default();
+        assert_eq!(correlate_with(&[lat.clone()], DEFAULT_HORIZON_S, &scoring)[0].score, 60.0);
+        scoring.peer_roles.insert("10.0.0.9".parse().unwrap(), "dc".into());
+        let inc = correlate_with(&[lat.clone()], DEFAULT_HORIZON_S, &scoring);
+        assert_eq!(inc[0].score, 70.0);
+        assert!(
+            inc[0].summary.contains("+10 for a domain controller involved"),
+            "{}",
+            inc[0].summary
+        );
+        // Sector priority: only the sectors the reporting names, matched as words.
+        for (sector, prio) in [
+            ("Water and Wastewater", true),
+            ("energy", true),
+            ("telecommunications", true),
+            ("retail", false),
+            ("powerwater", false),
+        ] {
+            let s = Scoring::for_sector(Some(sector));
+            assert_eq!(s.priority_sector.is_some(), prio, "{sector}");
+        }
+        let s = Scoring::for_sector(Some("transportation"));
+        assert_eq!(correlate_with(&[lat], DEFAULT_HORIZON_S, &s)[0].score, 65.0);
+        // Weak findings stay below the incident bar whatever the weights.
+        let mut weak = finding("w", "10.0.0.1", 0, Stage::CommandAndControl, 30.0);
+        weak.entity.role = Some("dc".into());
+        assert!(correlate_with(&[weak], DEFAULT_HORIZON_S, &s).is_empty());
+    }
+
+    #[test]
     fn lone_low_findings_stay_findings() {
         let f = vec![finding("a", "10.0.0.1", 0, Stage::CommandAndControl, 30.0)];
         assert!(correlate(&f).is_empty());
@@ -444,7 +618,9 @@ mod tests {
         assert_eq!(a.findings, ["a", "b"]);
         assert_eq!(a.model, TempoModel::SmashAndGrab);
         assert_eq!(a.time_to_exfil_s, Some(day as f64));
-        assert_eq!(a.score, 75.0);
+        // 70, +10 for three tactics: the two stages and command and control, the tactic
+        // of the T1071 every finding of this helper names.
+        assert_eq!(a.score, 80.0);
         assert_eq!(a.stages, [Stage::InitialAccess, Stage::Exfiltration]);
         let slow = inc.iter().find(|i| i.findings.contains(&"e".to_string())).unwrap();
         assert_eq!(slow.model, TempoModel::LowAndSlow);

@@ -73,12 +73,14 @@ pub fn analyze(
     opts: &RunOptions,
     progress: impl FnMut(Progress),
 ) -> Result<Analysis, EngineError> {
+    let mut scoring = correlate::Scoring::for_sector(profile.sector.as_deref());
     let (findings, stats) = pipeline::run(&inputs, profile, intel, opts, progress)?;
+    scoring.peer_roles.clone_from(&stats.peer_roles);
     let incidents = IncidentsFile {
         schema: INCIDENTS_SCHEMA,
         generated: wall_clock_now(),
         inputs: inputs.given.iter().map(|p| p.display().to_string()).collect(),
-        incidents: correlate::correlate(&findings),
+        incidents: correlate::correlate_with(&findings, correlate::DEFAULT_HORIZON_S, &scoring),
     };
     Ok(Analysis { inputs, findings, incidents, stats })
 }

@@ -5,6 +5,8 @@
 //! close windows and evict state; `on_finish` runs once at the end. Findings come out
 //! sorted by (time, detector, entity) with their sources resolved to file names.
 
+use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -73,6 +75,10 @@ pub struct RunStats {
     pub elapsed: Duration,
     /// First and last event time.
     pub span: Option<(Timestamp, Timestamp)>,
+    /// Role of each internal host a finding names as its peer (the hosts an intruder
+    /// reached), as the baselines know it at the end of the run: the incident score
+    /// weighs the roles of every host involved.
+    pub peer_roles: BTreeMap<IpAddr, String>,
 }
 
 impl RunStats {
@@ -189,7 +195,16 @@ impl Engine {
     }
 
     /// Ends the input: final watermark, `on_finish`, findings with sources resolved.
-    pub fn finish(mut self, inputs: &Inputs) -> (Vec<Finding>, Metrics) {
+    pub fn finish(self, inputs: &Inputs) -> (Vec<Finding>, Metrics) {
+        let (findings, metrics, _) = self.finish_with_roles(inputs);
+        (findings, metrics)
+    }
+
+    /// [`finish`](Self::finish), plus the role of every internal peer the findings name.
+    pub fn finish_with_roles(
+        mut self,
+        inputs: &Inputs,
+    ) -> (Vec<Finding>, Metrics, BTreeMap<IpAddr, String>) {
         let end = if self.last == Timestamp::MIN { Timestamp(0) } else { self.last };
         self.watermark(end);
         let Engine { mut detectors, profile, baselines, mut sink, mut metrics, .. } = self;
@@ -227,14 +242,21 @@ impl Engine {
                         .collect(),
                 }
             })
+            .collect::<Vec<Finding>>();
+        let peer_roles = findings
+            .iter()
+            .filter_map(|f| f.peer.as_ref()?.ip)
+            .filter(|ip| profile.is_internal(*ip))
+            .filter_map(|ip| Some((ip, baselines.role(ip, &profile)?.to_string())))
             .collect();
-        (findings, metrics)
+        (findings, metrics, peer_roles)
     }
 }
 
 /// An endpoint finding emitted before the telemetry linked its computer to an address
-/// gets the address learnt by the end of the run (and that address's role); a network
-/// finding gets the computer's name.
+/// gets the address learnt by the end of the run; a network finding gets the computer's
+/// name; and every entity without a declared role gets the one its traffic showed by
+/// the end of the run (a DC, an internet-facing host, a server).
 fn link_entity(
     mut e: dwell_model::Entity,
     b: &Baselines,
@@ -243,10 +265,10 @@ fn link_entity(
     if e.ip.is_none() {
         if let Some(ip) = e.host.as_deref().and_then(|h| b.ip_of_host(h)) {
             e.ip = Some(ip);
-            if e.role.is_none() {
-                e.role = profile.role(ip).map(str::to_string);
-            }
         }
+    }
+    if let Some(role) = e.ip.and_then(|ip| b.role(ip, profile)) {
+        e.role = Some(role.to_string());
     }
     // ... and a network finding gets the name the endpoint records gave its address.
     if e.host.is_none() {
@@ -298,8 +320,16 @@ pub fn run(
     if let Some(p) = &opts.baseline_out {
         crate::config::save_baseline(&engine.baselines, p)?;
     }
-    let (findings, metrics) = engine.finish(inputs);
-    let stats =
-        RunStats { files, events: n, late, certs, metrics, elapsed: started.elapsed(), span };
+    let (findings, metrics, peer_roles) = engine.finish_with_roles(inputs);
+    let stats = RunStats {
+        files,
+        events: n,
+        late,
+        certs,
+        metrics,
+        elapsed: started.elapsed(),
+        span,
+        peer_roles,
+    };
     Ok((findings, stats))
 }

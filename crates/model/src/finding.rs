@@ -147,6 +147,43 @@ impl Technique {
     pub const fn parent(self) -> Technique {
         Technique { id: self.id, sub: None }
     }
+
+    /// The ATT&CK enterprise tactics the technique belongs to, as life-cycle stages
+    /// (our stages are ATT&CK's tactics; reconnaissance and resource development have no
+    /// stage). Empty for a technique not in the table: the techniques dwell's detectors
+    /// name and the common ones Sigma rules tag. Sub-techniques share their parent's.
+    pub fn tactics(self) -> &'static [Stage] {
+        use Stage::*;
+        match self.id {
+            1190 | 1566 | 1195 | 1189 | 1199 | 1200 => &[InitialAccess],
+            1133 => &[InitialAccess, Persistence],
+            1078 => &[InitialAccess, Persistence, PrivilegeEscalation, DefenseEvasion],
+            1047 | 1059 | 1106 | 1203 | 1204 | 1569 | 1129 => &[Execution],
+            1053 => &[Execution, Persistence, PrivilegeEscalation],
+            1072 => &[Execution, LateralMovement],
+            1136 | 1505 | 1037 | 1137 | 1176 => &[Persistence],
+            1098 | 1543 | 1546 | 1547 => &[Persistence, PrivilegeEscalation],
+            1574 => &[Persistence, PrivilegeEscalation, DefenseEvasion],
+            1197 => &[DefenseEvasion, Persistence],
+            1068 => &[PrivilegeEscalation],
+            1055 | 1134 | 1548 => &[PrivilegeEscalation, DefenseEvasion],
+            1027 | 1036 | 1070 | 1112 | 1140 | 1202 | 1218 | 1220 | 1562 | 1564 | 1222 | 1497
+            | 1620 => &[DefenseEvasion],
+            1550 => &[DefenseEvasion, LateralMovement],
+            1003 | 1110 | 1552 | 1555 | 1558 | 1212 | 1606 => &[CredentialAccess],
+            1040 => &[CredentialAccess, Discovery],
+            1557 => &[CredentialAccess, Collection],
+            1007 | 1012 | 1016 | 1018 | 1033 | 1046 | 1049 | 1057 | 1069 | 1082 | 1083 | 1087
+            | 1135 | 1201 | 1482 | 1518 | 1615 | 1654 => &[Discovery],
+            1021 | 1210 | 1534 | 1563 | 1570 => &[LateralMovement],
+            1005 | 1039 | 1074 | 1113 | 1114 | 1119 | 1560 | 1213 => &[Collection],
+            1001 | 1008 | 1071 | 1090 | 1095 | 1102 | 1104 | 1105 | 1132 | 1219 | 1568 | 1571
+            | 1572 | 1573 => &[CommandAndControl],
+            1011 | 1020 | 1029 | 1030 | 1041 | 1048 | 1052 | 1537 | 1567 => &[Exfiltration],
+            1485 | 1486 | 1489 | 1490 | 1491 | 1498 | 1499 | 1529 | 1531 | 1561 => &[Impact],
+            _ => &[],
+        }
+    }
 }
 
 impl fmt::Display for Technique {

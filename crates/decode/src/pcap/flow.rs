@@ -36,7 +36,7 @@ use foldhash::fast::RandomState;
 use sha1::{Digest, Sha1};
 
 use super::packet::{flags, proto, Frag, Ip};
-use super::{dns, http, smb, tls};
+use super::{dns, http, krb, smb, tls};
 
 /// Flow-meter settings.
 #[derive(Clone, Debug)]
@@ -173,11 +173,23 @@ struct DnsState {
     tcp: [Vec<u8>; 2],
 }
 
+/// A Kerberos exchange in progress: the request awaiting its answer, and TCP bytes
+/// not yet forming a whole record.
+#[derive(Debug, Default)]
+struct KrbState {
+    pending: Option<(Timestamp, u64, krb::Msg)>,
+    tcp: [Vec<u8>; 2],
+}
+
+/// Most bytes of one Kerberos TCP record kept while it arrives.
+const KRB_MAX_RECORD: usize = 64 * 1024;
+
 #[derive(Debug)]
 enum App {
     Unknown,
     Off,
     Dns(Box<DnsState>),
+    Krb(Box<KrbState>),
     Tls(Box<(tls::Handshake, bool)>),
     Http(Box<http::Conversation>),
     Smb(Box<smb::Smb>),
@@ -503,6 +515,8 @@ pub struct Counters {
     pub bad_dns: u64,
     /// HTTP header blocks that did not parse.
     pub bad_http: u64,
+    /// Kerberos messages on port 88 that did not parse.
+    pub bad_krb: u64,
 }
 
 /// The flow meter of one capture.
@@ -634,6 +648,8 @@ impl Meter {
                     pending: VecDeque::new(),
                     tcp: [Vec::new(), Vec::new()],
                 }));
+            } else if p.proto == proto::UDP && (p.sport == 88 || p.dport == 88) {
+                f.app = App::Krb(Box::default());
             }
             self.flows.insert(key, f);
         }
@@ -684,6 +700,15 @@ impl Meter {
                     }
                 }
                 let id = f.ident(salt);
+                if let App::Krb(k) = &mut f.app {
+                    match krb::parse(p.payload) {
+                        Some(m) => {
+                            f.service = Some("krb");
+                            krb_message(k, &id, m, ts, record, events, file, salt);
+                        }
+                        None => self.counters.bad_krb += 1,
+                    }
+                }
                 if let App::Dns(d) = &mut f.app {
                     match dns::parse(p.payload) {
                         Some(m) => {
@@ -790,6 +815,11 @@ impl Meter {
             App::Smb(mut m) => {
                 m.close();
                 smb_events(&id, &mut m.seen, f.last, events, file, salt);
+            }
+            App::Krb(mut k) => {
+                if let Some((t, rec, m)) = k.pending.take() {
+                    events.push_back(krb_event(&id, t, rec, &m, None, file, salt));
+                }
             }
             App::Rpc(_) | App::Unknown | App::Off => {}
         }
@@ -981,6 +1011,9 @@ fn app_tcp(
             App::Http(Box::default())
         } else if is_dns_port(f.resp.1) {
             App::Dns(Box::new(DnsState { pending: VecDeque::new(), tcp: [Vec::new(), Vec::new()] }))
+        } else if (f.resp.1 == 88 || f.orig.1 == 88) && krb::looks_like_tcp(data) {
+            f.service = Some("krb_tcp");
+            App::Krb(Box::default())
         } else if let Some(vpn) = vpn_protocol(data, true).filter(|_| dir == 0) {
             f.service = Some(vpn);
             App::Off
@@ -1104,6 +1137,32 @@ fn app_tcp(
                 smb_events(&id, &mut r.seen, ts, events, file, salt);
             }
         }
+        App::Krb(k) => {
+            if gap > 0 {
+                // A hole: the record boundaries are lost for this direction.
+                k.tcp[dir].clear();
+                return;
+            }
+            let mut buf = std::mem::take(&mut k.tcp[dir]);
+            buf.extend_from_slice(data);
+            let mut at = 0;
+            while let Some(mark) = buf.get(at..at + 4) {
+                let len = u32::from_be_bytes([mark[0], mark[1], mark[2], mark[3]]) as usize;
+                if len > KRB_MAX_RECORD {
+                    counters.bad_krb += 1;
+                    at = buf.len();
+                    break;
+                }
+                let Some(msg) = buf.get(at + 4..at + 4 + len) else { break };
+                match krb::parse(msg) {
+                    Some(m) => krb_message(k, &id, m, ts, f.first_record, events, file, salt),
+                    None => counters.bad_krb += 1,
+                }
+                at += 4 + len;
+            }
+            buf.drain(..at.min(buf.len()));
+            k.tcp[dir] = buf;
+        }
         App::Unknown | App::Off => {}
     }
 }
@@ -1170,6 +1229,77 @@ fn smb_events(
         };
         events.push_back(Event { header: header(id, ts, id.first_record, file, salt), body });
     }
+}
+
+/// A Kerberos message of a flow: a request waits for its answer (a second request
+/// first logs the unanswered one); an answer completes the waiting request.
+#[allow(clippy::too_many_arguments)]
+fn krb_message(
+    k: &mut KrbState,
+    id: &Ident,
+    m: krb::Msg,
+    ts: Timestamp,
+    record: u64,
+    events: &mut VecDeque<Event>,
+    file: FileId,
+    salt: u64,
+) {
+    if m.kind.is_request() {
+        if let Some((t, r, q)) = k.pending.replace((ts, record, m)) {
+            events.push_back(krb_event(id, t, r, &q, None, file, salt));
+        }
+        return;
+    }
+    match k.pending.take() {
+        Some((t, r, q)) => events.push_back(krb_event(id, t, r, &q, Some(&m), file, salt)),
+        // An answer whose request was not seen: logged on its own.
+        None => {
+            let req = krb::Msg {
+                kind: if m.kind == krb::Kind::TgsRep {
+                    krb::Kind::TgsReq
+                } else {
+                    krb::Kind::AsReq
+                },
+                ..krb::Msg::default()
+            };
+            events.push_back(krb_event(id, ts, record, &req, Some(&m), file, salt));
+        }
+    }
+}
+
+/// One `kerberos` record, as Zeek writes it: `client` is `name/REALM` (from the
+/// request, else the answer), `service` the service principal, `success` and
+/// `error_msg` from the answer, `cipher` the ticket's encryption type.
+fn krb_event(
+    id: &Ident,
+    ts: Timestamp,
+    record: u64,
+    q: &krb::Msg,
+    a: Option<&krb::Msg>,
+    file: FileId,
+    salt: u64,
+) -> Event {
+    let principal = |m: &krb::Msg| match (&m.cname, &m.realm) {
+        (Some(c), Some(r)) => Some(format!("{c}/{r}")),
+        (Some(c), None) => Some(c.clone()),
+        _ => None,
+    };
+    let client = principal(q).or_else(|| a.and_then(principal));
+    let service = q.sname.clone().or_else(|| a.and_then(|a| a.sname.clone()));
+    let k = dwell_model::Kerberos {
+        flow: id.tuple,
+        request_type: Some(Text::from(if q.kind == krb::Kind::TgsReq { "TGS" } else { "AS" })),
+        client: client.map(Text::from),
+        service: service.map(Text::from),
+        success: a.map(|a| a.kind != krb::Kind::Error),
+        error_msg: a.and_then(|a| a.error).map(|e| {
+            Text::from(krb::error_name(e).map_or_else(|| format!("error {e}"), str::to_string))
+        }),
+        cipher: a.and_then(|a| a.etype).and_then(krb::etype_name).map(Text::from),
+        forwardable: q.forwardable,
+        renewable: q.renewable,
+    };
+    Event { header: header(id, ts, record, file, salt), body: Body::Kerberos(Box::new(k)) }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -1344,6 +1474,164 @@ mod tests {
         assert!(a.starts_with('C'));
         assert_ne!(a, b);
         assert_eq!(a, uid(1, 1));
+    }
+
+    /// A classic pcap (Ethernet, µs) of the frames, one per millisecond.
+    fn capture(frames: &[Vec<u8>]) -> Vec<u8> {
+        let mut v = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        v.extend(65_535u32.to_le_bytes());
+        v.extend(1u32.to_le_bytes());
+        for (i, f) in frames.iter().enumerate() {
+            v.extend(1_588_316_991u32.to_le_bytes());
+            v.extend((i as u32 * 1000).to_le_bytes());
+            v.extend((f.len() as u32).to_le_bytes());
+            v.extend((f.len() as u32).to_le_bytes());
+            v.extend(f);
+        }
+        v
+    }
+
+    /// Kerberos over UDP and TCP (a record split across two segments): each request
+    /// and its answer make one `kerberos` record as Zeek writes it, and tshark
+    /// dissects the same messages from the same bytes without a malformed packet.
+    #[test]
+    fn kerberos_exchanges_as_zeek_logs_them() {
+        use crate::pcap::krb::build;
+        use crate::pcap::packet::tests::{eth, ipv4_tcp, ipv4_udp};
+        let (ws, dc) = ([10, 0, 0, 21], [10, 0, 0, 10]);
+        let krbtgt = ["krbtgt", "CORP.LOCAL"];
+        let udp = |src, dst, sp, dp, m: &[u8]| eth(&ipv4_udp(src, dst, sp, dp, m), 0);
+        let mut frames = vec![
+            udp(ws, dc, 50_000, 88, &build::req(false, Some(&["WS01$"]), "CORP.LOCAL", &krbtgt)),
+            udp(dc, ws, 88, 50_000, &build::error(25, "CORP.LOCAL", &krbtgt)),
+            udp(ws, dc, 50_001, 88, &build::req(false, Some(&["WS01$"]), "CORP.LOCAL", &krbtgt)),
+            udp(dc, ws, 88, 50_001, &build::rep(false, "CORP.LOCAL", &["WS01$"], &krbtgt, 18)),
+        ];
+        // TGS over TCP: the request's record split in two segments; RC4 ticket.
+        let req = build::req(true, None, "CORP.LOCAL", &["MSSQLSvc", "db01.corp.local"]);
+        let mut rec = (req.len() as u32).to_be_bytes().to_vec();
+        rec.extend(&req);
+        let rep = build::rep(true, "CORP.LOCAL", &["alice"], &["MSSQLSvc", "db01.corp.local"], 23);
+        let mut answer = (rep.len() as u32).to_be_bytes().to_vec();
+        answer.extend(&rep);
+        let (c, s) = (1000u32, 5000u32);
+        let cut = 10;
+        let n = rec.len() as u32;
+        let a = answer.len() as u32;
+        for ip in [
+            ipv4_tcp(ws, dc, 50_002, 88, flags::SYN, c, 0, b""),
+            ipv4_tcp(dc, ws, 88, 50_002, flags::SYN | flags::ACK, s, c + 1, b""),
+            ipv4_tcp(ws, dc, 50_002, 88, flags::ACK, c + 1, s + 1, b""),
+            ipv4_tcp(ws, dc, 50_002, 88, flags::ACK | flags::PSH, c + 1, s + 1, &rec[..cut]),
+            ipv4_tcp(
+                ws,
+                dc,
+                50_002,
+                88,
+                flags::ACK | flags::PSH,
+                c + 1 + cut as u32,
+                s + 1,
+                &rec[cut..],
+            ),
+            ipv4_tcp(dc, ws, 88, 50_002, flags::ACK | flags::PSH, s + 1, c + 1 + n, &answer),
+            ipv4_tcp(ws, dc, 50_002, 88, flags::ACK | flags::FIN, c + 1 + n, s + 1 + a, b""),
+            ipv4_tcp(dc, ws, 88, 50_002, flags::ACK | flags::FIN, s + 1 + a, c + 2 + n, b""),
+            ipv4_tcp(ws, dc, 50_002, 88, flags::ACK, c + 2 + n, s + 2 + a, b""),
+        ] {
+            frames.push(eth(&ip, 0));
+        }
+        let bytes = capture(&frames);
+        let d = crate::FileDecoder::from_bytes(
+            "krb.pcap",
+            bytes.clone(),
+            None,
+            &crate::DecodeOptions::default(),
+        )
+        .unwrap();
+        let mut got: Vec<dwell_model::Kerberos> = d
+            .filter_map(|e| match e.body {
+                Body::Kerberos(k) => Some(*k),
+                _ => None,
+            })
+            .collect();
+        got.sort_by_key(|k| k.flow.orig_p);
+        let row = |k: &dwell_model::Kerberos| {
+            (
+                k.request_type.as_deref().map(str::to_string),
+                k.client.as_deref().map(str::to_string),
+                k.service.as_deref().map(str::to_string),
+                k.success,
+                k.error_msg.as_deref().map(str::to_string),
+                k.cipher.as_deref().map(str::to_string),
+            )
+        };
+        let s = |x: &str| Some(x.to_string());
+        let rows: Vec<_> = got.iter().map(row).collect();
+        assert_eq!(
+            rows,
+            [
+                (
+                    s("AS"),
+                    s("WS01$/CORP.LOCAL"),
+                    s("krbtgt/CORP.LOCAL"),
+                    Some(false),
+                    s("KDC_ERR_PREAUTH_REQUIRED"),
+                    None
+                ),
+                (
+                    s("AS"),
+                    s("WS01$/CORP.LOCAL"),
+                    s("krbtgt/CORP.LOCAL"),
+                    Some(true),
+                    None,
+                    s("aes256-cts-hmac-sha1-96")
+                ),
+                // The TGS request names no client; the answer does (as in Zeek's log).
+                (
+                    s("TGS"),
+                    s("alice/CORP.LOCAL"),
+                    s("MSSQLSvc/db01.corp.local"),
+                    Some(true),
+                    None,
+                    s("rc4-hmac")
+                ),
+            ]
+        );
+        assert_eq!(got[0].forwardable, Some(true));
+        assert_eq!(got[0].renewable, Some(true));
+        // tshark reads the same messages from the same bytes.
+        let Some(tshark) = dwell_testkit::tshark() else { return };
+        let path = std::env::temp_dir().join(format!("dwell-krb-{}.pcap", std::process::id()));
+        std::fs::write(&path, &bytes).unwrap();
+        let out = std::process::Command::new(tshark)
+            .arg("-r")
+            .arg(&path)
+            .args(["-Y", "kerberos || _ws.malformed", "-T", "fields", "-e", "kerberos.msg_type"])
+            .args([
+                "-e",
+                "kerberos.CNameString",
+                "-e",
+                "kerberos.error_code",
+                "-e",
+                "_ws.malformed",
+            ])
+            .output()
+            .unwrap();
+        let _ = std::fs::remove_file(&path);
+        let text = String::from_utf8_lossy(&out.stdout);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "10\tWS01$\t\t",
+                "30\t\t25\t",
+                "10\tWS01$\t\t",
+                "11\tWS01$\t\t",
+                "12\t\t\t",
+                "13\talice\t\t"
+            ],
+            "{text}"
+        );
     }
 
     #[test]

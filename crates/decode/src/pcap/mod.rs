@@ -16,6 +16,7 @@
 pub mod dns;
 pub mod flow;
 pub mod http;
+pub mod krb;
 pub mod packet;
 pub mod reader;
 pub mod smb;
@@ -143,6 +144,13 @@ impl PcapDecoder {
                 records,
                 AnomalyKind::BadValue,
                 format!("{} DNS messages that do not parse", c.bad_dns),
+            );
+        }
+        if c.bad_krb > 0 {
+            stats.anomaly(
+                records,
+                AnomalyKind::BadValue,
+                format!("{} Kerberos messages that do not parse", c.bad_krb),
             );
         }
         if c.bad_http > 0 {

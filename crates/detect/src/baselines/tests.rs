@@ -125,6 +125,27 @@ fn roles_names_and_resolutions() {
     }
     assert!(b.is_edge("10.0.0.5".parse().unwrap(), &p));
     assert!(!b.is_edge("10.0.0.21".parse().unwrap(), &p));
+    // A file server answers its users; a workstation answers a few admin hosts.
+    for i in 0..SERVER_CLIENTS as u8 {
+        b.observe(&conn(5, &format!("10.0.1.{i}"), "10.0.0.30", 445), &p);
+    }
+    for a in ["10.0.9.1", "10.0.9.2"] {
+        b.observe(&conn(5, a, "10.0.0.21", 3389), &p);
+    }
+    let role = |ip: &str| b.role(ip.parse().unwrap(), &p);
+    assert_eq!(role("10.0.0.10"), Some("dc"), "Kerberos for several clients");
+    assert_eq!(role("10.0.0.5"), Some("edge"));
+    assert_eq!(role("10.0.0.30"), Some("server"));
+    assert_eq!(role("10.0.0.21"), None);
+    // The profile's word comes first, but a declared resolver answering Kerberos is a DC.
+    let declared = OrgProfile::from_file(crate::ProfileFile {
+        dns_resolvers: vec!["10.0.0.10".into()],
+        admin_hosts: vec!["10.0.0.30".into()],
+        ..Default::default()
+    })
+    .unwrap();
+    assert_eq!(b.role("10.0.0.10".parse().unwrap(), &declared), Some("dc"));
+    assert_eq!(b.role("10.0.0.30".parse().unwrap(), &declared), Some("admin"));
 }
 
 #[test]
@@ -195,4 +216,23 @@ fn merged_baselines_are_what_one_run_over_both_gives() {
     }
     // Host order inside a set may differ; prevalence and times do not.
     assert_eq!(ab.to_file().peers.len(), ba.to_file().peers.len());
+}
+
+/// Real data (OTRF APT29 day 2, Zeek): the workstation's machine account asks the KDC
+/// for tickets (`UTICA$/DMEVALS.LOCAL`), which names the address it asks from; a user
+/// principal (`dschrute/DMEVALS`) names no computer.
+#[test]
+fn kerberos_machine_accounts_name_their_address() {
+    let data = dwell_testkit::shared_or_skip!();
+    let evs =
+        crate::testing::decode_all(&[&data.join("mixed/otrf_apt29_day2_UTICA-A/kerberos.log")]);
+    assert!(evs.iter().any(|e| matches!(e.body, Body::Kerberos(_))));
+    let p = OrgProfile::default();
+    let mut b = Baselines::new();
+    for e in &evs {
+        b.observe(e, &p);
+    }
+    assert_eq!(b.ip_of_host("UTICA"), "10.0.1.5".parse().ok());
+    assert_eq!(b.ip_of_host("utica.dmevals.local"), "10.0.1.5".parse().ok());
+    assert_eq!(b.ip_of_host("dschrute"), None);
 }
