@@ -470,7 +470,9 @@ fn role_name(role: &str) -> String {
 }
 
 fn entities(g: &[&Finding]) -> Vec<Entity> {
-    let mut order: Vec<(Timestamp, String)> = Vec::new();
+    // Ordered by first alert-level evidence (patient zero first); hosts with weak
+    // findings only (context: routine admin work, a backup server's long upload) after.
+    let mut order: Vec<((bool, Timestamp), String)> = Vec::new();
     let mut by_key: BTreeMap<String, Entity> = BTreeMap::new();
     for f in g {
         let k = f.entity.key();
@@ -483,12 +485,12 @@ fn entities(g: &[&Finding]) -> Vec<Entity> {
                     e.role.clone_from(&f.entity.role);
                 }
                 if let Some(o) = order.iter_mut().find(|(_, key)| *key == k) {
-                    o.0 = o.0.min(f.time);
+                    o.0 = o.0.min((f.score < ALERT_SCORE, f.time));
                 }
             }
             None => {
                 by_key.insert(k.clone(), f.entity.clone());
-                order.push((f.time, k));
+                order.push(((f.score < ALERT_SCORE, f.time), k));
             }
         }
     }
@@ -502,10 +504,10 @@ fn entities(g: &[&Finding]) -> Vec<Entity> {
         let e = Entity { ip: Some(ip), ..Entity::default() };
         let k = e.key();
         match order.iter_mut().find(|(_, key)| *key == k) {
-            Some(o) => o.0 = o.0.min(f.time),
+            Some(o) => o.0 = o.0.min((false, f.time)),
             None => {
                 by_key.insert(k.clone(), e);
-                order.push((f.time, k));
+                order.push(((false, f.time), k));
             }
         }
     }

@@ -1,14 +1,14 @@
 //! The self-contained HTML report: no script, font or style is fetched from anywhere.
 //!
 //! Sections: the run; incidents by score; per incident its timeline (SVG, one lane per
-//! entity, one mark per finding coloured by life-cycle stage), the stages in life-cycle
-//! order, ATT&CK techniques, dwell time and time to exfiltration against the public
+//! entity, one mark per finding coloured by life-cycle stage, an arrow per hop between
+//! hosts) and its attack path in words, the stages in life-cycle order, ATT&CK techniques, dwell time and time to exfiltration against the public
 //! benchmarks, and every finding with its evidence; then the findings that are not in
 //! an incident.
 
 use std::fmt::Write;
 
-use dwell_model::{Finding, Incident, IncidentsFile, Stage, Timestamp};
+use dwell_model::{Entity, Finding, Incident, IncidentsFile, Stage, Timestamp};
 
 use crate::{human_duration, RunInfo};
 
@@ -157,6 +157,7 @@ fn incident(h: &mut String, i: &Incident, all: &[Finding]) {
         esc(&i.summary)
     );
     timeline(h, i, &fs);
+    attack_path(h, i, &fs);
     h.push_str("<div>");
     for s in Stage::ALL {
         let on = i.stages.contains(s);
@@ -236,11 +237,64 @@ fn benchmark(h: &mut String, label: &str, value: f64, marks: &[(&str, f64)]) {
         write!(h, "</span> <span class=\"muted\">(ticks: {})</span></div>", esc(&names.join("; ")));
 }
 
+/// The hops of an incident's attack path: findings whose peer is another of its
+/// hosts (lateral movement, credential access against a DC, an internal relay), in
+/// time order, as (finding, source lane key, target lane key). A hop points from the
+/// host with the earlier first evidence to the later one — the way an intruder moves —
+/// whichever side the finding was seen on (a service installed on the target names
+/// its source as the peer).
+fn hops<'a>(i: &Incident, fs: &[&'a Finding]) -> Vec<(&'a Finding, String, String)> {
+    let keys: Vec<String> = i.entities.iter().map(|e| e.key()).collect();
+    let rank = |k: &str| keys.iter().position(|x| x == k);
+    let mut out: Vec<(&Finding, String, String)> = fs
+        .iter()
+        .filter_map(|f| {
+            let peer = Entity::ip(f.peer.as_ref()?.ip?).key();
+            let own = f.entity.key();
+            let (a, b) = (rank(&own)?, rank(&peer)?);
+            match a.cmp(&b) {
+                std::cmp::Ordering::Less => Some((*f, own, peer)),
+                std::cmp::Ordering::Greater => Some((*f, peer, own)),
+                std::cmp::Ordering::Equal => None,
+            }
+        })
+        .collect();
+    out.sort_by_key(|(f, _, _)| f.time);
+    out
+}
+
+/// The attack path as text: each hop once (its first time), host to host.
+fn attack_path(h: &mut String, i: &Incident, fs: &[&Finding]) {
+    let label = |k: &str| {
+        i.entities.iter().find(|e| e.key() == k).map_or_else(|| k.to_string(), |e| e.to_string())
+    };
+    let mut seen: Vec<(String, String)> = Vec::new();
+    let mut parts: Vec<String> = Vec::new();
+    for (f, from, to) in hops(i, fs) {
+        if seen.contains(&(from.clone(), to.clone())) {
+            continue;
+        }
+        parts.push(format!(
+            "{} → {} <span class=\"muted\">({}, {})</span>",
+            esc(&label(&from)),
+            esc(&label(&to)),
+            esc(&f.title),
+            esc(&f.time.to_string())
+        ));
+        seen.push((from, to));
+    }
+    if !parts.is_empty() {
+        let _ = write!(h, "<p><b>Attack path:</b> {}</p>", parts.join("; "));
+    }
+}
+
 fn timeline(h: &mut String, i: &Incident, fs: &[&Finding]) {
     let (w, lane_h, left) = (1000.0, 34.0, 250.0);
-    // One lane per machine (keyed by address, else name), labelled with the fullest
-    // description any of its findings gives.
-    let mut lanes: Vec<(String, String)> = Vec::new();
+    // One lane per machine (keyed by address, else name): the incident's hosts, patient
+    // zero first (hosts reached without findings of their own included), labelled with
+    // the fullest description any finding gives.
+    let mut lanes: Vec<(String, String)> =
+        i.entities.iter().map(|e| (e.key(), e.to_string())).collect();
     for f in fs {
         let (k, label) = (f.entity.key(), f.entity.to_string());
         match lanes.iter_mut().find(|(lk, _)| *lk == k) {
@@ -249,7 +303,6 @@ fn timeline(h: &mut String, i: &Incident, fs: &[&Finding]) {
             None => lanes.push((k, label)),
         }
     }
-    lanes.sort();
     let height = lanes.len() as f64 * lane_h + 40.0;
     let (t0, t1) = (i.first_seen, i.last_seen.max(Timestamp(i.first_seen.0 + 1)));
     let span = t1.secs_since(t0).max(1.0);
@@ -273,6 +326,26 @@ fn timeline(h: &mut String, i: &Incident, fs: &[&Finding]) {
                 (x1 - x0).max(1.0)
             );
         }
+    }
+    // The attack path: an arrow from the acting host's lane to the host it reached, at
+    // the time of the hop.
+    let lane_y =
+        |k: &str| lanes.iter().position(|(lk, _)| lk == k).map(|p| p as f64 * lane_h + 20.0);
+    for (f, from, to) in hops(i, fs) {
+        let (Some(y0), Some(y1)) = (lane_y(&from), lane_y(&to)) else { continue };
+        let xh = x(f.time);
+        let (c, dir) = (stage_color(f.stage), if y1 > y0 { -1.0 } else { 1.0 });
+        let _ = write!(
+            h,
+            "<g class=\"hop\"><title>{} → {}: {}</title><line x1=\"{xh:.1}\" y1=\"{y0:.1}\" x2=\"{xh:.1}\" y2=\"{y1:.1}\" stroke=\"{c}\" stroke-width=\"2\"/><path d=\"M{:.1},{:.1} L{xh:.1},{y1:.1} L{:.1},{:.1}\" fill=\"none\" stroke=\"{c}\" stroke-width=\"2\"/></g>",
+            esc(&from),
+            esc(&to),
+            esc(&f.title),
+            xh - 4.0,
+            y1 + 7.0 * dir,
+            xh + 4.0,
+            y1 + 7.0 * dir
+        );
     }
     let _ = write!(
         h,
@@ -375,6 +448,72 @@ mod tests {
         assert!(s.starts_with("<!DOCTYPE html>"));
         assert!(s.contains("x&lt;y"));
         assert!(!s.contains("http://") && !s.contains("https://"));
+    }
+
+    #[test]
+    fn attack_path_draws_each_hop_between_lanes() {
+        let finding = |id: &str, ip: &str, t: i64, stage: Stage, peer: Option<&str>| Finding {
+            id: id.into(),
+            time: Timestamp::from_secs(t),
+            end: Timestamp::from_secs(t),
+            detector: "x".into(),
+            title: format!("step {id}"),
+            stage,
+            attack: vec![],
+            score: 80.0,
+            entity: dwell_model::Entity::ip(ip.parse().unwrap()),
+            peer: peer.map(|p| dwell_model::Peer { ip: p.parse().ok(), ..Default::default() }),
+            summary: String::new(),
+            evidence: Default::default(),
+            sources: vec![],
+        };
+        let fs = vec![
+            finding("a", "10.0.0.5", 0, Stage::InitialAccess, None),
+            finding("b", "10.0.0.5", 60, Stage::LateralMovement, Some("10.0.0.20")),
+            finding("c", "10.0.0.5", 90, Stage::LateralMovement, Some("10.0.0.20")),
+            finding("d", "10.0.0.20", 120, Stage::CredentialAccess, Some("10.0.0.10")),
+            // Seen on the target, naming its source: the same hop, not a way back.
+            finding("f", "10.0.0.10", 125, Stage::LateralMovement, Some("10.0.0.20")),
+            // An external peer is not a hop.
+            finding("e", "10.0.0.20", 150, Stage::CommandAndControl, Some("203.0.113.9")),
+        ];
+        let i = &incident_of(&fs);
+        let refs: Vec<&Finding> = fs.iter().collect();
+        let mut h = String::new();
+        timeline(&mut h, i, &refs);
+        // Three hosts, the DC reached without findings of its own included.
+        assert_eq!(h.matches("<line x1=\"250\"").count(), 3, "{h}");
+        assert_eq!(h.matches("class=\"hop\"").count(), 4);
+        let mut p = String::new();
+        attack_path(&mut p, i, &refs);
+        assert_eq!(p.matches(" → ").count(), 2, "each hop once: {p}");
+        assert!(p.contains("10.0.0.5 → 10.0.0.20") && p.contains("10.0.0.20 → 10.0.0.10"), "{p}");
+        assert!(!p.contains("10.0.0.10 → "), "{p}");
+    }
+
+    /// The incident of the attack-path test, written out (the report does not depend
+    /// on the engine).
+    fn incident_of(fs: &[Finding]) -> Incident {
+        Incident {
+            id: "inc".into(),
+            title: "t".into(),
+            summary: String::new(),
+            score: 90.0,
+            severity: dwell_model::Severity::Critical,
+            entities: ["10.0.0.5", "10.0.0.20", "10.0.0.10"]
+                .iter()
+                .map(|ip| dwell_model::Entity::ip(ip.parse().unwrap()))
+                .collect(),
+            first_seen: fs[0].time,
+            last_seen: fs[fs.len() - 1].time,
+            stages: vec![],
+            attack: vec![],
+            model: dwell_model::TempoModel::Undetermined,
+            model_reasons: vec![],
+            dwell_s: 150.0,
+            time_to_exfil_s: None,
+            findings: fs.iter().map(|f| f.id.clone()).collect(),
+        }
     }
 
     #[test]
