@@ -4,7 +4,9 @@
 //! internal host, or when a lateral-movement or credential-access finding worth a look
 //! (score ≥ 50) names another internal host as its peer — the edge an intruder walked
 //! (union–find over hosts). The full correlation (IP↔hostname links, time horizons,
-//! patient-zero inference, life-cycle scoring) is issue 7. A group becomes an incident
+//! patient-zero inference, life-cycle scoring) is issue 7. A command-and-control
+//! finding worth a look whose peer is another internal host with findings (an internal
+//! relay) joins the two as well; DNS through a resolver does not. A group becomes an incident
 //! when it holds a finding worth an analyst's look (score ≥ 50) or evidence from two or
 //! more life-cycle stages; a lone low-score finding stays a finding.
 //!
@@ -277,7 +279,7 @@ pub fn correlate_with(findings: &[Finding], horizon_s: f64, scoring: &Scoring) -
         i
     }
     for f in findings {
-        if !is_edge_finding(f) {
+        if !is_edge_finding(f) && !is_relay_finding(f) {
             continue;
         }
         let Some(peer) = f.peer.as_ref().and_then(|p| p.ip).map(|ip| ip.to_string()) else {
@@ -521,6 +523,16 @@ fn is_edge_finding(f: &Finding) -> bool {
     matches!(f.stage, Stage::LateralMovement | Stage::CredentialAccess) && f.score >= ALERT_SCORE
 }
 
+/// A command-and-control finding worth a look whose peer may be an internal relay (an
+/// implant talking to another compromised host that forwards its traffic). It joins
+/// the two hosts only when the peer has findings of its own; queries through a DNS
+/// resolver (port 53) are recursion, not a relay, and never join.
+fn is_relay_finding(f: &Finding) -> bool {
+    f.stage == Stage::CommandAndControl
+        && f.score >= ALERT_SCORE
+        && f.peer.as_ref().is_some_and(|p| p.port != Some(53))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -589,6 +601,32 @@ mod tests {
         let mut weak = finding("w", "10.0.0.1", 0, Stage::CommandAndControl, 30.0);
         weak.entity.role = Some("dc".into());
         assert!(correlate_with(&[weak], DEFAULT_HORIZON_S, &s).is_empty());
+    }
+
+    #[test]
+    fn internal_c2_relays_join_but_resolvers_do_not() {
+        let mut a = finding("a", "10.0.0.1", 0, Stage::CommandAndControl, 70.0);
+        a.peer = Some(dwell_model::Peer {
+            ip: "10.0.0.2".parse().ok(),
+            port: Some(8443),
+            ..Default::default()
+        });
+        let b = finding("b", "10.0.0.2", 100, Stage::CommandAndControl, 80.0);
+        let inc = correlate(&[a.clone(), b.clone()]);
+        assert_eq!(inc.len(), 1, "the implant and its relay are one incident");
+        assert_eq!(inc[0].entities.len(), 2);
+        // The same finding to a relay with no findings of its own: nothing to join.
+        assert_eq!(correlate(&[a.clone()]).len(), 1);
+        assert_eq!(correlate(&[a.clone()])[0].entities.len(), 1);
+        // DNS tunnelling through the corporate resolver does not tie the tunnelling host
+        // to whatever else happens on the resolver.
+        let mut t = a.clone();
+        t.peer = Some(dwell_model::Peer {
+            ip: "10.0.0.2".parse().ok(),
+            port: Some(53),
+            ..Default::default()
+        });
+        assert_eq!(correlate(&[t, b]).len(), 2);
     }
 
     #[test]

@@ -320,10 +320,13 @@ impl DataEgress {
         let Some(h) = self.hosts.get(&host) else { return };
         let mut groups: std::collections::BTreeMap<Text, Pair> = Default::default();
         let b = cx.baselines();
-        for (ip, p) in &h.dests {
-            if p.bytes < GROUP_MIN_BYTES {
-                continue;
-            }
+        // In the order the addresses were first used, not the map's (seeded, so it
+        // differs between runs): a group's first address names the finding, and a
+        // finding must keep its name from one report to the next and from run to run.
+        let mut dests: Vec<(&IpAddr, &Pair)> =
+            h.dests.iter().filter(|(_, p)| p.bytes >= GROUP_MIN_BYTES).collect();
+        dests.sort_by_key(|(ip, p)| (p.first, **ip));
+        for (ip, p) in dests {
             let dest = match b.name_of(*ip) {
                 Some(n) => Text::from(registered_domain(n).as_str()),
                 None => Text::from(ip.to_string().as_str()),
