@@ -1,6 +1,7 @@
-//! NTLM authentications in SMB session setups, checked against tshark: for every
-//! capture of the shared data, each NTLMSSP AUTHENTICATE tshark dissects is one `ntlm`
-//! event with the same user, domain and workstation.
+//! NTLM authentications in SMB session setups and HTTP `Authorization` headers, checked
+//! against tshark: for every capture of the shared data, each NTLMSSP AUTHENTICATE
+//! tshark dissects in SMB or HTTP is one `ntlm` event with the same user, domain and
+//! workstation.
 
 use dwell_decode::{DecodeOptions, FileDecoder};
 use dwell_model::{Body, FileId};
@@ -15,12 +16,7 @@ fn ntlm_authentications_match_tshark() {
         let out = std::process::Command::new(&tshark)
             .args(["-r"])
             .arg(&row.path)
-            .args([
-                "-Y",
-                "ntlmssp.messagetype == 3 && smb2 || ntlmssp.messagetype == 3 && smb",
-                "-T",
-                "fields",
-            ])
+            .args(["-Y", "ntlmssp.messagetype == 3 && (smb2 || smb || http)", "-T", "fields"])
             .args([
                 "-e",
                 "ntlmssp.auth.username",

@@ -809,7 +809,7 @@ impl Meter {
                 c.close();
                 self.counters.bad_http += u64::from(c.errors);
                 for tx in c.done.drain(..) {
-                    events.push_back(http_event(&id, tx, file, salt));
+                    http_events(&id, tx, events, file, salt);
                 }
             }
             App::Smb(mut m) => {
@@ -1048,7 +1048,7 @@ fn app_tcp(
             };
             c.close();
             for tx in c.done.drain(..) {
-                events.push_back(http_event(&id, tx, file, salt));
+                http_events(&id, tx, events, file, salt);
             }
         }
     }
@@ -1083,7 +1083,7 @@ fn app_tcp(
             }
             counters.bad_http += u64::from(std::mem::take(&mut c.errors));
             for tx in c.done.drain(..) {
-                events.push_back(http_event(&id, tx, file, salt));
+                http_events(&id, tx, events, file, salt);
             }
         }
         App::Dns(d) => {
@@ -1419,6 +1419,36 @@ fn tls_events(
     });
 }
 
+/// The `http` record of a transaction, and an `ntlm` record when its request
+/// authenticated with NTLM (success unless the server answered 401; unknown without an
+/// answer).
+fn http_events(
+    id: &Ident,
+    mut tx: http::Tx,
+    events: &mut VecDeque<Event>,
+    file: FileId,
+    salt: u64,
+) {
+    let ntlm = tx.ntlm.take().map(|(user, domain, host)| {
+        let n = dwell_model::Ntlm {
+            flow: id.tuple,
+            username: user.map(Text::from),
+            hostname: host.map(Text::from),
+            domainname: domain.map(Text::from),
+            server_nb_computer_name: None,
+            server_dns_computer_name: None,
+            server_tree_name: None,
+            success: tx.status_code.map(|c| c != 401),
+        };
+        Event {
+            header: header(id, tx.ts, id.first_record, file, salt),
+            body: Body::Ntlm(Box::new(n)),
+        }
+    });
+    events.push_back(http_event(id, tx, file, salt));
+    events.extend(ntlm);
+}
+
 fn http_event(id: &Ident, tx: http::Tx, file: FileId, salt: u64) -> Event {
     let h = Http {
         flow: id.tuple,
@@ -1630,6 +1660,122 @@ mod tests {
                 "12\t\t\t",
                 "13\talice\t\t"
             ],
+            "{text}"
+        );
+    }
+
+    /// NTLM over HTTP (an IIS or Exchange front end): the AUTHENTICATE message in the
+    /// second request's `Authorization: NTLM` header is an `ntlm` record, refused when
+    /// the server answers 401 and accepted otherwise; tshark reads the same names.
+    #[test]
+    fn ntlm_over_http() {
+        use crate::pcap::packet::tests::{eth, ipv4_tcp};
+        let (cl, srv) = ([10, 0, 0, 21], [10, 100, 0, 20]);
+        // An AUTHENTICATE message with OEM (8-bit) names: with no CHALLENGE in the
+        // capture, tshark takes the character set from the message's own flags only
+        // when they say OEM.
+        let auth = |user: &str| {
+            let mut m = b"NTLMSSP\0".to_vec();
+            m.extend(3u32.to_le_bytes());
+            m.resize(64, 0);
+            m[60..64].copy_from_slice(&2u32.to_le_bytes()); // NEGOTIATE_OEM
+            for (text, at) in [("CORP", 28usize), (user, 36), ("WS01", 44)] {
+                let off = m.len() as u32;
+                m[at..at + 2].copy_from_slice(&(text.len() as u16).to_le_bytes());
+                m[at + 2..at + 4].copy_from_slice(&(text.len() as u16).to_le_bytes());
+                m[at + 4..at + 8].copy_from_slice(&off.to_le_bytes());
+                m.extend(text.as_bytes());
+            }
+            base64(&m)
+        };
+        let req = |user: &str| {
+            format!(
+                "GET /owa/ HTTP/1.1\r\nHost: mail.corp.example\r\nAuthorization: NTLM {}\r\n\r\n",
+                auth(user)
+            )
+        };
+        let conv = [
+            (0, req("mallory")),
+            (1, "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n".to_string()),
+            (0, req("alice")),
+            (1, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".to_string()),
+        ];
+        let (mut c, mut s) = (1000u32, 5000u32);
+        let mut frames = vec![
+            eth(&ipv4_tcp(cl, srv, 50_100, 443 + 37, flags::SYN, c, 0, b""), 0),
+            eth(&ipv4_tcp(srv, cl, 443 + 37, 50_100, flags::SYN | flags::ACK, s, c + 1, b""), 0),
+        ];
+        c += 1;
+        s += 1;
+        frames.push(eth(&ipv4_tcp(cl, srv, 50_100, 480, flags::ACK, c, s, b""), 0));
+        for (dir, text) in &conv {
+            let b = text.as_bytes();
+            if *dir == 0 {
+                frames.push(eth(
+                    &ipv4_tcp(cl, srv, 50_100, 480, flags::ACK | flags::PSH, c, s, b),
+                    0,
+                ));
+                c += b.len() as u32;
+            } else {
+                frames.push(eth(
+                    &ipv4_tcp(srv, cl, 480, 50_100, flags::ACK | flags::PSH, s, c, b),
+                    0,
+                ));
+                s += b.len() as u32;
+            }
+        }
+        frames.push(eth(&ipv4_tcp(cl, srv, 50_100, 480, flags::ACK | flags::FIN, c, s, b""), 0));
+        frames
+            .push(eth(&ipv4_tcp(srv, cl, 480, 50_100, flags::ACK | flags::FIN, s, c + 1, b""), 0));
+        frames.push(eth(&ipv4_tcp(cl, srv, 50_100, 480, flags::ACK, c + 1, s + 1, b""), 0));
+        let bytes = capture(&frames);
+        let d = crate::FileDecoder::from_bytes(
+            "ntlm.pcap",
+            bytes.clone(),
+            None,
+            &crate::DecodeOptions::default(),
+        )
+        .unwrap();
+        let evs: Vec<Event> = d.collect();
+        let http = evs.iter().filter(|e| matches!(e.body, Body::Http(_))).count();
+        assert_eq!(http, 2);
+        let ntlm: Vec<(String, String, String, Option<bool>)> = evs
+            .iter()
+            .filter_map(|e| match &e.body {
+                Body::Ntlm(n) => Some((
+                    n.username.as_deref().unwrap_or("").to_string(),
+                    n.domainname.as_deref().unwrap_or("").to_string(),
+                    n.hostname.as_deref().unwrap_or("").to_string(),
+                    n.success,
+                )),
+                _ => None,
+            })
+            .collect();
+        let s = |x: &str| x.to_string();
+        assert_eq!(
+            ntlm,
+            [
+                (s("mallory"), s("CORP"), s("WS01"), Some(false)),
+                (s("alice"), s("CORP"), s("WS01"), Some(true))
+            ]
+        );
+        let Some(tshark) = dwell_testkit::tshark() else { return };
+        let path =
+            std::env::temp_dir().join(format!("dwell-ntlm-http-{}.pcap", std::process::id()));
+        std::fs::write(&path, &bytes).unwrap();
+        let out = std::process::Command::new(tshark)
+            .arg("-r")
+            .arg(&path)
+            .args(["-d", "tcp.port==480,http", "-Y", "ntlmssp.messagetype == 3 || _ws.malformed"])
+            .args(["-T", "fields", "-e", "ntlmssp.auth.username", "-e", "ntlmssp.auth.domain"])
+            .args(["-e", "ntlmssp.auth.hostname", "-e", "_ws.malformed"])
+            .output()
+            .unwrap();
+        let _ = std::fs::remove_file(&path);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            text.lines().collect::<Vec<_>>(),
+            ["mallory\tCORP\tWS01\t", "alice\tCORP\tWS01\t"],
             "{text}"
         );
     }

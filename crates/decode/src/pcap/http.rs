@@ -46,7 +46,49 @@ pub struct Tx {
     pub orig_mime: Option<String>,
     /// Response `Content-Type`.
     pub resp_mime: Option<String>,
+    /// Client names (user, domain, workstation) of an NTLM AUTHENTICATE message sent
+    /// in the request's `Authorization: NTLM …` or `Negotiate …` header.
+    pub ntlm: Option<(Option<String>, Option<String>, Option<String>)>,
     head: bool,
+}
+
+/// The NTLM AUTHENTICATE message carried in an `Authorization` header (`NTLM <base64>`,
+/// or `Negotiate <base64>` when the token is raw NTLMSSP rather than SPNEGO/Kerberos).
+fn ntlm_auth(
+    h: &[httparse::Header<'_>],
+) -> Option<(Option<String>, Option<String>, Option<String>)> {
+    let v = header(h, "authorization")?.trim();
+    let (scheme, token) = v.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("ntlm") && !scheme.eq_ignore_ascii_case("negotiate") {
+        return None;
+    }
+    let blob = base64_decode(token.trim())?;
+    crate::pcap::smb::ntlm_authenticate_blob(&blob)
+}
+
+/// Standard base64 (padding optional); `None` on any other byte. Bounded by the header.
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len() / 4 * 3);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in s.bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            b'=' => break,
+            _ => return None,
+        };
+        acc = acc << 6 | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -399,6 +441,7 @@ impl Conversation {
             user_agent: header(h, "user-agent").map(str::to_string),
             origin: header(h, "origin").map(str::to_string),
             orig_mime: mime(h),
+            ntlm: ntlm_auth(h),
             ..Tx::default()
         };
         self.mode[0] = body_mode(h, false);
@@ -456,6 +499,15 @@ impl Conversation {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn base64_decodes_with_and_without_padding() {
+        assert_eq!(base64_decode("Zm9vYmFy").unwrap(), b"foobar");
+        assert_eq!(base64_decode("Zm9vYg==").unwrap(), b"foob");
+        assert_eq!(base64_decode("Zm9vYg").unwrap(), b"foob");
+        assert_eq!(base64_decode("").unwrap(), b"");
+        assert_eq!(base64_decode("Zm9v!"), None);
+    }
 
     #[test]
     fn keep_alive_with_lengths_and_chunks() {

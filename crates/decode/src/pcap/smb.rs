@@ -141,6 +141,15 @@ fn ntlm_challenge(m: &[u8]) -> (Option<String>, Option<String>, Option<String>) 
     (nb, dns, tree)
 }
 
+/// Client names of an NTLMSSP blob if it is an AUTHENTICATE message (type 3): (user,
+/// domain, workstation). For NTLM carried outside SMB (HTTP `Authorization`).
+pub(crate) fn ntlm_authenticate_blob(
+    blob: &[u8],
+) -> Option<(Option<String>, Option<String>, Option<String>)> {
+    let (kind, m) = ntlmssp(blob)?;
+    (kind == 3).then(|| ntlm_authenticate(m))
+}
+
 /// Client names from an AUTHENTICATE message: (user, domain, workstation).
 fn ntlm_authenticate(m: &[u8]) -> (Option<String>, Option<String>, Option<String>) {
     let flags = le32(m, 60).unwrap_or(1);
