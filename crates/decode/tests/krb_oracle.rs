@@ -6,7 +6,7 @@
 use dwell_decode::pcap::krb::error_name;
 use dwell_decode::{DecodeOptions, FileDecoder};
 use dwell_model::{Body, FileId};
-use dwell_testkit::{capture_files, shared_or_skip, tshark};
+use dwell_testkit::{capture_files, shared_or_skip, tshark, tshark_lines};
 
 #[test]
 fn kdc_exchanges_match_tshark() {
@@ -14,15 +14,14 @@ fn kdc_exchanges_match_tshark() {
     let Some(tshark) = tshark() else { return };
     let mut total = 0;
     for row in capture_files(&data) {
-        let out = std::process::Command::new(&tshark)
-            .args(["-r"])
-            .arg(&row.path)
-            .args(["-Y", "kerberos.msg_type", "-T", "fields"])
-            .args(["-e", "kerberos.msg_type", "-e", "kerberos.error_code"])
-            .output()
-            .unwrap();
         let (mut want_req, mut want_ans) = (Vec::new(), Vec::new());
-        for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let lines = tshark_lines(
+            &tshark,
+            &row.path,
+            &["-Y", "kerberos.msg_type"],
+            &["kerberos.msg_type", "kerberos.error_code"],
+        );
+        for line in &lines {
             let mut c = line.split('\t');
             // A KDC message first; an AP-REQ (14) inside a TGS-REQ's padata follows it.
             let msg = c.next().and_then(|m| m.split(',').next()).unwrap_or("");

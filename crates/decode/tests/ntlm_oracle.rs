@@ -5,7 +5,7 @@
 
 use dwell_decode::{DecodeOptions, FileDecoder};
 use dwell_model::{Body, FileId};
-use dwell_testkit::{capture_files, shared_or_skip, tshark};
+use dwell_testkit::{capture_files, shared_or_skip, tshark, tshark_lines};
 
 #[test]
 fn ntlm_authentications_match_tshark() {
@@ -13,29 +13,19 @@ fn ntlm_authentications_match_tshark() {
     let Some(tshark) = tshark() else { return };
     let mut total = 0;
     for row in capture_files(&data) {
-        let out = std::process::Command::new(&tshark)
-            .args(["-r"])
-            .arg(&row.path)
-            .args(["-Y", "ntlmssp.messagetype == 3 && (smb2 || smb || http)", "-T", "fields"])
-            .args([
-                "-e",
-                "ntlmssp.auth.username",
-                "-e",
-                "ntlmssp.auth.domain",
-                "-e",
-                "ntlmssp.auth.hostname",
-            ])
-            .output()
-            .unwrap();
-        let mut want: Vec<(String, String, String)> = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(|l| {
-                let c: Vec<&str> = l.split('\t').collect();
-                let g = |i: usize| c.get(i).map(|s| s.to_string()).unwrap_or_default();
-                (g(0), g(1), g(2))
-            })
-            .collect();
+        let mut want: Vec<(String, String, String)> = tshark_lines(
+            &tshark,
+            &row.path,
+            &["-Y", "ntlmssp.messagetype == 3 && (smb2 || smb || http)"],
+            &["ntlmssp.auth.username", "ntlmssp.auth.domain", "ntlmssp.auth.hostname"],
+        )
+        .iter()
+        .map(|l| {
+            let c: Vec<&str> = l.split('\t').collect();
+            let g = |i: usize| c.get(i).map(|s| s.to_string()).unwrap_or_default();
+            (g(0), g(1), g(2))
+        })
+        .collect();
         let mut got: Vec<(String, String, String)> =
             FileDecoder::open(&row.path, FileId(0), &DecodeOptions::default())
                 .unwrap()

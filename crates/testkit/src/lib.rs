@@ -123,6 +123,23 @@ pub fn tshark() -> Option<PathBuf> {
     found
 }
 
+/// The lines of `tshark -r FILE ARGS... -T fields -e FIELD...`: one per packet the
+/// display filter in `args` keeps, fields separated by tabs (repeated fields joined
+/// with commas, as tshark prints them). Blank lines are dropped.
+pub fn tshark_lines(bin: &Path, file: &Path, args: &[&str], fields: &[&str]) -> Vec<String> {
+    let mut cmd = std::process::Command::new(bin);
+    cmd.arg("-r").arg(file).args(args).args(["-T", "fields"]);
+    for f in fields {
+        cmd.args(["-e", f]);
+    }
+    let out = cmd.output().unwrap_or_else(|e| panic!("{}: {e}", bin.display()));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
 /// Directories holding two or more Zeek logs (analysed as a whole, as an analyst would).
 pub fn zeek_dirs(data: &Path) -> Vec<PathBuf> {
     let mut count = std::collections::BTreeMap::<PathBuf, usize>::new();

@@ -1167,8 +1167,9 @@ fn app_tcp(
     }
 }
 
-/// SMB mappings, files and DCE/RPC requests as Zeek's `smb_mapping`, `smb_files` and
-/// `dce_rpc` records.
+/// SMB mappings, files, DCE/RPC requests and NTLM logons (from SMB, or from HTTP
+/// `Authorization` headers) as Zeek's `smb_mapping`, `smb_files`, `dce_rpc` and `ntlm`
+/// records.
 fn smb_events(
     id: &Ident,
     seen: &mut Vec<smb::Seen>,
@@ -1429,24 +1430,23 @@ fn http_events(
     file: FileId,
     salt: u64,
 ) {
-    let ntlm = tx.ntlm.take().map(|(user, domain, host)| {
-        let n = dwell_model::Ntlm {
-            flow: id.tuple,
-            username: user.map(Text::from),
-            hostname: host.map(Text::from),
-            domainname: domain.map(Text::from),
-            server_nb_computer_name: None,
-            server_dns_computer_name: None,
-            server_tree_name: None,
+    let mut ntlm: Vec<smb::Seen> = tx
+        .ntlm
+        .take()
+        .map(|(username, domain, hostname)| smb::Seen::Ntlm {
+            username,
+            domain,
+            hostname,
+            server_nb: None,
+            server_dns: None,
+            server_tree: None,
             success: tx.status_code.map(|c| c != 401),
-        };
-        Event {
-            header: header(id, tx.ts, id.first_record, file, salt),
-            body: Body::Ntlm(Box::new(n)),
-        }
-    });
+        })
+        .into_iter()
+        .collect();
+    let ts = tx.ts;
     events.push_back(http_event(id, tx, file, salt));
-    events.extend(ntlm);
+    smb_events(id, &mut ntlm, ts, events, file, salt);
 }
 
 fn http_event(id: &Ident, tx: http::Tx, file: FileId, salt: u64) -> Event {
@@ -1506,19 +1506,29 @@ mod tests {
         assert_eq!(a, uid(1, 1));
     }
 
-    /// A classic pcap (Ethernet, µs) of the frames, one per millisecond.
+    /// A classic pcap (Ethernet) of the frames, one per millisecond.
     fn capture(frames: &[Vec<u8>]) -> Vec<u8> {
-        let mut v = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0];
-        v.extend(65_535u32.to_le_bytes());
-        v.extend(1u32.to_le_bytes());
-        for (i, f) in frames.iter().enumerate() {
-            v.extend(1_588_316_991u32.to_le_bytes());
-            v.extend((i as u32 * 1000).to_le_bytes());
-            v.extend((f.len() as u32).to_le_bytes());
-            v.extend((f.len() as u32).to_le_bytes());
-            v.extend(f);
-        }
-        v
+        let packets: Vec<(u32, u32, &[u8])> = frames
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (1_588_316_991, i as u32 * 1000, f.as_slice()))
+            .collect();
+        crate::pcap::reader::tests::pcap(crate::pcap::reader::link::ETHERNET, &packets)
+    }
+
+    /// tshark's field lines for a capture held in memory (`None`: tshark is missing and
+    /// the caller skips that part).
+    fn tshark_on(bytes: &[u8], args: &[&str], fields: &[&str]) -> Option<Vec<String>> {
+        let tshark = dwell_testkit::tshark()?;
+        let path = std::env::temp_dir().join(format!(
+            "dwell-flow-{}-{}.pcap",
+            std::process::id(),
+            fields.join("-")
+        ));
+        std::fs::write(&path, bytes).unwrap();
+        let lines = dwell_testkit::tshark_lines(&tshark, &path, args, fields);
+        let _ = std::fs::remove_file(&path);
+        Some(lines)
     }
 
     /// Kerberos over UDP and TCP (a record split across two segments): each request
@@ -1630,26 +1640,15 @@ mod tests {
         assert_eq!(got[0].forwardable, Some(true));
         assert_eq!(got[0].renewable, Some(true));
         // tshark reads the same messages from the same bytes.
-        let Some(tshark) = dwell_testkit::tshark() else { return };
-        let path = std::env::temp_dir().join(format!("dwell-krb-{}.pcap", std::process::id()));
-        std::fs::write(&path, &bytes).unwrap();
-        let out = std::process::Command::new(tshark)
-            .arg("-r")
-            .arg(&path)
-            .args(["-Y", "kerberos || _ws.malformed", "-T", "fields", "-e", "kerberos.msg_type"])
-            .args([
-                "-e",
-                "kerberos.CNameString",
-                "-e",
-                "kerberos.error_code",
-                "-e",
-                "_ws.malformed",
-            ])
-            .output()
-            .unwrap();
-        let _ = std::fs::remove_file(&path);
-        let text = String::from_utf8_lossy(&out.stdout);
-        let lines: Vec<&str> = text.lines().collect();
+        let fields = ["kerberos.msg_type", "kerberos.CNameString", "kerberos.error_code"];
+        let Some(lines) = tshark_on(
+            &bytes,
+            &["-Y", "kerberos || _ws.malformed"],
+            &[&fields[..], &["_ws.malformed"]].concat(),
+        ) else {
+            return;
+        };
+        let text = lines.join("\n");
         assert_eq!(
             lines,
             [
@@ -1759,20 +1758,15 @@ mod tests {
                 (s("alice"), s("CORP"), s("WS01"), Some(true))
             ]
         );
-        let Some(tshark) = dwell_testkit::tshark() else { return };
-        let path =
-            std::env::temp_dir().join(format!("dwell-ntlm-http-{}.pcap", std::process::id()));
-        std::fs::write(&path, &bytes).unwrap();
-        let out = std::process::Command::new(tshark)
-            .arg("-r")
-            .arg(&path)
-            .args(["-d", "tcp.port==480,http", "-Y", "ntlmssp.messagetype == 3 || _ws.malformed"])
-            .args(["-T", "fields", "-e", "ntlmssp.auth.username", "-e", "ntlmssp.auth.domain"])
-            .args(["-e", "ntlmssp.auth.hostname", "-e", "_ws.malformed"])
-            .output()
-            .unwrap();
-        let _ = std::fs::remove_file(&path);
-        let text = String::from_utf8_lossy(&out.stdout);
+        let args = ["-d", "tcp.port==480,http", "-Y", "ntlmssp.messagetype == 3 || _ws.malformed"];
+        let fields = [
+            "ntlmssp.auth.username",
+            "ntlmssp.auth.domain",
+            "ntlmssp.auth.hostname",
+            "_ws.malformed",
+        ];
+        let Some(lines) = tshark_on(&bytes, &args, &fields) else { return };
+        let text = lines.join("\n");
         assert_eq!(
             text.lines().collect::<Vec<_>>(),
             ["mallory\tCORP\tWS01\t", "alice\tCORP\tWS01\t"],

@@ -111,11 +111,16 @@ fn int(b: &[u8]) -> Option<i64> {
     Some(t.content.iter().fold(init, |a, &x| a << 8 | i64::from(x)))
 }
 
-/// A KerberosString (GeneralString, also accepted as the other string types) inside a
-/// field's content.
+/// Whether an element is a KerberosString (GeneralString; the other string types are
+/// accepted too).
+fn is_string(t: &Tlv<'_>) -> bool {
+    matches!(t.tag, 0x1b | 0x0c | 0x16 | 0x13)
+}
+
+/// A KerberosString inside a field's content.
 fn string(b: &[u8]) -> Option<String> {
     let (t, _) = tlv(b)?;
-    matches!(t.tag, 0x1b | 0x0c | 0x16 | 0x13).then(|| String::from_utf8_lossy(t.content).into())
+    is_string(&t).then(|| String::from_utf8_lossy(t.content).into())
 }
 
 /// A PrincipalName (`SEQUENCE { [0] name-type, [1] SEQUENCE OF KerberosString }`)
@@ -123,7 +128,7 @@ fn string(b: &[u8]) -> Option<String> {
 fn principal(b: &[u8]) -> Option<String> {
     let names = seq_of(field(seq_of(b)?, 1)?)?;
     let parts: Vec<String> = children(names)
-        .filter(|t| matches!(t.tag, 0x1b | 0x0c | 0x16 | 0x13))
+        .filter(is_string)
         .map(|t| String::from_utf8_lossy(t.content).into_owned())
         .collect();
     (!parts.is_empty()).then(|| parts.join("/"))

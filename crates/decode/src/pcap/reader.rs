@@ -550,7 +550,7 @@ fn iface_time(i: Iface, raw: u64) -> Timestamp {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// A classic pcap with the given packets (little-endian, µs).

@@ -245,19 +245,7 @@ impl Smb {
         }
         // STATUS_MORE_PROCESSING_REQUIRED continues the exchange; anything else ends it.
         if response && status != 0xC000_0016 {
-            if let Some(a) = self.ntlm.take() {
-                if let Some((username, domain, hostname)) = a.client {
-                    self.seen.push(Seen::Ntlm {
-                        username,
-                        domain,
-                        hostname,
-                        server_nb: a.server.0,
-                        server_dns: a.server.1,
-                        server_tree: a.server.2,
-                        success: Some(status == 0),
-                    });
-                }
-            }
+            self.end_ntlm(Some(status == 0));
         }
     }
 
@@ -558,22 +546,27 @@ impl Smb {
         self.contexts = contexts;
     }
 
+    /// Ends the NTLM exchange in progress: a logon is reported if the client
+    /// authenticated, with `success` as the server answered (`None`: no answer).
+    fn end_ntlm(&mut self, success: Option<bool>) {
+        let Some(a) = self.ntlm.take() else { return };
+        if let Some((username, domain, hostname)) = a.client {
+            self.seen.push(Seen::Ntlm {
+                username,
+                domain,
+                hostname,
+                server_nb: a.server.0,
+                server_dns: a.server.1,
+                server_tree: a.server.2,
+                success,
+            });
+        }
+    }
+
     /// The connection ended: files still open are reported.
     pub fn close(&mut self) {
         // An AUTHENTICATE whose response never came: the outcome is unknown.
-        if let Some(a) = self.ntlm.take() {
-            if let Some((username, domain, hostname)) = a.client {
-                self.seen.push(Seen::Ntlm {
-                    username,
-                    domain,
-                    hostname,
-                    server_nb: a.server.0,
-                    server_dns: a.server.1,
-                    server_tree: a.server.2,
-                    success: None,
-                });
-            }
-        }
+        self.end_ntlm(None);
         let files: Vec<OpenFile> = self.files.drain().map(|(_, f)| f).collect();
         for f in files {
             self.report_file(f);
