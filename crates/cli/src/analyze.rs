@@ -17,6 +17,8 @@ pub fn run(a: AnalyzeArgs) -> Result<()> {
         reorder_window_s: a.reorder_window,
         baseline_in: a.baseline.clone(),
         baseline_out: a.save_baseline.clone(),
+        // The process ends after the report.
+        leave_state_to_exit: true,
         ..RunOptions::default()
     };
     let inputs = Inputs::resolve(&a.paths, &opts.decode)?;

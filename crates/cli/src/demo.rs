@@ -49,7 +49,7 @@ pub fn run(a: DemoArgs) -> Result<()> {
          [[rmm.approved]]\ntool = \"screenconnect\"\n",
     )
     .map_err(|e| anyhow::anyhow!("demo profile: {e}"))?;
-    let opts = RunOptions::default();
+    let opts = RunOptions { leave_state_to_exit: true, ..RunOptions::default() };
     let inputs = Inputs::resolve(std::slice::from_ref(&sim_dir), &opts.decode)?;
     let pb = progress::bar(inputs.total_bytes(), false);
     let analysis = dwell_engine::analyze(inputs, profile, Arc::new(IntelSet::new()), &opts, |p| {

@@ -5,6 +5,7 @@
 //! Every structure here is bounded: a cap on keys with a drop counter, or a fixed number
 //! of bins. Detectors compose them; none of them reads a clock — time is passed in.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::hash::Hash;
 
@@ -125,14 +126,16 @@ impl<K: Hash + Eq + Clone, V> Keyed<K, V> {
     /// The value of `key`, created with `init` if absent; `None` (and a drop counted) if
     /// the key is new and the map is full. Marks the key changed and touched at `now`.
     pub fn upsert(&mut self, key: &K, now: Timestamp, init: impl FnOnce() -> V) -> Option<&mut V> {
-        if !self.map.contains_key(key) {
-            if self.map.len() >= self.cap {
+        // One hash lookup whether the key is new or not.
+        let full = self.map.len() >= self.cap;
+        let slot = match self.map.entry(key.clone()) {
+            Entry::Occupied(o) => o.into_mut(),
+            Entry::Vacant(_) if full => {
                 self.dropped += 1;
                 return None;
             }
-            self.map.insert(key.clone(), Slot { value: init(), last: now, dirty: false });
-        }
-        let slot = self.map.get_mut(key)?;
+            Entry::Vacant(v) => v.insert(Slot { value: init(), last: now, dirty: false }),
+        };
         slot.last = slot.last.max(now);
         if !slot.dirty {
             slot.dirty = true;

@@ -4,8 +4,12 @@
 //! Each prefix length present gets its own bucket of masked network addresses, longest
 //! first, so a lookup costs one probe per distinct prefix length (at most 33 for IPv4,
 //! 129 for IPv6, in practice a few), whatever the number of networks. A bucket of a few
-//! networks (the org profile's case, consulted several times per event) is a short list
-//! compared in registers; a larger one is a hash set.
+//! networks is a short list; a larger one is a hash set.
+//!
+//! A set of a few networks — the org profile's internal ranges, resolvers, edge hosts,
+//! consulted dozens of times per event by the detectors — is also kept as one flat list
+//! of (mask, network) pairs, most specific first: a lookup is then a handful of
+//! and-compare steps over one cache line instead of a walk through the buckets.
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -52,13 +56,77 @@ impl<K: Hash + Eq + Copy, V> Bucket<K, V> {
     }
 }
 
+/// Up to this many networks of one family, lookups go through the flat list.
+const FLAT: usize = 16;
+
 /// A set of IPv4 and IPv6 networks.
 #[derive(Clone, Debug)]
 pub struct NetSet<V = ()> {
     /// (prefix length, networks), longest prefix first.
     v4: Vec<(u8, Bucket<u32, V>)>,
     v6: Vec<(u8, Bucket<u128, V>)>,
+    /// While a family has at most [`FLAT`] networks: (mask, network, value), longest
+    /// prefix first (equal lengths never overlap, so the first match is the answer).
+    flat4: Option<Vec<(u32, u32, V)>>,
+    flat6: Option<Vec<(u128, u128, V)>>,
+    /// For each value of an address's first byte, the flat-list entries that can
+    /// contain it (bit i = entry i): most addresses are then ruled out in one load.
+    first4: Box<[u16; 256]>,
+    first6: Box<[u16; 256]>,
     len: usize,
+}
+
+/// The entries of a flat list each first byte can fall into. `top` is the first byte
+/// of a mask or network (the top 8 bits of the integer).
+fn first_byte_index<K: Copy>(flat: &[(K, K, impl Sized)], top: impl Fn(K) -> u8) -> [u16; 256] {
+    let mut idx = [0u16; 256];
+    for (i, (m, n, _)) in flat.iter().enumerate() {
+        let (m, n) = (top(*m), top(*n));
+        for (b, slot) in idx.iter_mut().enumerate() {
+            if (b as u8 ^ n) & m == 0 {
+                *slot |= 1 << i;
+            }
+        }
+    }
+    idx
+}
+
+/// The first entry among `cands` (a bit set over `flat`) that `hit` accepts.
+#[inline]
+fn flat_get<K: Copy, V>(
+    flat: &[(K, K, V)],
+    mut cands: u16,
+    hit: impl Fn(K, K) -> bool,
+) -> Option<&V> {
+    while cands != 0 {
+        let i = cands.trailing_zeros() as usize;
+        if let Some((m, n, v)) = flat.get(i) {
+            if hit(*m, *n) {
+                return Some(v);
+            }
+        }
+        cands &= cands - 1;
+    }
+    None
+}
+
+/// Adds (mask, net, value) to a flat list in most-specific-first order, or gives the
+/// list up once it would grow past [`FLAT`].
+fn flat_insert<K: Copy + Eq + std::ops::Not<Output = K>, V>(
+    flat: &mut Option<Vec<(K, K, V)>>,
+    mask: K,
+    net: K,
+    len: u8,
+    value: V,
+    len_of: impl Fn(K) -> u32,
+) {
+    let Some(list) = flat else { return };
+    if list.len() >= FLAT {
+        *flat = None;
+        return;
+    }
+    let at = list.iter().position(|(m, _, _)| len_of(*m) < u32::from(len)).unwrap_or(list.len());
+    list.insert(at, (mask, net, value));
 }
 
 fn mask4(a: u32, len: u8) -> u32 {
@@ -102,30 +170,63 @@ impl<V> Default for NetSet<V> {
 impl<V> NetSet<V> {
     /// An empty set.
     pub fn new() -> Self {
-        NetSet { v4: Vec::new(), v6: Vec::new(), len: 0 }
+        NetSet {
+            v4: Vec::new(),
+            v6: Vec::new(),
+            flat4: Some(Vec::new()),
+            flat6: Some(Vec::new()),
+            first4: Box::new([0; 256]),
+            first6: Box::new([0; 256]),
+            len: 0,
+        }
     }
+}
 
+impl<V: Clone> NetSet<V> {
     /// Adds a network with a value; an existing equal network keeps its first value.
     pub fn insert(&mut self, net: IpNet, value: V) {
         let len = net.prefix_len();
         let added = match net {
             IpNet::V4(n) => {
-                bucket(&mut self.v4, len).insert(mask4(u32::from(n.network()), len), value)
+                let a = mask4(u32::from(n.network()), len);
+                let added = bucket(&mut self.v4, len).insert(a, value.clone());
+                if added {
+                    let m = mask4(u32::MAX, len);
+                    flat_insert(&mut self.flat4, m, a, len, value, u32::count_ones);
+                    if let Some(f) = &self.flat4 {
+                        *self.first4 = first_byte_index(f, |k| (k >> 24) as u8);
+                    }
+                }
+                added
             }
             IpNet::V6(n) => {
-                bucket(&mut self.v6, len).insert(mask6(u128::from(n.network()), len), value)
+                let a = mask6(u128::from(n.network()), len);
+                let added = bucket(&mut self.v6, len).insert(a, value.clone());
+                if added {
+                    let m = mask6(u128::MAX, len);
+                    flat_insert(&mut self.flat6, m, a, len, value, u128::count_ones);
+                    if let Some(f) = &self.flat6 {
+                        *self.first6 = first_byte_index(f, |k| (k >> 120) as u8);
+                    }
+                }
+                added
             }
         };
         if added {
             self.len += 1;
         }
     }
+}
 
+impl<V> NetSet<V> {
     /// The value of the most specific network containing `ip`.
     pub fn get(&self, ip: IpAddr) -> Option<&V> {
         match ip {
             IpAddr::V4(a) => {
                 let a = u32::from(a);
+                if let Some(flat) = &self.flat4 {
+                    return flat_get(flat, self.first4[(a >> 24) as usize], |m, n| a & m == n);
+                }
                 self.v4.iter().find_map(|(l, b)| b.get(mask4(a, *l)))
             }
             IpAddr::V6(a) => {
@@ -136,6 +237,9 @@ impl<V> NetSet<V> {
                     }
                 }
                 let a = u128::from(a);
+                if let Some(flat) = &self.flat6 {
+                    return flat_get(flat, self.first6[(a >> 120) as usize], |m, n| a & m == n);
+                }
                 self.v6.iter().find_map(|(l, b)| b.get(mask6(a, *l)))
             }
         }
@@ -209,5 +313,66 @@ mod tests {
         s.insert("192.0.2.7/32".parse().unwrap(), ());
         assert!(s.contains("192.0.2.7".parse().unwrap()));
         assert!(!s.contains("192.0.2.8".parse().unwrap()));
+    }
+
+    /// The flat list (few networks) and the buckets (many) answer alike: the same
+    /// networks, inserted in a scrambled order, looked up in a set small enough to stay
+    /// flat and in one that has been pushed past the flat limit by far-away networks.
+    #[test]
+    fn flat_list_agrees_with_buckets() {
+        let nets: Vec<(IpNet, u32)> = [
+            "10.0.0.0/8",
+            "10.1.0.0/16",
+            "10.1.2.0/24",
+            "10.1.2.3/32",
+            "0.0.0.0/0",
+            "172.16.0.0/12",
+            "192.168.0.0/16",
+            "fd00::/8",
+            "fd00:1::/32",
+            "::/0",
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.parse().unwrap(), i as u32))
+        .collect();
+        let mut small = NetSet::new();
+        let mut big = NetSet::new();
+        for k in 0..nets.len() {
+            let (n, v) = nets[(k * 7) % nets.len()];
+            small.insert(n, v);
+            big.insert(n, v);
+        }
+        let mut all = nets.clone();
+        for i in 0..40u32 {
+            all.push((format!("203.0.{i}.0/24").parse().unwrap(), 1000 + i));
+            all.push((format!("2001:db8:{i:x}::/48").parse().unwrap(), 2000 + i));
+        }
+        for (n, v) in &all[nets.len()..] {
+            big.insert(*n, *v);
+        }
+        assert!(small.flat4.is_some() && small.flat6.is_some());
+        assert!(big.flat4.is_none() && big.flat6.is_none());
+        // Longest-prefix match by brute force.
+        let want = |set: &[(IpNet, u32)], ip: IpAddr| {
+            set.iter()
+                .filter(|(n, _)| n.contains(&ip))
+                .max_by_key(|(n, _)| n.prefix_len())
+                .map(|(_, v)| *v)
+        };
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let ip: IpAddr = match x % 4 {
+                0 => std::net::Ipv4Addr::from(0x0a01_0200 | (x >> 40) as u32 & 0x1ff).into(),
+                1 => std::net::Ipv4Addr::from((x >> 16) as u32).into(),
+                2 => std::net::Ipv6Addr::from(0xfd00_0001u128 << 96 | u128::from(x)).into(),
+                _ => std::net::Ipv6Addr::from(u128::from(x) << 64 | u128::from(x >> 3)).into(),
+            };
+            assert_eq!(small.get(ip).copied(), want(&nets, ip), "{ip}");
+            assert_eq!(big.get(ip).copied(), want(&all, ip), "{ip}");
+        }
     }
 }

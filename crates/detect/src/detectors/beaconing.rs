@@ -71,6 +71,7 @@ use std::net::IpAddr;
 
 use dwell_model::{Body, Event, Kind, Peer, Proto, SourceRef, Stage, Technique, Timestamp};
 use serde_json::json;
+use tinyvec::ArrayVec;
 
 use crate::ctx::{Ctx, Draft};
 use crate::detector_config;
@@ -152,18 +153,16 @@ fn build(cx: &BuildCx<'_>) -> Result<Box<dyn Detector>, ConfigError> {
 struct Pair {
     /// Whether a finding was stated (later statements update it, even downwards).
     reported: bool,
-    /// Check-in start times in centiseconds after `base`, sorted (4 bytes a check-in,
-    /// 497 days of range: the history of a pair fits in half a kilobyte).
-    times: VecDeque<u32>,
-    /// Upload bytes per check-in, parallel to `times` (saturating).
-    sizes: VecDeque<u32>,
+    /// Check-ins, sorted by time: start time in centiseconds after `base` (497 days of
+    /// range) and upload bytes (saturating) — 8 bytes a check-in, one allocation.
+    checkins: VecDeque<(u32, u32)>,
     /// Origin of `times`, µs: a day before the first check-in, so late arrivals fit.
     base: i64,
     first: Timestamp,
     total: u64,
     tls: bool,
     last_eval: Timestamp,
-    sources: Vec<SourceRef>,
+    sources: ArrayVec<[SourceRef; 5]>,
 }
 
 /// What a pair's check-ins look like.
@@ -278,8 +277,8 @@ pub struct Beaconing {
 }
 
 fn report(cfg: &Config, key: &(IpAddr, IpAddr, u16), p: &mut Pair, cx: &mut Ctx<'_>) {
-    let times: Vec<i64> = p.times.iter().map(|t| p.base + i64::from(*t) * CS).collect();
-    let sizes: Vec<u64> = p.sizes.iter().map(|s| u64::from(*s)).collect();
+    let times: Vec<i64> = p.checkins.iter().map(|(t, _)| p.base + i64::from(*t) * CS).collect();
+    let sizes: Vec<u64> = p.checkins.iter().map(|(_, s)| u64::from(*s)).collect();
     let Some(j) = judge(&times, &sizes, cfg) else { return };
     if j.size_median > cfg.max_checkin_bytes && !p.reported {
         return;
@@ -342,7 +341,7 @@ fn report(cfg: &Config, key: &(IpAddr, IpAddr, u16), p: &mut Pair, cx: &mut Ctx<
     } else {
         vec![T_WEB]
     });
-    d.sources = p.sources.clone();
+    d.sources = p.sources.to_vec();
     let hist: Vec<serde_json::Value> =
         j.histogram.iter().map(|(l, n)| json!([(l * 10.0).round() / 10.0, n])).collect();
     if let serde_json::Value::Object(m) = json!({
@@ -407,35 +406,27 @@ impl Detector for Beaconing {
         let up = u32::try_from(c.orig_bytes.or(c.orig_ip_bytes).unwrap_or(0)).unwrap_or(u32::MAX);
         let merge = (cfg.merge_s * 1e6 / CS as f64) as i64;
         let t = u32::try_from(((ts.0 - pair.base) / CS).max(0)).unwrap_or(u32::MAX);
-        match pair.times.back() {
-            Some(last) if (i64::from(t) - i64::from(*last)).abs() <= merge => {
+        if let Some((last, size)) = pair.checkins.back_mut() {
+            if (i64::from(t) - i64::from(*last)).abs() <= merge {
                 // Same check-in: count the bytes, not a new interval.
                 pair.total -= 1;
-                if let Some(s) = pair.sizes.back_mut() {
-                    *s = s.saturating_add(up);
-                }
+                *size = size.saturating_add(up);
                 return;
             }
-            _ => {}
         }
         // Room first, so the deque never grows past the history (no doubling).
         let keep = cfg.history.max(8);
-        while pair.times.len() >= keep {
-            pair.times.pop_front();
-            pair.sizes.pop_front();
+        while pair.checkins.len() >= keep {
+            pair.checkins.pop_front();
         }
-        match pair.times.back() {
-            Some(last) if t < *last => {
-                let at = pair.times.partition_point(|x| *x <= t);
-                pair.times.insert(at, t);
-                pair.sizes.insert(at, up);
+        match pair.checkins.back() {
+            Some((last, _)) if t < *last => {
+                let at = pair.checkins.partition_point(|(x, _)| *x <= t);
+                pair.checkins.insert(at, (t, up));
             }
-            _ => {
-                pair.times.push_back(t);
-                pair.sizes.push_back(up);
-            }
+            _ => pair.checkins.push_back((t, up)),
         }
-        if pair.sources.len() < 5 {
+        if pair.sources.len() < pair.sources.capacity() {
             pair.sources.push(ev.header.src);
         }
     }
@@ -444,7 +435,7 @@ impl Detector for Beaconing {
         let cfg = &self.cfg;
         let every = cfg.eval_every_s;
         self.pairs.drain_dirty(|k, p| {
-            if p.times.len() >= cfg.min_connections && now.secs_since(p.last_eval) >= every {
+            if p.checkins.len() >= cfg.min_connections && now.secs_since(p.last_eval) >= every {
                 p.last_eval = now;
                 report(cfg, k, p, cx);
             }

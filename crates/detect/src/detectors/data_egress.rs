@@ -48,6 +48,7 @@ use std::net::IpAddr;
 
 use dwell_model::{Body, Event, Kind, Peer, SourceRef, Stage, Technique, Text, Timestamp};
 use serde_json::json;
+use tinyvec::{ArrayVec, TinyVec};
 
 use crate::ctx::{Ctx, Draft};
 use crate::detector_config;
@@ -124,13 +125,15 @@ fn build(cx: &BuildCx<'_>) -> Result<Box<dyn Detector>, ConfigError> {
 struct Pair {
     first: Timestamp,
     last: Timestamp,
-    /// (UTC day number, bytes), at most 62 most recent days.
-    days: Vec<(i64, u64)>,
+    /// (UTC day number, bytes), at most 62 most recent days (one inline: most
+    /// destinations of a host are used on one day of a capture).
+    days: TinyVec<[(i64, u64); 1]>,
     bytes: u64,
     flows: u64,
     big: u64,
+    /// The addresses of a group (per-address pairs leave it empty: the key says it).
     ips: Vec<IpAddr>,
-    sources: Vec<SourceRef>,
+    sources: ArrayVec<[SourceRef; 5]>,
 }
 
 /// What one host uploaded, per destination address.
@@ -165,10 +168,12 @@ fn mb(b: f64) -> String {
     }
 }
 
-/// Adds `q` into `p` (grouping the addresses of one destination).
-fn merge(p: &mut Pair, q: &Pair) {
+/// Adds `q`, the uploads to address `ip`, into `p` (grouping the addresses of one
+/// destination).
+fn merge(p: &mut Pair, ip: IpAddr, q: &Pair) {
     if p.flows == 0 {
         *p = q.clone();
+        p.ips = vec![ip];
         return;
     }
     p.first = p.first.min(q.first);
@@ -183,13 +188,11 @@ fn merge(p: &mut Pair, q: &Pair) {
         }
     }
     p.days.sort_unstable();
-    for ip in &q.ips {
-        if p.ips.len() < 4 && !p.ips.contains(ip) {
-            p.ips.push(*ip);
-        }
+    if p.ips.len() < 4 && !p.ips.contains(&ip) {
+        p.ips.push(ip);
     }
     for s in &q.sources {
-        if p.sources.len() < 5 {
+        if p.sources.len() < p.sources.capacity() {
             p.sources.push(*s);
         }
     }
@@ -287,7 +290,7 @@ fn report(cfg: &Config, key: &(IpAddr, Text), p: &Pair, reported: bool, cx: &mut
     attack.sort();
     attack.dedup();
     d.attack = Some(attack);
-    d.sources = p.sources.clone();
+    d.sources = p.sources.to_vec();
     let days: Vec<serde_json::Value> = p
         .days
         .iter()
@@ -331,7 +334,7 @@ impl DataEgress {
                 Some(n) => Text::from(registered_domain(n).as_str()),
                 None => Text::from(ip.to_string().as_str()),
             };
-            merge(groups.entry(dest).or_default(), p);
+            merge(groups.entry(dest).or_default(), *ip, p);
         }
         let min = self.cfg.share_bytes.min(self.cfg.bulk_bytes);
         for (dest, p) in groups {
@@ -387,7 +390,7 @@ impl Detector for DataEgress {
         pair.flows += 1;
         if up >= 1_000_000 {
             pair.big += 1;
-            if pair.sources.len() < 5 {
+            if pair.sources.len() < pair.sources.capacity() {
                 pair.sources.push(ev.header.src);
             }
         }
@@ -401,9 +404,6 @@ impl Detector for DataEgress {
                     pair.days.remove(0);
                 }
             }
-        }
-        if pair.ips.len() < 4 && !pair.ips.contains(&f.resp_h) {
-            pair.ips.push(f.resp_h);
         }
     }
 

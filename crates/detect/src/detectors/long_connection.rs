@@ -41,8 +41,9 @@
 
 use std::net::IpAddr;
 
-use dwell_model::{Body, Event, Kind, Peer, Stage, Technique, Timestamp};
+use dwell_model::{Body, Event, Kind, Peer, Stage, Technique, Text, Timestamp};
 use serde_json::json;
+use tinyvec::{ArrayVec, TinyVec};
 
 use crate::ctx::{Ctx, Draft};
 use crate::detector_config;
@@ -110,9 +111,10 @@ struct Pair {
     flows: u64,
     bytes_out: u64,
     bytes_in: u64,
-    ports: Vec<(u16, &'static str)>,
-    services: Vec<String>,
-    sources: Vec<dwell_model::SourceRef>,
+    /// Ports and services (most pairs use one of each: kept inline).
+    ports: TinyVec<[(u16, &'static str); 1]>,
+    services: TinyVec<[Text; 1]>,
+    sources: ArrayVec<[dwell_model::SourceRef; 5]>,
     reported_tier: Option<usize>,
 }
 
@@ -176,7 +178,7 @@ fn report(
     d.attack = Some(vec![attack]);
     d.peer =
         Some(Peer { ip: Some(peer), domain: None, port: p.ports.first().map(|(port, _)| *port) });
-    d.sources = p.sources.clone();
+    d.sources = p.sources.to_vec();
     let ev = json!({
         "total_duration_s": (p.total_s * 1000.0).round() / 1000.0,
         "longest_s": (p.longest_s * 1000.0).round() / 1000.0,
@@ -185,7 +187,7 @@ fn report(
         "bytes_out": p.bytes_out,
         "bytes_in": p.bytes_in,
         "ports": ports,
-        "services": p.services,
+        "services": p.services.iter().map(|s| &**s).collect::<Vec<&str>>(),
         "peer_prevalence": prevalence,
         "internal_hosts_seen": b.internal_hosts(),
     });
@@ -234,12 +236,12 @@ impl Detector for LongConnection {
             pair.ports.push(port);
         }
         if let Some(s) = &c.service {
-            if pair.services.len() < 5 && !pair.services.iter().any(|x| x == &**s) {
-                pair.services.push(s.to_string());
+            if pair.services.len() < 5 && !pair.services.iter().any(|x| x == s) {
+                pair.services.push(s.clone());
             }
         }
         // The first flows of the pair are the sources shown.
-        if pair.sources.len() < 5 {
+        if pair.sources.len() < pair.sources.capacity() {
             pair.sources.push(ev.header.src);
         }
         let reached = self.tiers.tier(pair.total_s).map(|(t, _)| t);

@@ -52,6 +52,7 @@ use std::net::IpAddr;
 
 use dwell_model::{Body, Event, Kind, Peer, Proto, SourceRef, Stage, Technique, Timestamp};
 use serde_json::json;
+use tinyvec::{ArrayVec, TinyVec};
 
 use crate::ctx::{Ctx, Draft};
 use crate::detector_config;
@@ -113,9 +114,10 @@ struct Pair {
     last: Timestamp,
     sessions: u64,
     duration_s: f64,
-    days: Vec<i64>,
-    ports: Vec<u16>,
-    sources: Vec<SourceRef>,
+    /// Days of activity (most pairs: one, kept inline).
+    days: TinyVec<[i64; 2]>,
+    ports: ArrayVec<[u16; 4]>,
+    sources: ArrayVec<[SourceRef; 5]>,
     last_eval: Timestamp,
     reported: bool,
 }
@@ -263,7 +265,7 @@ fn report(cfg: &Config, (host, ip): (IpAddr, IpAddr), p: &mut Pair, cx: &mut Ctx
     let mut d = Draft::new(cx.entity(host), p.first, score, summary);
     d.end = p.last;
     d.peer = Some(Peer { ip: Some(ip), domain: None, port: p.ports.first().copied() });
-    d.sources = p.sources.clone();
+    d.sources = p.sources.to_vec();
     if let serde_json::Value::Object(m) = json!({
         "sessions": p.sessions,
         "days": p.days.len(),
@@ -349,10 +351,10 @@ impl Detector for RareDestination {
         if !pair.days.contains(&day) && pair.days.len() < 64 {
             pair.days.push(day);
         }
-        if !pair.ports.contains(&f.resp_p) && pair.ports.len() < 4 {
+        if !pair.ports.contains(&f.resp_p) && pair.ports.len() < pair.ports.capacity() {
             pair.ports.push(f.resp_p);
         }
-        if pair.sources.len() < 5 {
+        if pair.sources.len() < pair.sources.capacity() {
             pair.sources.push(ev.header.src);
         }
     }
