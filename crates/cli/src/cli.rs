@@ -58,12 +58,13 @@ dwell decode Security.evtx --kind logon | head")]
 DIR/eval.json; prints the incidents and the evaluation table.\n\nExamples:\n  dwell demo\n  \
 dwell demo --out /tmp/demo --seed 7")]
     Demo(DemoArgs),
-    /// Write a simulated enterprise (and intrusions) as Zeek logs plus truth.json.
+    /// Write a simulated enterprise (and intrusions) as Zeek logs and/or a pcap, plus truth.json.
     #[command(after_help = "Scenarios: none (benign only), smash_and_grab (edge exploit, \
 lateral movement, beacon, bulk upload within ~2 days), low_and_slow (web shell from a \
 residential relay, RMM tool, 4-hourly beacon, DNS tunnel, ~50 MB/day exfiltration), both.\n\n\
 Examples:\n  dwell simulate --scenario both --days 7 --out sim/\n  \
-dwell simulate --scenario none --hosts 5000 --days 7 --out /data/benign   # a benchmark corpus")]
+dwell simulate --scenario none --hosts 5000 --days 7 --out /data/benign   # a benchmark corpus\n  \
+dwell simulate --hosts 16 --days 1 --format both --out sim/   # logs and capture.pcap of the same traffic")]
     Simulate(SimulateArgs),
     /// Score findings and incidents against a simulation's truth.json.
     #[command(
@@ -178,7 +179,9 @@ pub struct SimulateArgs {
     /// Output directory.
     #[arg(short, long, value_name = "DIR")]
     pub out: PathBuf,
-    /// Output format: zeek (pcap is not written yet).
+    /// Output format: zeek (conn/dns/ssl/x509/http/dce_rpc/smb logs), pcap (one
+    /// `capture.pcap` of the same sessions as packets, bulk payload cut by a snap
+    /// length) or both.
     #[arg(long, default_value = "zeek")]
     pub format: String,
     /// Also write the Windows machines' Sysmon and Security records

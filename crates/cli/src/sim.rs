@@ -16,32 +16,33 @@ pub fn simulate(a: SimulateArgs) -> Result<()> {
             a.scenario
         )));
     };
-    match a.format.as_str() {
-        "zeek" => {}
-        "pcap" | "both" => bail!(EngineError::Usage(
-            "--format pcap: the pcap writer is not built yet (it comes with the packet-capture decoder); use --format zeek".into()
-        )),
-        f => bail!(EngineError::Usage(format!("--format {f}: expected zeek"))),
-    }
+    let Some(format) = dwell_sim::Format::parse(&a.format) else {
+        bail!(EngineError::Usage(format!("--format {}: expected zeek, pcap or both", a.format)));
+    };
     let cfg = SimConfig {
         seed: a.seed,
         hosts: a.hosts,
         days: a.days,
         scenario,
         endpoint: a.endpoint,
+        format,
         ..SimConfig::default()
     };
     let summary = dwell_sim::simulate(&cfg, &a.out, |_| {}).map_err(|e| match e {
         dwell_sim::SimError::Usage(m) => anyhow::Error::new(EngineError::Usage(m)),
         other => anyhow::Error::new(other),
     })?;
-    let conn = summary.counts.iter().find(|(k, _)| *k == "conn").map_or(0, |(_, n)| *n);
+    let count = |k: &str| summary.counts.iter().find(|(n, _)| *n == k).map(|(_, n)| *n);
     let lines: Vec<String> = summary.counts.iter().map(|(k, n)| format!("{k} {n}")).collect();
+    let rate = match (count("conn"), count("packets")) {
+        (Some(c), _) => format!("{:.0} conn records/s", c as f64 / summary.elapsed_s.max(1e-9)),
+        (None, Some(p)) => format!("{:.0} packets/s", p as f64 / summary.elapsed_s.max(1e-9)),
+        _ => String::new(),
+    };
     eprintln!(
-        "wrote {} in {:.2} s ({:.0} conn records/s): {}; ground truth: {}",
+        "wrote {} in {:.2} s ({rate}): {}; ground truth: {}",
         a.out.display(),
         summary.elapsed_s,
-        conn as f64 / summary.elapsed_s.max(1e-9),
         lines.join(", "),
         summary.truth.display()
     );

@@ -106,11 +106,7 @@ fn dns(
     r: &mut Rng,
 ) -> Session {
     let dc = w.hosts[w.resolver_of(host)].ip;
-    let mut s = Session::udp(t, w.hosts[host].ip, eport(r), dc, 53).sized(
-        name.len() as u64 + 18,
-        name.len() as u64 + 18 + answers.iter().map(|a| a.len() as u64 + 12).sum::<u64>(),
-        0.01 + r.exp(0.03),
-    );
+    let mut s = Session::udp(t, w.hosts[host].ip, eport(r), dc, 53).sized(0, 0, 0.01 + r.exp(0.03));
     s.service = Some("dns");
     s.app = App::Dns(Dns {
         query: name.to_string(),
@@ -532,7 +528,7 @@ pub fn low_and_slow(w: &mut World, idx: u8, t0: i64, end: i64) -> Plan {
             let label_a: String =
                 (0..4).map(|_| format!("{:016x}", r.next_u64())).collect::<Vec<_>>().join("");
             let name = format!("{}.{seq:x}.{tunnel}", &label_a[..52]);
-            let mut s = dns(
+            let s = dns(
                 w,
                 q,
                 ws,
@@ -541,7 +537,6 @@ pub fn low_and_slow(w: &mut World, idx: u8, t0: i64, end: i64) -> Plan {
                 vec![format!("\"{:016x}{:016x}\"", r.next_u64(), r.next_u64())],
                 &mut r,
             );
-            s.resp_bytes += 40;
             v.push(s);
             // The resolver forwards every one (unique names never hit the cache).
             let dc = w.hosts[w.resolver_of(ws)].ip;

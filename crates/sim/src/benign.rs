@@ -150,15 +150,11 @@ impl<'w> Hour<'w> {
         let w = self.w;
         let client = w.hosts[host].ip;
         let dc = w.resolver_of(host);
-        let qlen = name.len() as u64 + 18;
-        let alen = qlen + answers.iter().map(|a| a.len() as u64 + 12).sum::<u64>();
         let ttl = if qtype == 16 { 0 } else { 300 };
         let dns = Dns { query: name.to_string(), qtype, rcode, answers, ttl };
-        let mut s = Session::udp(t, client, eport(r), w.hosts[dc].ip, 53).sized(
-            qlen,
-            alen,
-            0.002 + r.exp(0.01),
-        );
+        // Sizes follow from the messages (`exact`).
+        let mut s =
+            Session::udp(t, client, eport(r), w.hosts[dc].ip, 53).sized(0, 0, 0.002 + r.exp(0.01));
         s.service = Some("dns");
         s.app = App::Dns(dns.clone());
         self.out.push(s);
@@ -166,8 +162,8 @@ impl<'w> Hour<'w> {
         // leaving the network).
         if r.chance(0.35) {
             let mut f = Session::udp(t + 800, w.hosts[dc].ip, eport(r), w.upstream_dns, 53).sized(
-                qlen,
-                alen,
+                0,
+                0,
                 0.015 + r.exp(0.02),
             );
             f.service = Some("dns");
@@ -299,7 +295,7 @@ impl<'w> Hour<'w> {
         // Logons in the morning: Kerberos, LDAP, SMB to the DC.
         if clock(self.t0).0 == 7 && clock(self.t0).1 {
             for (port, svc) in
-                [(88u16, "krb"), (389, "ldap"), (445, "smb,krb,gssapi"), (135, "dce_rpc")]
+                [(88u16, "krb_tcp"), (389, "ldap"), (445, "smb,krb,gssapi"), (135, "dce_rpc")]
             {
                 let t = self.t0 + r.below((HOUR * US) as u64) as i64;
                 let mut s = Session::tcp(t, host.ip, eport(&mut r), dc_ip, port).sized(
@@ -308,6 +304,22 @@ impl<'w> Hour<'w> {
                     0.05 + r.exp(0.2),
                 );
                 s.service = Some(svc);
+                // Group policy comes from the DC's SYSVOL share; the RPC endpoint mapper
+                // says where the DC's services listen.
+                if port == 445 {
+                    let dc_name = w.hosts.iter().find(|h| h.ip == dc_ip).map_or("DC", |h| &h.name);
+                    s.app = App::Smb(Smb {
+                        path: format!("\\\\{}\\SYSVOL", dc_name.to_uppercase()),
+                        share_type: "DISK",
+                        file: None,
+                    });
+                } else if port == 135 {
+                    s.app = App::DceRpc(DceRpc {
+                        endpoint: "epmapper",
+                        operation: "ept_map",
+                        pipe: "135",
+                    });
+                }
                 self.out.push(s);
             }
         }
@@ -486,9 +498,12 @@ impl<'w> Hour<'w> {
             let hk = u64::from(target);
             let mut r = self.rng(&[hk, 2]);
             for (t, _) in self.periodic(hk, key("monitor"), 60.0, 0.01) {
+                // A TLS handshake (anonymous DH), then one NRPE v2 packet (1,036
+                // bytes) each way in an AES-GCM record.
+                let (ho, hr) = crate::wire::anonymous_handshake_bytes();
                 let mut x = Session::tcp(t, mon, eport(&mut r), target, 5666).sized(
-                    120,
-                    300 + r.below(200),
+                    ho + 1_065,
+                    hr + 1_065,
                     0.01 + r.exp(0.01),
                 );
                 x.service = Some("ssl");
@@ -614,7 +629,9 @@ impl<'w> Hour<'w> {
             let t = self.t0 + ur.below((HOUR * US) as u64) as i64;
             let home = crate::world::public_ip(&[w.seed, key("home"), u as u64]);
             let dur = 1800.0 + ur.exp(3600.0);
-            let mut s = Session::udp(t, home, 4500, vpn, 4500).sized(
+            // The home router maps the client's port 4500 to one of its own, so each
+            // tunnel is its own flow.
+            let mut s = Session::udp(t, home, eport(&mut ur), vpn, 4500).sized(
                 (dur * 3000.0) as u64,
                 (dur * 20_000.0) as u64,
                 dur,

@@ -5,7 +5,8 @@
 //! * [`benign`]: what every hour looks like without an intruder, including the periodic,
 //!   bulky and high-entropy traffic real networks carry;
 //! * [`attack`]: the smash-and-grab and low-and-slow scenarios, stage by stage;
-//! * [`zeek`]: the Zeek TSV writers; [`endpoint`]: Windows records (`--endpoint`);
+//! * [`zeek`]: the Zeek TSV writers; [`pcap`] and [`wire`]: the same sessions as
+//!   packets (`capture.pcap`); [`endpoint`]: Windows records (`--endpoint`);
 //! * [`truth`]: `truth.json` and [`eval`]: scoring findings and incidents against it.
 //!
 //! Generation streams hour by hour (memory is bounded by one hour of sessions) and is
@@ -15,9 +16,11 @@ pub mod attack;
 pub mod benign;
 pub mod endpoint;
 pub mod eval;
+pub mod pcap;
 pub mod rng;
 pub mod session;
 pub mod truth;
+pub mod wire;
 pub mod world;
 pub mod zeek;
 
@@ -68,6 +71,31 @@ pub struct SimConfig {
     pub start_us: i64,
     /// Also write Windows endpoint records (`endpoint/winlogbeat.jsonl`).
     pub endpoint: bool,
+    /// What to write the network traffic as.
+    pub format: Format,
+}
+
+/// What the network traffic is written as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// Zeek TSV logs (`conn.log`, `dns.log`, ...).
+    Zeek,
+    /// One packet capture (`capture.pcap`).
+    Pcap,
+    /// Both, of the same sessions.
+    Both,
+}
+
+impl Format {
+    /// Parses `zeek|pcap|both`.
+    pub fn parse(s: &str) -> Option<Format> {
+        Some(match s {
+            "zeek" => Format::Zeek,
+            "pcap" => Format::Pcap,
+            "both" => Format::Both,
+            _ => return None,
+        })
+    }
 }
 
 impl Default for SimConfig {
@@ -79,6 +107,7 @@ impl Default for SimConfig {
             scenario: Scenario::Both,
             start_us: 1_772_409_600 * US,
             endpoint: false,
+            format: Format::Zeek,
         }
     }
 }
@@ -151,7 +180,19 @@ pub fn simulate(
     }
     let mut attacks: Vec<Session> = plans.iter().flat_map(|p| p.sessions.iter().cloned()).collect();
     attacks.sort_by_key(|s| s.ts);
-    let mut writer = zeek::Writer::create(out, cfg.seed, start).map_err(io(out))?;
+    let mut writer = match cfg.format {
+        Format::Zeek | Format::Both => {
+            Some(zeek::Writer::create(out, cfg.seed, start).map_err(io(out))?)
+        }
+        Format::Pcap => None,
+    };
+    let pcap_path = out.join("capture.pcap");
+    let mut packets = match cfg.format {
+        Format::Pcap | Format::Both => {
+            Some(pcap::Writer::create(&pcap_path).map_err(io(&pcap_path))?)
+        }
+        Format::Zeek => None,
+    };
     let mut next_attack = 0;
     let mut hour_start = start;
     while hour_start < end {
@@ -165,17 +206,32 @@ pub fn simulate(
                 .push(std::mem::replace(&mut attacks[next_attack], Session::tcp(0, 0, 0, 0, 0)));
             next_attack += 1;
         }
+        for s in &mut sessions {
+            wire::fit(s, &world);
+        }
         // Sort keys, not the (large) sessions; stable, so equal times keep their order.
         let mut order: Vec<(i64, u32)> =
             sessions.iter().enumerate().map(|(i, s)| (s.ts, i as u32)).collect();
         order.sort_unstable();
         for (_, i) in order {
-            writer.write(&sessions[i as usize], &world).map_err(io(out))?;
+            let s = &sessions[i as usize];
+            if let Some(w) = writer.as_mut() {
+                w.write(s, &world).map_err(io(out))?;
+            }
+            if let Some(p) = packets.as_mut() {
+                p.write(s, &world).map_err(io(&pcap_path))?;
+            }
         }
         hour_start += HOUR * US;
         progress((hour_start - start) as f64 / total as f64);
     }
-    let mut counts = writer.close(end).map_err(io(out))?;
+    let mut counts = match writer {
+        Some(w) => w.close(end).map_err(io(out))?,
+        None => Vec::new(),
+    };
+    if let Some(p) = packets {
+        counts.push(("packets", p.close().map_err(io(&pcap_path))?));
+    }
     let mut truth = truth::Truth::build(cfg, &world, &plans, start, end);
     if cfg.endpoint {
         let (n, extra) = endpoint::write(&world, &plans, start, end, out).map_err(io(out))?;

@@ -687,7 +687,8 @@ impl Meter {
                     && f.probes > 0
                 {
                     f.probes -= 1;
-                    f.service = vpn_protocol(p.payload, false);
+                    f.service = vpn_protocol(p.payload, false)
+                        .or_else(|| is_ntp(p.payload, f.orig.1, f.resp.1).then_some("ntp"));
                     // OpenVPN over UDP: a hard reset, and a control or ack packet — whose
                     // first byte (0x20, 0x28) no QUIC packet can have.
                     match p.payload[0] {
@@ -894,6 +895,18 @@ fn vpn_protocol(data: &[u8], tcp: bool) -> Option<&'static str> {
     }
 }
 
+/// An NTP message (RFC 5905): 48 bytes or more (extension fields, a MAC), version 3
+/// or 4, mode 1 to 5, between ports 123 — the port and the shape together, as a random
+/// 48-byte datagram on port 123 could be anything.
+fn is_ntp(data: &[u8], sport: u16, dport: u16) -> bool {
+    let Some(&b) = data.first() else { return false };
+    let (version, mode) = ((b >> 3) & 7, b & 7);
+    data.len() >= 48
+        && (sport == 123 || dport == 123)
+        && matches!(version, 3 | 4)
+        && (1..=5).contains(&mode)
+}
+
 fn is_dns_port(p: u16) -> bool {
     matches!(p, 53 | 5353 | 5355)
 }
@@ -1023,6 +1036,10 @@ fn app_tcp(
         } else if dir == 0 && smb::looks_like_dcerpc(data) {
             f.service = Some("dce_rpc");
             App::Rpc(Box::default())
+        } else if dir == 0 && (data.starts_with(b"EHLO ") || data.starts_with(b"HELO ")) {
+            // The client's greeting, after the server's 220 banner (a probe earlier).
+            f.service = Some("smtp");
+            App::Off
         } else if data.starts_with(b"SSH-") {
             // Banners name the protocol; nothing more is parsed.
             f.service = Some("ssh");
@@ -1128,12 +1145,12 @@ fn app_tcp(
                 m.feed(dir, &[]);
                 return;
             }
-            m.feed(dir, data);
+            m.feed_cut(dir, data, short);
             smb_events(&id, &mut m.seen, ts, events, file, salt);
         }
         App::Rpc(r) => {
             if dir == 0 && gap == 0 {
-                r.feed(data);
+                r.feed_cut(data, short);
                 smb_events(&id, &mut r.seen, ts, events, file, salt);
             }
         }

@@ -79,6 +79,8 @@ struct OpenFile {
 pub struct Smb {
     buf: [Vec<u8>; 2],
     stopped: [bool; 2],
+    /// Bytes of a message whose start was read but whose rest the capture left out.
+    skip: [u64; 2],
     trees: HashMap<u32, String>,
     /// Tree connects awaiting their response: message id → path.
     pending_trees: HashMap<u64, String>,
@@ -192,8 +194,25 @@ impl Smb {
     /// Feeds in-order bytes of one direction (0 = client, 1 = server) of an SMB
     /// session on TCP 445/139.
     pub fn feed(&mut self, dir: usize, data: &[u8]) {
+        self.feed_cut(dir, data, 0);
+    }
+
+    /// Feeds in-order bytes of one direction followed by `missing` bytes the capture
+    /// left out (a snap length): a message whose headers were captured is read from
+    /// them (a write's length is in its header), and the stream stays in step as long as
+    /// what is missing lies inside that message.
+    pub fn feed_cut(&mut self, dir: usize, mut data: &[u8], missing: u64) {
         if dir > 1 || self.stopped[dir] {
             return;
+        }
+        if self.skip[dir] > 0 {
+            let k = self.skip[dir].min(data.len() as u64) as usize;
+            data = &data[k..];
+            self.skip[dir] -= k as u64;
+            if self.skip[dir] > 0 {
+                self.skip_missing(dir, missing);
+                return;
+            }
         }
         if self.buf[dir].len() + data.len() > MAX_BUFFER {
             self.stopped[dir] = true;
@@ -216,6 +235,18 @@ impl Smb {
                 break;
             }
             if buf.len() < at + 4 + len {
+                if missing > 0 {
+                    // The rest of this message is not in the capture: read what is.
+                    let msg = &buf[at + 4..];
+                    match msg.get(..4) {
+                        Some(b"\xfeSMB") => self.smb2(dir, msg),
+                        Some(b"\xffSMB") => self.smb1(dir, msg),
+                        _ => {}
+                    }
+                    self.skip[dir] = (at + 4 + len - buf.len()) as u64;
+                    self.skip_missing(dir, missing);
+                    return;
+                }
                 break;
             }
             let msg = &buf[at + 4..at + 4 + len];
@@ -228,6 +259,20 @@ impl Smb {
         }
         if at < buf.len() && !self.stopped[dir] {
             self.buf[dir] = buf[at..].to_vec();
+        }
+        if missing > 0 {
+            // Bytes lost between messages: where the next one starts is unknown.
+            self.stopped[dir] = true;
+            self.buf[dir].clear();
+        }
+    }
+
+    fn skip_missing(&mut self, dir: usize, missing: u64) {
+        if missing > self.skip[dir] {
+            self.stopped[dir] = true;
+            self.skip[dir] = 0;
+        } else {
+            self.skip[dir] -= missing;
         }
     }
 
@@ -541,7 +586,7 @@ impl Smb {
         while let Some(i) = find_pdu(&msg[at..]) {
             let start = at + i;
             let used = dcerpc(&msg[start..], &mut contexts, pipe, &mut self.seen, true);
-            at = start + used.max(1);
+            at = (start + used.max(1)).min(msg.len());
         }
         self.contexts = contexts;
     }
@@ -588,6 +633,8 @@ pub struct RpcStream {
     buf: Vec<u8>,
     contexts: HashMap<u16, String>,
     stopped: bool,
+    /// Bytes of a request whose header was read but whose body the capture left out.
+    skip: u64,
     /// What was seen.
     pub seen: Vec<Seen>,
 }
@@ -595,16 +642,45 @@ pub struct RpcStream {
 impl RpcStream {
     /// Feeds in-order bytes from the client.
     pub fn feed(&mut self, data: &[u8]) {
+        self.feed_cut(data, 0);
+    }
+
+    /// Feeds in-order bytes from the client followed by `missing` bytes the capture
+    /// left out (a snap length): a request whose header was captured still names its
+    /// operation, and the stream stays in step as long as what is missing lies inside
+    /// that request.
+    pub fn feed_cut(&mut self, mut data: &[u8], missing: u64) {
         if self.stopped {
             return;
+        }
+        if self.skip > 0 {
+            let k = self.skip.min(data.len() as u64) as usize;
+            data = &data[k..];
+            self.skip -= k as u64;
+            if self.skip > 0 {
+                self.after_missing(missing);
+                return;
+            }
         }
         if self.buf.len() + data.len() > MAX_BUFFER {
             self.stopped = true;
             return;
         }
         self.buf.extend_from_slice(data);
-        let used = dcerpc(&self.buf, &mut self.contexts, None, &mut self.seen, false);
-        self.buf.drain(..used.min(self.buf.len()));
+        let used = dcerpc(&self.buf, &mut self.contexts, None, &mut self.seen, missing > 0);
+        if used > self.buf.len() {
+            self.skip = (used - self.buf.len()) as u64;
+            self.buf.clear();
+            self.after_missing(missing);
+            return;
+        }
+        self.buf.drain(..used);
+        if missing > 0 {
+            // Bytes lost where no request was in progress: the PDU boundaries are gone.
+            self.stopped = true;
+            self.buf.clear();
+            return;
+        }
         // Whatever follows must be another PDU.
         if self.buf.len() >= 2 && (self.buf[0] != 5 || self.buf[1] > 1) {
             self.stopped = true;
@@ -613,7 +689,19 @@ impl RpcStream {
     }
 }
 
-/// Parses consecutive DCE/RPC PDUs from the start of `b`; returns the bytes used.
+impl RpcStream {
+    fn after_missing(&mut self, missing: u64) {
+        if missing > self.skip {
+            self.stopped = true;
+            self.skip = 0;
+        } else {
+            self.skip -= missing;
+        }
+    }
+}
+
+/// Parses consecutive DCE/RPC PDUs from the start of `b`; returns the bytes used (more
+/// than `b.len()` when `allow_partial` took a request whose end is still to come).
 fn dcerpc(
     b: &[u8],
     contexts: &mut HashMap<u16, String>,
@@ -672,7 +760,8 @@ fn dcerpc(
             _ => {}
         }
         if partial {
-            return b.len();
+            // The rest of this PDU is still to come (or was not captured).
+            return at + frag;
         }
         at += frag;
     }
@@ -833,6 +922,39 @@ mod tests {
         );
     }
 
+    #[test]
+    fn rpc_over_tcp_with_uncaptured_stubs() {
+        // Two calls whose argument bytes a snap length left out: each request's header
+        // names the operation, and the stream stays in step across the missing bytes.
+        let b = bind_and_request("e3514235-4b06-11d1-ab04-00c04fc2dcd2", 3);
+        let (bind, req) = b.split_at(usize::from(u16::from_le_bytes([b[8], b[9]])));
+        let with_stub = |req: &[u8], stub: u16| {
+            let mut r = req[..24].to_vec();
+            r[8..10].copy_from_slice(&(24 + stub).to_le_bytes());
+            r
+        };
+        let mut s = RpcStream::default();
+        s.feed(bind);
+        s.feed_cut(&with_stub(req, 3000), 1000);
+        s.feed_cut(&[], 2000);
+        let mut second = with_stub(req, 500);
+        second[22..24].copy_from_slice(&12u16.to_le_bytes());
+        s.feed_cut(&second, 500);
+        let ops: Vec<_> = s
+            .seen
+            .iter()
+            .map(|x| match x {
+                Seen::Rpc { operation, .. } => operation.as_str(),
+                _ => "",
+            })
+            .collect();
+        assert_eq!(ops, ["DRSGetNCChanges", "DRSCrackNames"]);
+        // Missing bytes beyond the request in progress: the boundaries are lost.
+        s.feed_cut(&[], 10);
+        s.feed(&with_stub(req, 0));
+        assert_eq!(s.seen.len(), 2);
+    }
+
     fn smb2(cmd: u16, response: bool, mid: u64, tree: u32, body: &[u8]) -> Vec<u8> {
         let mut h = b"\xfeSMB".to_vec();
         h.extend([64, 0, 0, 0, 0, 0, 0, 0]);
@@ -896,6 +1018,57 @@ mod tests {
                 action: "SMB::FILE_WRITE"
             }
         );
+    }
+
+    #[test]
+    fn smb2_write_whose_data_was_not_captured() {
+        // A snap length kept each write's headers only: the size still comes from the
+        // write's Length field, and the close after the missing bytes is still read.
+        let mut s = Smb::default();
+        let path = utf16le("\\\\10.0.0.5\\C$");
+        let mut tc = vec![9, 0, 0, 0];
+        tc.extend(72u16.to_le_bytes());
+        tc.extend((path.len() as u16).to_le_bytes());
+        tc.extend(&path);
+        s.feed(0, &smb2(3, false, 1, 0, &tc));
+        s.feed(1, &smb2(3, true, 1, 7, &[16, 0, 1, 0, 0, 0, 0, 0]));
+        let name = utf16le("dump.dmp");
+        let mut cr = vec![0u8; 56];
+        cr[24..28].copy_from_slice(&0x0000_0002u32.to_le_bytes());
+        cr[44..46].copy_from_slice(&120u16.to_le_bytes());
+        cr[46..48].copy_from_slice(&(name.len() as u16).to_le_bytes());
+        cr.extend(&name);
+        s.feed(0, &smb2(5, false, 2, 7, &cr));
+        let mut resp = vec![0u8; 88];
+        resp[64..80].copy_from_slice(&[9u8; 16]);
+        s.feed(1, &smb2(5, true, 2, 7, &resp));
+        for (i, n) in [(3u64, 70_000u32), (4, 70_000)] {
+            let mut wr = vec![49, 0, 112, 0];
+            wr.extend(n.to_le_bytes());
+            wr.extend([0u8; 8]);
+            wr.extend([9u8; 16]);
+            wr.extend([0u8; 16]);
+            wr.extend(vec![0x4d; n as usize]);
+            let framed = smb2(9, false, i, 7, &wr);
+            // Captured: NetBIOS, SMB2 header and the write's fixed part; the rest missing
+            // in two pieces.
+            s.feed_cut(0, &framed[..4 + 64 + 48], 1_000);
+            s.feed_cut(0, &[], framed.len() as u64 - (4 + 64 + 48) - 1_000);
+        }
+        let mut close = vec![24, 0, 0, 0, 0, 0, 0, 0];
+        close.extend([9u8; 16]);
+        s.feed(0, &smb2(6, false, 5, 7, &close));
+        assert!(
+            s.seen
+                .iter()
+                .any(|x| matches!(x, Seen::File { name, size: 140_000, .. } if name == "dump.dmp")),
+            "{:?}",
+            s.seen
+        );
+        // Missing bytes where no message was in progress: that direction stops.
+        s.feed_cut(0, &[], 10);
+        s.feed(0, &smb2(3, false, 6, 0, &tc));
+        assert_eq!(s.seen.iter().filter(|x| matches!(x, Seen::Mapping { .. })).count(), 1);
     }
 
     /// An AUTHENTICATE message with the given names (Unicode).
