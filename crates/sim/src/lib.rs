@@ -193,6 +193,7 @@ pub fn simulate(
         }
         Format::Zeek => None,
     };
+    let mut fitter = wire::Fitter::default();
     let mut next_attack = 0;
     let mut hour_start = start;
     while hour_start < end {
@@ -207,7 +208,7 @@ pub fn simulate(
             next_attack += 1;
         }
         for s in &mut sessions {
-            wire::fit(s, &world);
+            fitter.fit(s, &world);
         }
         // Sort keys, not the (large) sessions; stable, so equal times keep their order.
         let mut order: Vec<(i64, u32)> =

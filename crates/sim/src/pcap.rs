@@ -519,8 +519,9 @@ mod tests {
         let mut s = Session::udp(T0 + 17_000_000, ws, 123, dc, 123).sized(48, 48, 0.01);
         s.service = Some("ntp");
         v.push(s);
+        let mut fitter = crate::wire::Fitter::default();
         for s in &mut v {
-            crate::wire::fit(s, &w);
+            fitter.fit(s, &w);
         }
         let path = std::env::temp_dir().join(format!("dwell-sim-pcap-{}.pcap", std::process::id()));
         let mut wr = Writer::create(&path).unwrap();
@@ -628,6 +629,26 @@ mod tests {
         assert_eq!(file.name.as_deref(), Some("tool.exe"));
         assert_eq!(file.size, Some(341_504));
         assert_eq!(file.path.as_deref(), Some("\\\\DC01\\ADMIN$"));
+    }
+
+    #[test]
+    fn dns_sizes_without_building_the_message() {
+        let w = World::new(5, 16);
+        let long = format!("{}.{}.example.com", "a".repeat(70), "b".repeat(20));
+        let cases = [
+            (w.domains[0].name.clone(), 1, w.domains[0].answers.to_vec()),
+            (long, 16, vec![format!("\"{}\"", "c".repeat(300)), "\"\"".into()]),
+            ("x.example.org.".into(), 5, vec!["y.example.net".into()]),
+            ("v6.example.org".into(), 28, vec!["2001:db8::1".into()]),
+            ("nx.example.org".into(), 1, vec![]),
+        ];
+        for (query, qtype, answers) in cases {
+            let d = Dns { query, qtype, rcode: 0, answers: answers.into(), ttl: 60 };
+            for resp in [false, true] {
+                let built = wire::dns_message(7, &d, resp).len() as u64;
+                assert_eq!(wire::dns_len(&d, resp), built, "{d:?} response {resp}");
+            }
+        }
     }
 
     #[test]

@@ -172,20 +172,110 @@ fn conversation(s: &Session, w: &World) -> Script {
     sc
 }
 
-/// Makes a session's payload sizes agree with its messages: DNS and HTTP sessions
+/// Makes sessions' payload sizes agree with their messages: DNS and HTTP sessions
 /// carry exactly the bytes of their messages (their sizes follow from the content), and
 /// every other session at least what its handshakes take (a TLS 1.2 server flight
 /// with a certificate is ~1.3 KB whatever the application then says).
-pub fn fit(s: &mut Session, w: &World) {
-    let sc = conversation(s, w);
-    let (o, r) = (sc.sent(0), sc.sent(1));
-    if matches!(s.app, App::Dns(_) | App::Http(_)) {
-        s.orig_bytes = o;
-        s.resp_bytes = r;
-    } else if s.orig_bytes > 0 || s.resp_bytes > 0 {
-        s.orig_bytes = s.orig_bytes.max(o);
-        s.resp_bytes = s.resp_bytes.max(r);
+///
+/// Sizing must not cost what writing does (the Zeek writer needs no bytes), so DNS
+/// messages are measured without being built and TLS handshakes, whose sizes depend
+/// only on the client, the version, the server's name and its certificate, are built
+/// once per combination.
+#[derive(Debug, Default)]
+pub struct Fitter {
+    tls: std::collections::HashMap<TlsKey, (u64, u64)>,
+}
+
+/// What a TLS handshake's size depends on: client (JA3 and JA4 names), version, cipher
+/// (the addresses of those static names), SNI length, certificate, whether the server
+/// answered.
+type TlsKey = [usize; 7];
+
+fn addr(s: &'static str) -> usize {
+    s.as_ptr() as usize
+}
+
+impl Fitter {
+    /// Sets `s`'s sizes from its messages (see [`Fitter`]).
+    pub fn fit(&mut self, s: &mut Session, w: &World) {
+        let (o, r) = match (&s.app, s.service) {
+            (App::Dns(d), _) if s.proto == Proto::Udp => {
+                let answered = s.state == State::Sf;
+                (dns_len(d, false), if answered { dns_len(d, true) } else { 0 })
+            }
+            (App::Tls(t), _) => {
+                let key = [
+                    addr(t.ja3),
+                    addr(t.ja4),
+                    addr(t.version),
+                    addr(t.cipher),
+                    t.sni.as_ref().map_or(0, String::len),
+                    t.cert.map_or(usize::MAX, |c| c),
+                    usize::from(s.resp_bytes == 0),
+                ];
+                *self.tls.entry(key).or_insert_with(|| {
+                    let sc = conversation(s, w);
+                    (sc.sent(0), sc.sent(1))
+                })
+            }
+            (App::None, Some("ssl")) if !matches!(s.state, State::S0 | State::Rej) => {
+                let key = [0, 0, 0, 0, 0, usize::MAX, usize::from(s.resp_bytes == 0)];
+                *self.tls.entry(key).or_insert_with(|| {
+                    let sc = conversation(s, w);
+                    (sc.sent(0), sc.sent(1))
+                })
+            }
+            // NTP: 48 bytes each way; other datagrams carry what the session says.
+            (_, _) if s.proto == Proto::Udp => match s.resp_p {
+                123 => (48, if s.state == State::Sf { 48 } else { 0 }),
+                _ => (s.orig_bytes, s.resp_bytes),
+            },
+            _ => {
+                let sc = conversation(s, w);
+                (sc.sent(0), sc.sent(1))
+            }
+        };
+        if matches!(s.app, App::Dns(_) | App::Http(_)) {
+            s.orig_bytes = o;
+            s.resp_bytes = r;
+        } else if s.orig_bytes > 0 || s.resp_bytes > 0 {
+            s.orig_bytes = s.orig_bytes.max(o);
+            s.resp_bytes = s.resp_bytes.max(r);
+        }
     }
+}
+
+/// The length of [`dns_message`] without building it.
+pub fn dns_len(d: &Dns, response: bool) -> u64 {
+    let name = |n: &str| -> u64 {
+        n.trim_end_matches('.')
+            .split('.')
+            .filter(|l| !l.is_empty())
+            .map(|l| l.len().min(63) as u64 + 1)
+            .sum::<u64>()
+            + 1
+    };
+    let mut n = 12 + name(&d.query) + 4;
+    if response {
+        for a in d.answers.iter() {
+            let rdata = if a.parse::<Ipv4Addr>().is_ok() {
+                4
+            } else if a.parse::<Ipv6Addr>().is_ok() {
+                16
+            } else if d.qtype == 16 {
+                let t = a.trim_matches('"').len() as u64;
+                if t == 0 {
+                    1
+                } else {
+                    t + t.div_ceil(255)
+                }
+            } else {
+                name(a)
+            };
+            n += 2 + 2 + 2 + 4 + 2 + rdata;
+        }
+    }
+    n
 }
 
 /// Tops each direction up to the session's logged payload bytes.
