@@ -37,10 +37,11 @@ impl Log {
         Ok(Log { w, lines: 0 })
     }
 
-    fn line(&mut self, s: &[u8]) -> io::Result<()> {
+    /// Writes `s` and a newline (appended to `s`: one copy into the buffer, not two).
+    fn line(&mut self, s: &mut Vec<u8>) -> io::Result<()> {
         self.lines += 1;
-        self.w.write_all(s)?;
-        self.w.write_all(b"\n")
+        s.push(b'\n');
+        self.w.write_all(s)
     }
 
     fn close(mut self, close_us: i64) -> io::Result<u64> {
@@ -66,19 +67,38 @@ fn esc(s: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(o)
 }
 
-/// Appends a decimal integer.
+/// Two-digit decimal pairs, 00 to 99.
+const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869\
+707172737475767778798081828384858687888990919293949596979899";
+
+/// Appends a decimal integer (two digits per division).
 fn push_u64(b: &mut Vec<u8>, mut n: u64) {
     let mut tmp = [0u8; 20];
     let mut i = tmp.len();
-    loop {
-        i -= 1;
-        tmp[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
+    while n >= 100 {
+        let d = (n % 100) as usize * 2;
+        n /= 100;
+        i -= 2;
+        tmp[i] = PAIRS[d];
+        tmp[i + 1] = PAIRS[d + 1];
     }
-    b.extend_from_slice(&tmp[i..]);
+    if n >= 10 {
+        let d = n as usize * 2;
+        i -= 2;
+        tmp[i] = PAIRS[d];
+        tmp[i + 1] = PAIRS[d + 1];
+    } else {
+        i -= 1;
+        tmp[i] = b'0' + n as u8;
+    }
+    push_bytes(b, &tmp[i..]);
+}
+
+/// Appends bytes.
+#[inline]
+fn push_bytes(b: &mut Vec<u8>, s: &[u8]) {
+    b.extend_from_slice(s);
 }
 
 /// Appends epoch seconds with six decimals from µs.
@@ -115,7 +135,7 @@ fn push_ip(b: &mut Vec<u8>, ip: u32) {
 
 /// Appends text.
 fn push(b: &mut Vec<u8>, s: &str) {
-    b.extend_from_slice(s.as_bytes());
+    push_bytes(b, s.as_bytes());
 }
 
 fn ts(t_us: i64) -> String {
@@ -126,14 +146,17 @@ const B62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvw
 
 /// A Zeek-style connection uid (`C` + 17 base-62 characters).
 pub fn uid(seed: u64, n: u64) -> String {
+    String::from_utf8_lossy(&uid_bytes(seed, n)).into_owned()
+}
+
+fn uid_bytes(seed: u64, n: u64) -> [u8; 18] {
     let mut h = mix(&[seed, n, 0x55]);
-    let mut s = String::with_capacity(18);
-    s.push('C');
-    for i in 0..17 {
+    let mut s = [b'C'; 18];
+    for (i, c) in s[1..].iter_mut().enumerate() {
         if i == 10 {
             h = mix(&[h]);
         }
-        s.push(B62[(h % 62) as usize] as char);
+        *c = B62[(h % 62) as usize];
         h /= 62;
     }
     s
@@ -182,7 +205,7 @@ impl Writer {
         self.n += 1;
         // The `uid id.orig_h id.orig_p id.resp_h id.resp_p` columns every log shares.
         let mut idb = Vec::with_capacity(64);
-        push(&mut idb, &uid(self.seed, self.n));
+        push_bytes(&mut idb, &uid_bytes(self.seed, self.n));
         idb.push(b'\t');
         push_ip(&mut idb, s.orig);
         idb.push(b'\t');
