@@ -48,8 +48,32 @@ fn be32(b: &[u8], at: usize) -> Option<u32> {
 
 /// Reads a (possibly compressed) name at `at`; returns it and the offset after it in the
 /// original position.
-fn name(msg: &[u8], mut at: usize) -> Option<(String, usize)> {
-    let mut out = String::new();
+fn name(msg: &[u8], at: usize) -> Option<(String, usize)> {
+    let mut out = String::with_capacity(64);
+    let end = walk(msg, at, |label| {
+        if !out.is_empty() {
+            out.push('.');
+        }
+        match std::str::from_utf8(label) {
+            Ok(text) if label.iter().all(|c| (0x21..=0x7e).contains(c)) => out.push_str(text),
+            _ => {
+                for &c in label {
+                    if (0x21..=0x7e).contains(&c) {
+                        out.push(char::from(c));
+                    } else {
+                        let _ = write!(out, "\\x{c:02x}");
+                    }
+                }
+            }
+        }
+    })?;
+    Some((out, end))
+}
+
+/// Walks a possibly compressed name from `at`, handing each label to `label`; returns
+/// where the name ends in the message (after the first pointer, if any), or `None` when
+/// it runs out of the message, loops, or is longer than 255 bytes.
+fn walk(msg: &[u8], mut at: usize, mut label: impl FnMut(&[u8])) -> Option<usize> {
     let mut end = None;
     let mut jumps = 0;
     let mut len = 0usize;
@@ -58,30 +82,14 @@ fn name(msg: &[u8], mut at: usize) -> Option<(String, usize)> {
         match l & 0xc0 {
             0x00 => {
                 if l == 0 {
-                    return Some((out, end.unwrap_or(at + 1)));
+                    return Some(end.unwrap_or(at + 1));
                 }
-                let label = msg.get(at + 1..at + 1 + usize::from(l))?;
-                len += label.len() + 1;
+                let text = msg.get(at + 1..at + 1 + usize::from(l))?;
+                len += text.len() + 1;
                 if len > 255 {
                     return None;
                 }
-                if !out.is_empty() {
-                    out.push('.');
-                }
-                match std::str::from_utf8(label) {
-                    Ok(text) if label.iter().all(|c| (0x21..=0x7e).contains(c)) => {
-                        out.push_str(text)
-                    }
-                    _ => {
-                        for &c in label {
-                            if (0x21..=0x7e).contains(&c) {
-                                out.push(char::from(c));
-                            } else {
-                                let _ = write!(out, "\\x{c:02x}");
-                            }
-                        }
-                    }
-                }
+                label(text);
                 at += 1 + usize::from(l);
             }
             0xc0 => {
@@ -133,7 +141,8 @@ pub fn parse(msg: &[u8]) -> Option<Message> {
         at = next + 4;
     }
     for _ in 0..an.min(MAX_ANSWERS as u16) {
-        let Some((_, next)) = name(msg, at) else { break };
+        // The owner name is not kept: walk it without building it.
+        let Some(next) = walk(msg, at, |_| {}) else { break };
         let (Some(rtype), Some(ttl), Some(rdlen)) =
             (be16(msg, next), be32(msg, next + 4), be16(msg, next + 8))
         else {

@@ -226,7 +226,16 @@ struct Ident {
     tuple: Tuple,
     first: Timestamp,
     first_record: u64,
-    uid: Uid,
+    seq: u64,
+    salt: u64,
+    /// Made when the first record needs it (most packets emit none).
+    uid: std::cell::OnceCell<Uid>,
+}
+
+impl Ident {
+    fn uid(&self) -> Uid {
+        self.uid.get_or_init(|| uid(self.salt, self.seq)).clone()
+    }
 }
 
 impl FlowState {
@@ -235,7 +244,9 @@ impl FlowState {
             tuple: self.tuple(),
             first: self.first,
             first_record: self.first_record,
-            uid: uid(salt, self.seq),
+            seq: self.seq,
+            salt,
+            uid: std::cell::OnceCell::new(),
         }
     }
 
@@ -598,62 +609,65 @@ impl Meter {
                 self.finish(f);
             }
         }
-        if !self.flows.contains_key(&key) {
-            if self.flows.len() >= self.cfg.max_flows {
-                self.counters.dropped_table_full += 1;
-                return;
-            }
-            if let Frag::Later { .. } = p.frag {
-                return;
-            }
-            let flipped = match p.tcp {
-                Some(t) if t.flags & flags::SYN != 0 => t.flags & flags::ACK != 0,
-                _ if p.proto == proto::ICMP => p.sport == 0,
-                _ if p.proto == proto::ICMP6 => p.sport == 129,
-                _ => {
-                    let server = |port: u16| port < 1024 || SERVICE_PORTS.contains(&port);
-                    server(p.sport) && !server(p.dport)
+        let tracked = self.flows.len();
+        let f = match self.flows.entry(key) {
+            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                if tracked >= self.cfg.max_flows {
+                    self.counters.dropped_table_full += 1;
+                    return;
                 }
-            };
-            let (orig, resp) = if flipped {
-                ((p.dst, p.dport), (p.src, p.sport))
-            } else {
-                ((p.src, p.sport), (p.dst, p.dport))
-            };
-            self.seq += 1;
-            let mut f = Box::new(FlowState {
-                orig,
-                resp,
-                proto: p.proto,
-                first: ts,
-                last: ts,
-                first_record: record,
-                seq: self.seq,
-                s: [Side::default(), Side::default()],
-                history: [0; 18],
-                hist_len: 0,
-                app: App::Unknown,
-                service: None,
-                closed: None,
-                synack: false,
-                probes: PROBES,
-                vpn_hint: 0,
-            });
-            if flipped {
-                f.history[0] = b'^';
-                f.hist_len = 1;
+                if let Frag::Later { .. } = p.frag {
+                    return;
+                }
+                let flipped = match p.tcp {
+                    Some(t) if t.flags & flags::SYN != 0 => t.flags & flags::ACK != 0,
+                    _ if p.proto == proto::ICMP => p.sport == 0,
+                    _ if p.proto == proto::ICMP6 => p.sport == 129,
+                    _ => {
+                        let server = |port: u16| port < 1024 || SERVICE_PORTS.contains(&port);
+                        server(p.sport) && !server(p.dport)
+                    }
+                };
+                let (orig, resp) = if flipped {
+                    ((p.dst, p.dport), (p.src, p.sport))
+                } else {
+                    ((p.src, p.sport), (p.dst, p.dport))
+                };
+                self.seq += 1;
+                let mut f = Box::new(FlowState {
+                    orig,
+                    resp,
+                    proto: p.proto,
+                    first: ts,
+                    last: ts,
+                    first_record: record,
+                    seq: self.seq,
+                    s: [Side::default(), Side::default()],
+                    history: [0; 18],
+                    hist_len: 0,
+                    app: App::Unknown,
+                    service: None,
+                    closed: None,
+                    synack: false,
+                    probes: PROBES,
+                    vpn_hint: 0,
+                });
+                if flipped {
+                    f.history[0] = b'^';
+                    f.hist_len = 1;
+                }
+                if p.proto == proto::UDP && (is_dns_port(p.sport) || is_dns_port(p.dport)) {
+                    f.app = App::Dns(Box::new(DnsState {
+                        pending: VecDeque::new(),
+                        tcp: [Vec::new(), Vec::new()],
+                    }));
+                } else if p.proto == proto::UDP && (p.sport == 88 || p.dport == 88) {
+                    f.app = App::Krb(Box::default());
+                }
+                v.insert(f)
             }
-            if p.proto == proto::UDP && (is_dns_port(p.sport) || is_dns_port(p.dport)) {
-                f.app = App::Dns(Box::new(DnsState {
-                    pending: VecDeque::new(),
-                    tcp: [Vec::new(), Vec::new()],
-                }));
-            } else if p.proto == proto::UDP && (p.sport == 88 || p.dport == 88) {
-                f.app = App::Krb(Box::default());
-            }
-            self.flows.insert(key, f);
-        }
-        let Some(f) = self.flows.get_mut(&key) else { return };
+        };
         let dir = usize::from(
             !(p.src == f.orig.0
                 && (p.sport == f.orig.1 || p.proto == proto::ICMP || p.proto == proto::ICMP6)),
@@ -699,6 +713,9 @@ impl Meter {
                     if f.vpn_hint == 3 {
                         f.service = Some("openvpn");
                     }
+                }
+                if !matches!(f.app, App::Krb(_) | App::Dns(_)) {
+                    return;
                 }
                 let id = f.ident(salt);
                 if let App::Krb(k) = &mut f.app {
@@ -850,7 +867,7 @@ impl Meter {
             header: Header {
                 ts: f.first,
                 src: SourceRef { file, record: f.first_record },
-                uid: Some(id.uid.clone()),
+                uid: Some(id.uid()),
                 community_id: Some(community),
             },
             body: Body::Conn(Box::new(conn)),
@@ -913,7 +930,7 @@ fn is_dns_port(p: u16) -> bool {
 
 fn header(id: &Ident, ts: Timestamp, record: u64, file: FileId, salt: u64) -> Header {
     let _ = salt;
-    Header { ts, src: SourceRef { file, record }, uid: Some(id.uid.clone()), community_id: None }
+    Header { ts, src: SourceRef { file, record }, uid: Some(id.uid()), community_id: None }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -1069,7 +1086,11 @@ fn app_tcp(
             }
         }
     }
+    if matches!(f.app, App::Unknown | App::Off) {
+        return;
+    }
     let id = f.ident(salt);
+    let mut tls_done = false;
     match &mut f.app {
         App::Tls(h) => {
             let (hs, emitted) = &mut **h;
@@ -1085,6 +1106,8 @@ fn app_tcp(
             if !*emitted && hs.client.is_some() && (hs.established() || hs.finished()) {
                 *emitted = true;
                 tls_events(&id, hs, events, file, salt, sh);
+                // Nothing more is read from this connection: free the handshake.
+                tls_done = true;
             }
         }
         App::Http(c) => {
@@ -1181,6 +1204,9 @@ fn app_tcp(
             k.tcp[dir] = buf;
         }
         App::Unknown | App::Off => {}
+    }
+    if tls_done {
+        f.app = App::Off;
     }
 }
 
