@@ -413,12 +413,29 @@ pub fn community_id(proto_num: u8, src: IpAddr, sport: u16, dst: IpAddr, dport: 
         h.update(sp.to_be_bytes());
         h.update(dp.to_be_bytes());
     }
-    let mut out = String::with_capacity(30);
-    out.push_str("1:");
-    out.push_str(&base64(&h.finalize()));
-    Text::from(out)
+    // "1:" and the 28 base64 characters of the 20-byte digest, built on the stack.
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let digest = h.finalize();
+    let mut out = [b'='; 30];
+    out[..2].copy_from_slice(b"1:");
+    for (i, c) in digest.chunks(3).enumerate() {
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
+        let o = &mut out[2 + 4 * i..2 + 4 * i + 4];
+        o[0] = T[(n >> 18) as usize & 63];
+        o[1] = T[(n >> 12) as usize & 63];
+        if c.len() > 1 {
+            o[2] = T[(n >> 6) as usize & 63];
+        }
+        if c.len() > 2 {
+            o[3] = T[n as usize & 63];
+        }
+    }
+    Text::from(std::str::from_utf8(&out).unwrap_or("1:"))
 }
 
+#[cfg(test)]
 fn base64(b: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut s = String::with_capacity(b.len().div_ceil(3) * 4);
