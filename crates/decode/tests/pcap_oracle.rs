@@ -8,6 +8,8 @@
 //!   heuristic on), dwell finds; dwell may find more where tshark does not dissect TLS
 //!   (after an RDP or SOCKS preamble, on an odd port) — those are listed;
 //! * HTTP host and request target (first word) of requests over TCP, as multisets;
+//! * RDP routing cookies (`mstshash=` user names) of X.224 Connection Requests, as
+//!   multisets;
 //! * TCP 5-tuples: the same set (tshark's TCP headers quoted inside ICMP errors left out).
 //!
 //! QUIC and DTLS handshakes are not decoded by dwell and not compared.
@@ -58,6 +60,7 @@ struct Seen {
     sni: Bag,
     ja3: Bag,
     http: Bag,
+    rdp: Bag,
     tcp: std::collections::BTreeSet<String>,
 }
 
@@ -90,6 +93,7 @@ fn from_tshark(bin: &Path, file: &Path) -> Result<Seen, String> {
         "tcp.dstport",
         "icmp.type",
         "icmpv6.type",
+        "rdp.rt_cookie",
     ];
     let mut cmd = Command::new(bin);
     cmd.arg("-r").arg(file).args(["--enable-heuristic", "tls_tcp", "-T", "fields"]);
@@ -117,6 +121,7 @@ fn from_tshark(bin: &Path, file: &Path) -> Result<Seen, String> {
         sni: Bag::new(),
         ja3: Bag::new(),
         http: Bag::new(),
+        rdp: Bag::new(),
         tcp: Default::default(),
     };
     for line in text.lines() {
@@ -149,6 +154,10 @@ fn from_tshark(bin: &Path, file: &Path) -> Result<Seen, String> {
             let (src, dst) =
                 if col(10).is_empty() { (last(12), last(13)) } else { (last(10), last(11)) };
             s.tcp.insert(tuple(&src, &last(14), &dst, &last(15)));
+            if let Some(c) = col(18).split('|').next().filter(|c| !c.is_empty()) {
+                let c = c.strip_prefix("Cookie: ").unwrap_or(c);
+                add(&mut s.rdp, c.strip_prefix("mstshash=").unwrap_or(c).trim_end().to_string());
+            }
         }
     }
     Ok(s)
@@ -162,6 +171,7 @@ fn from_dwell(file: &Path) -> Seen {
         sni: Bag::new(),
         ja3: Bag::new(),
         http: Bag::new(),
+        rdp: Bag::new(),
         tcp: Default::default(),
     };
     for e in &evs {
@@ -187,6 +197,11 @@ fn from_dwell(file: &Path) -> Seen {
                 let uri =
                     h.uri.as_deref().unwrap_or("").split(' ').next().unwrap_or("").to_string();
                 add(&mut s.http, format!("{} {uri}", h.host.as_deref().unwrap_or("")));
+            }
+            Body::Rdp(r) => {
+                if let Some(c) = &r.cookie {
+                    add(&mut s.rdp, c.to_string());
+                }
             }
             Body::Conn(c) if c.flow.proto == dwell_model::Proto::Tcp => {
                 let f = &c.flow;
@@ -222,7 +237,9 @@ fn captures_agree_with_tshark() {
         };
         compared += 1;
         let d = from_dwell(&f.path);
-        for (what, a, b) in [("dns", &t.dns, &d.dns), ("http", &t.http, &d.http)] {
+        for (what, a, b) in
+            [("dns", &t.dns, &d.dns), ("http", &t.http, &d.http), ("rdp", &t.rdp, &d.rdp)]
+        {
             if a != b {
                 failures.push(format!(
                     "{name}: {what}: tshark only {:?}, dwell only {:?}",

@@ -519,6 +519,10 @@ mod tests {
         let mut s = Session::udp(T0 + 17_000_000, ws, 123, dc, 123).sized(48, 48, 0.01);
         s.service = Some("ntp");
         v.push(s);
+        // RDP on a port that is not RDP's: the content names it.
+        let mut s = Session::tcp(T0 + 18_000_000, ws, 50_018, dc, 3390).sized(20_000, 90_000, 60.0);
+        s.service = Some("rdp");
+        v.push(s);
         let mut fitter = crate::wire::Fitter::default();
         for s in &mut v {
             fitter.fit(s, &w);
@@ -561,6 +565,18 @@ mod tests {
         }
         let ntp = conns.iter().find(|c| c.flow.orig_p == 123).unwrap();
         assert_eq!(ntp.service.as_deref(), Some("ntp"));
+        let rdp = conns.iter().find(|c| c.flow.orig_p == 50_018).unwrap();
+        assert_eq!(rdp.service.as_deref(), Some("rdp"));
+        let rdp = evs
+            .iter()
+            .find_map(|e| match &e.body {
+                Body::Rdp(r) => Some(r),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(rdp.cookie.as_deref(), Some("admin"));
+        assert_eq!(rdp.security_protocol.as_deref(), Some("SSL"));
+        assert_eq!(rdp.result.as_deref(), Some("encrypted"));
 
         let dns: Vec<_> = evs
             .iter()
@@ -582,7 +598,8 @@ mod tests {
                 _ => None,
             })
             .collect();
-        assert_eq!(tls.len(), 5);
+        // Four HTTPS sessions, the long one, and RDP's TLS.
+        assert_eq!(tls.len(), 6);
         let by_port = |p: u16| tls.iter().find(|t| t.flow.orig_p == p).unwrap();
         let (a, b, c, d13) = (by_port(50_001), by_port(50_002), by_port(50_003), by_port(50_004));
         assert_eq!(a.server_name.as_deref(), Some(w.domains[d0].name.as_str()));

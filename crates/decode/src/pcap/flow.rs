@@ -29,14 +29,14 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use dwell_model::{
-    Body, Conn, DceRpc, Dns, DnsMsg, Event, FileId, Flow as Tuple, Header, Http, Proto, Smb,
+    Body, Conn, DceRpc, Dns, DnsMsg, Event, FileId, Flow as Tuple, Header, Http, Proto, Rdp, Smb,
     SmbKind, SourceRef, Text, Timestamp, Tls, Uid,
 };
 use foldhash::fast::RandomState;
 use sha1::{Digest, Sha1};
 
 use super::packet::{flags, proto, Frag, Ip};
-use super::{dns, http, krb, smb, tls};
+use super::{dns, http, krb, rdp, smb, tls};
 
 /// Flow-meter settings.
 #[derive(Clone, Debug)]
@@ -194,6 +194,8 @@ enum App {
     Http(Box<http::Conversation>),
     Smb(Box<smb::Smb>),
     Rpc(Box<smb::RpcStream>),
+    /// An RDP Connection Request waiting for the server's Confirm.
+    Rdp(Box<rdp::Request>),
 }
 
 #[derive(Debug)]
@@ -856,6 +858,8 @@ impl Meter {
                     events.push_back(krb_event(&id, t, rec, &m, None, file, salt));
                 }
             }
+            // A request the server never confirmed (or the capture ended first).
+            App::Rdp(r) => events.push_back(rdp_event(&id, f.last, &r, None, file, salt)),
             App::Rpc(_) | App::Unknown | App::Off => {}
         }
         let tcp = f.proto == proto::TCP;
@@ -1070,6 +1074,10 @@ fn app_tcp(
         } else if dir == 0 && smb::looks_like_dcerpc(data) {
             f.service = Some("dce_rpc");
             App::Rpc(Box::default())
+        } else if let Some(r) = rdp::request(data).filter(|_| dir == 0) {
+            // RDP on any port: the client's X.224 Connection Request.
+            f.service = Some("rdp");
+            App::Rdp(Box::new(r))
         } else if dir == 0 && (data.starts_with(b"EHLO ") || data.starts_with(b"HELO ")) {
             // The client's greeting, after the server's 220 banner (a probe earlier).
             f.service = Some("smtp");
@@ -1108,7 +1116,16 @@ fn app_tcp(
     }
     let id = f.ident(salt);
     let mut tls_done = false;
+    let mut rdp_confirmed = false;
     match &mut f.app {
+        App::Rdp(r) => {
+            if dir == 1 && gap == 0 {
+                if let Some(c) = rdp::confirm(data) {
+                    events.push_back(rdp_event(&id, ts, r, Some(c), file, salt));
+                    rdp_confirmed = true;
+                }
+            }
+        }
         App::Tls(h) => {
             let (hs, emitted) = &mut **h;
             if gap > 0 {
@@ -1117,7 +1134,8 @@ fn app_tcp(
                 return;
             }
             hs.feed(dir, data);
-            if hs.server.is_some() {
+            // RDP secured with TLS keeps its name (the TLS records still come).
+            if hs.server.is_some() && f.service != Some("rdp") {
                 f.service = Some("ssl");
             }
             if !*emitted && hs.client.is_some() && (hs.established() || hs.finished()) {
@@ -1225,6 +1243,52 @@ fn app_tcp(
     if tls_done {
         f.app = App::Off;
     }
+    if rdp_confirmed {
+        // What follows is TLS or CredSSP (or RDP's own encryption): look again.
+        f.app = App::Unknown;
+        f.probes = PROBES;
+    }
+}
+
+/// An RDP negotiation as Zeek's `rdp.log` records a session whose rest is encrypted.
+fn rdp_event(
+    id: &Ident,
+    ts: Timestamp,
+    r: &rdp::Request,
+    c: Option<rdp::Confirm>,
+    file: FileId,
+    salt: u64,
+) -> Event {
+    let (result, security) = match c {
+        Some(rdp::Confirm::Selected(0)) => (None, Some("RDP")),
+        Some(rdp::Confirm::Selected(p)) => (Some("encrypted"), Some(rdp::protocol_name(p))),
+        Some(rdp::Confirm::Legacy) => (None, Some("RDP")),
+        Some(rdp::Confirm::Failure(code)) => (
+            Some(match code {
+                1 => "SSL_REQUIRED_BY_SERVER",
+                2 => "SSL_NOT_ALLOWED_BY_SERVER",
+                3 => "SSL_CERT_NOT_ON_SERVER",
+                4 => "INCONSISTENT_FLAGS",
+                5 => "HYBRID_REQUIRED_BY_SERVER",
+                6 => "SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER",
+                _ => "failure",
+            }),
+            None,
+        ),
+        None => (None, None),
+    };
+    let body = Rdp {
+        flow: id.tuple,
+        cookie: r.cookie.as_deref().map(Text::from),
+        result: result.map(Text::from),
+        security_protocol: security.map(Text::from),
+        client_name: None,
+        client_build: None,
+        cert_type: None,
+        encryption_level: None,
+        encryption_method: None,
+    };
+    Event { header: header(id, ts, id.first_record, file, salt), body: Body::Rdp(Box::new(body)) }
 }
 
 /// SMB mappings, files, DCE/RPC requests and NTLM logons (from SMB, or from HTTP

@@ -7,7 +7,8 @@
 //! * [`flow`]: the flow meter (Zeek's connection semantics, Community ID) and the
 //!   dispatch to the application parsers;
 //! * [`dns`], [`tls`], [`http`], [`smb`] (SMB2 shares and files, DCE/RPC over pipes
-//!   and TCP): bounded application-layer parsers.
+//!   and TCP), [`krb`], [`rdp`] (connection negotiation): bounded application-layer
+//!   parsers.
 //!
 //! Events leave in the order flows and transactions end, as Zeek writes its logs: a
 //! connection's record comes when it closes or times out, its DNS, TLS and HTTP records
@@ -18,6 +19,7 @@ pub mod flow;
 pub mod http;
 pub mod krb;
 pub mod packet;
+pub mod rdp;
 pub mod reader;
 pub mod smb;
 pub mod tls;

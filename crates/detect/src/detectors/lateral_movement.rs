@@ -13,7 +13,9 @@
 //! `lateral_movement` (DCSync: `credential_access`; Zerologon: `privilege_escalation`).
 //!
 //! **Inputs.** `dce_rpc` (Zeek names, or Suricata's interface UUIDs and operation
-//! numbers), `smb` file actions and mappings, `conn` for admin ports.
+//! numbers), `smb` file actions and mappings, `conn` for admin protocols (by port —
+//! 3389, 5985/5986, 22, 445/139, 135 — or by the service the sensor recognised from
+//! content, so RDP moved to 443 counts as RDP).
 //!
 //! **Method.** Rules with the host's roles from the baselines (a DC answers Kerberos for
 //! several clients; an edge host is reached by many external addresses or declared; an
@@ -172,6 +174,22 @@ pub fn rpc_act(endpoint: &str, operation: &str) -> Option<RpcAct> {
         }
         _ => None,
     }
+}
+
+/// The admin protocol the sensor recognised from content (Zeek's or the flow meter's
+/// service names), whatever the port: RDP moved to 443 or SSH on 2222 is still RDP or
+/// SSH — and moving it is how an intruder hides it.
+fn admin_service(service: Option<&str>) -> Option<(&'static str, Technique)> {
+    let service = service?;
+    service.split(',').find_map(|s| {
+        Some(match s {
+            "rdp" => ("RDP", T_RDP),
+            "ssh" => ("SSH", T_SSH),
+            "smb" => ("SMB", T_SMB),
+            "dce_rpc" => ("RPC", T_REMOTE),
+            _ => return None,
+        })
+    })
 }
 
 /// Admin ports and the technique of each.
@@ -394,7 +412,11 @@ impl Detector for LateralMovement {
                 }
             }
             Body::Conn(c) => {
-                let Some((proto, tech)) = admin_port(f.resp_p) else { return };
+                let Some((proto, tech)) =
+                    admin_port(f.resp_p).or_else(|| admin_service(c.service.as_deref()))
+                else {
+                    return;
+                };
                 // A probe that carried nothing is the scan detector's; a half-open touch
                 // of port 445 is not a session on it.
                 if c.conn_state.as_deref() == Some("OTH") || probe(c) != Probe::No {

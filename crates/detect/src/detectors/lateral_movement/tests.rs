@@ -107,6 +107,32 @@ fn edge_host_rdp_inside_and_fanout() {
 }
 
 #[test]
+fn admin_protocols_on_other_ports_are_known_by_their_content() {
+    let mut v = vec![];
+    for i in 0..12u8 {
+        v.push(ev::conn(
+            f64::from(i),
+            &format!("198.51.100.{i}"),
+            "10.100.0.10",
+            80,
+            300,
+            900,
+            Some("http"),
+        ));
+    }
+    // RDP moved to 443 and SSH on 2222, from the internet-facing host inward.
+    v.push(ev::conn(200_000.0, "10.100.0.10", "10.20.0.7", 443, 90_000, 2_000_000, Some("rdp")));
+    v.push(ev::conn(200_100.0, "10.100.0.10", "10.20.0.8", 2222, 9_000, 20_000, Some("ssh")));
+    // TLS on 443 is not an admin protocol.
+    v.push(ev::conn(200_200.0, "10.100.0.10", "10.20.0.9", 443, 900, 2_000, Some("ssl")));
+    let f = run(&mut det(), &v, &OrgProfile::default());
+    let edge: Vec<_> = f.iter().filter(|p| p.draft.discriminator.starts_with("edge:")).collect();
+    assert_eq!(edge.len(), 2, "{:?}", f.iter().map(|p| &p.draft.discriminator).collect::<Vec<_>>());
+    assert!(edge.iter().any(|p| p.draft.discriminator == "edge:RDP"));
+    assert!(edge.iter().any(|p| p.draft.discriminator == "edge:SSH"));
+}
+
+#[test]
 fn apt29_winrm_to_the_dc_is_found() {
     // OTRF APT29 day 2: 10.0.1.5 pushes ~1.3 MB over WinRM (5985) to the DC 10.0.0.4.
     let Some(data) = dwell_testkit::shared_data() else { return };
