@@ -247,13 +247,24 @@ impl Fitter {
 
 /// The length of [`dns_message`] without building it.
 pub fn dns_len(d: &Dns, response: bool) -> u64 {
+    // Each non-empty label (cut at 63 bytes) and its length byte, then the root: what
+    // `dns_name` writes, counted in one pass over the bytes.
     let name = |n: &str| -> u64 {
-        n.trim_end_matches('.')
-            .split('.')
-            .filter(|l| !l.is_empty())
-            .map(|l| l.len().min(63) as u64 + 1)
-            .sum::<u64>()
-            + 1
+        let (mut total, mut label) = (1u64, 0u64);
+        for &c in n.as_bytes() {
+            if c == b'.' {
+                if label > 0 {
+                    total += label.min(63) + 1;
+                }
+                label = 0;
+            } else {
+                label += 1;
+            }
+        }
+        if label > 0 {
+            total += label.min(63) + 1;
+        }
+        total
     };
     let mut n = 12 + name(&d.query) + 4;
     if response {

@@ -176,6 +176,7 @@ pub struct Writer {
     seed: u64,
     n: u64,
     buf: Vec<u8>,
+    idb: Vec<u8>,
 }
 
 /// Lines written per log.
@@ -197,6 +198,7 @@ impl Writer {
             seed,
             n: 0,
             buf: Vec::with_capacity(512),
+            idb: Vec::with_capacity(64),
         })
     }
 
@@ -204,7 +206,9 @@ impl Writer {
     pub fn write(&mut self, s: &Session, world: &World) -> io::Result<()> {
         self.n += 1;
         // The `uid id.orig_h id.orig_p id.resp_h id.resp_p` columns every log shares.
-        let mut idb = Vec::with_capacity(64);
+        // Reused between sessions (a buffer per session had cost an allocation each).
+        let mut idb = std::mem::take(&mut self.idb);
+        idb.clear();
         push_bytes(&mut idb, &uid_bytes(self.seed, self.n));
         idb.push(b'\t');
         push_ip(&mut idb, s.orig);
@@ -403,6 +407,7 @@ impl Writer {
                 }
             }
         }
+        self.idb = idb;
         Ok(())
     }
 
