@@ -85,6 +85,29 @@ pub fn eport(r: &mut Rng) -> u16 {
     (49_152 + r.below(EPHEMERAL)) as u16
 }
 
+/// The TLS record of one of the fleet's clients ([`CLIENTS`]) talking TLS 1.3 or 1.2 to
+/// `sni` (the server's certificate shows only under TLS 1.2).
+pub fn client_tls(client: usize, v13: bool, sni: Option<&str>, cert: Option<usize>) -> Tls {
+    let c = &CLIENTS[client % CLIENTS.len()];
+    Tls {
+        sni: sni.map(str::to_string),
+        version: if v13 { "TLSv13" } else { "TLSv12" },
+        cipher: if v13 {
+            "TLS_AES_128_GCM_SHA256"
+        } else {
+            "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"
+        },
+        ja3: c.ja3,
+        ja4: c.ja4,
+        ja3s: if v13 {
+            "f4febc55ea12b31ae17cfb7e614afda8"
+        } else {
+            "ec74a5c51106f0419184d0dd08fb05bc"
+        },
+        cert: if v13 { None } else { cert },
+    }
+}
+
 impl<'w> Hour<'w> {
     /// A generator for the hour starting at `t0` (µs).
     pub fn new(w: &'w World, t0: i64) -> Self {
@@ -175,25 +198,8 @@ impl<'w> Hour<'w> {
     /// A TLS session.
     pub fn tls(&mut self, f: TlsFlow<'_>, r: &mut Rng) -> &mut Session {
         let TlsFlow { t, src, dst, sni, cert, client, up, down, dur } = f;
-        let c = &CLIENTS[client % CLIENTS.len()];
         let v13 = client != 3 && r.chance(0.85);
-        let tls = Tls {
-            sni: sni.map(str::to_string),
-            version: if v13 { "TLSv13" } else { "TLSv12" },
-            cipher: if v13 {
-                "TLS_AES_128_GCM_SHA256"
-            } else {
-                "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"
-            },
-            ja3: c.ja3,
-            ja4: c.ja4,
-            ja3s: if v13 {
-                "f4febc55ea12b31ae17cfb7e614afda8"
-            } else {
-                "ec74a5c51106f0419184d0dd08fb05bc"
-            },
-            cert: if v13 { None } else { cert },
-        };
+        let tls = client_tls(client, v13, sni, cert);
         let mut s = Session::tcp(t, src, eport(r), dst, 443).sized(up + 500, down + 3000, dur);
         s.service = Some("ssl");
         s.app = App::Tls(tls);

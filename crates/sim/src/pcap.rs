@@ -419,20 +419,8 @@ mod tests {
     const T0: i64 = 1_772_409_600 * 1_000_000;
 
     fn tls(w: &World, client: usize, v13: bool, d: usize) -> Tls {
-        let c = &CLIENTS[client];
-        Tls {
-            sni: Some(w.domains[d].name.clone()),
-            version: if v13 { "TLSv13" } else { "TLSv12" },
-            cipher: if v13 {
-                "TLS_AES_128_GCM_SHA256"
-            } else {
-                "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"
-            },
-            ja3: c.ja3,
-            ja4: c.ja4,
-            ja3s: "",
-            cert: if v13 { None } else { Some(w.domains[d].cert) },
-        }
+        let dom = &w.domains[d];
+        crate::benign::client_tls(client, v13, Some(&dom.name), Some(dom.cert))
     }
 
     /// One session of every kind the simulator writes, as packets and back through

@@ -1120,6 +1120,17 @@ impl Smb2 {
         }
         v
     }
+
+    /// A message whose fixed part `fixed` is followed by `data` (captured or not).
+    fn msg_data(&self, cmd: u16, response: bool, mut fixed: Vec<u8>, data: Chunk) -> Vec<Chunk> {
+        match data {
+            Chunk::Cap(b) => {
+                fixed.extend(b);
+                self.msg(cmd, response, 0, &fixed, 0)
+            }
+            Chunk::Gap(n) => self.msg(cmd, response, 0, &fixed, n),
+        }
+    }
 }
 
 fn say_chunks(sc: &mut Script, dir: usize, chunks: Vec<Chunk>) {
@@ -1217,14 +1228,7 @@ fn smb_write(m: &mut Smb2, id: &[u8; 16], offset: u64, data: Chunk, sc: &mut Scr
     wr.extend(offset.to_le_bytes());
     wr.extend(id);
     wr.extend([0u8; 16]);
-    let mut chunks = match data {
-        Chunk::Cap(b) => {
-            wr.extend(b);
-            m.msg(9, false, 0, &wr, 0)
-        }
-        Chunk::Gap(n) => m.msg(9, false, 0, &wr, n),
-    };
-    say_chunks(sc, 0, std::mem::take(&mut chunks));
+    say_chunks(sc, 0, m.msg_data(9, false, wr, data));
     let mut r = vec![17, 0, 0, 0];
     r.extend((len as u32).to_le_bytes());
     r.extend([0u8; 8]);
@@ -1246,14 +1250,7 @@ fn smb_read(m: &mut Smb2, id: &[u8; 16], offset: u64, data: Chunk, sc: &mut Scri
     let mut r = vec![17, 0, 80, 0];
     r.extend((len as u32).to_le_bytes());
     r.extend([0u8; 8]);
-    let chunks = match data {
-        Chunk::Cap(b) => {
-            r.extend(b);
-            m.msg(8, true, 0, &r, 0)
-        }
-        Chunk::Gap(n) => m.msg(8, true, 0, &r, n),
-    };
-    say_chunks(sc, 1, chunks);
+    say_chunks(sc, 1, m.msg_data(8, true, r, data));
     m.mid += 1;
 }
 

@@ -978,17 +978,17 @@ mod tests {
         s.encode_utf16().flat_map(u16::to_le_bytes).collect()
     }
 
-    #[test]
-    fn smb2_admin_share_write_and_pipe_rpc() {
-        let mut s = Smb::default();
-        let path = utf16le("\\\\10.0.0.5\\ADMIN$");
+    /// A tree connect to `share` (tree 7) and a create of `name` for writing (file id
+    /// `[9; 16]`), each with its response; returns the tree connect's body.
+    fn open_for_write(s: &mut Smb, share: &str, name: &str) -> Vec<u8> {
+        let path = utf16le(share);
         let mut tc = vec![9, 0, 0, 0];
         tc.extend(72u16.to_le_bytes());
         tc.extend((path.len() as u16).to_le_bytes());
         tc.extend(&path);
         s.feed(0, &smb2(3, false, 1, 0, &tc));
         s.feed(1, &smb2(3, true, 1, 7, &[16, 0, 1, 0, 0, 0, 0, 0]));
-        let name = utf16le("payload.exe");
+        let name = utf16le(name);
         let mut cr = vec![0u8; 56];
         cr[24..28].copy_from_slice(&0x0000_0002u32.to_le_bytes());
         cr[44..46].copy_from_slice(&120u16.to_le_bytes());
@@ -998,6 +998,13 @@ mod tests {
         let mut resp = vec![0u8; 88];
         resp[64..80].copy_from_slice(&[9u8; 16]);
         s.feed(1, &smb2(5, true, 2, 7, &resp));
+        tc
+    }
+
+    #[test]
+    fn smb2_admin_share_write_and_pipe_rpc() {
+        let mut s = Smb::default();
+        open_for_write(&mut s, "\\\\10.0.0.5\\ADMIN$", "payload.exe");
         let mut wr = vec![49, 0, 112, 0];
         wr.extend(4096u32.to_le_bytes());
         wr.extend([0u8; 8]);
@@ -1025,23 +1032,7 @@ mod tests {
         // A snap length kept each write's headers only: the size still comes from the
         // write's Length field, and the close after the missing bytes is still read.
         let mut s = Smb::default();
-        let path = utf16le("\\\\10.0.0.5\\C$");
-        let mut tc = vec![9, 0, 0, 0];
-        tc.extend(72u16.to_le_bytes());
-        tc.extend((path.len() as u16).to_le_bytes());
-        tc.extend(&path);
-        s.feed(0, &smb2(3, false, 1, 0, &tc));
-        s.feed(1, &smb2(3, true, 1, 7, &[16, 0, 1, 0, 0, 0, 0, 0]));
-        let name = utf16le("dump.dmp");
-        let mut cr = vec![0u8; 56];
-        cr[24..28].copy_from_slice(&0x0000_0002u32.to_le_bytes());
-        cr[44..46].copy_from_slice(&120u16.to_le_bytes());
-        cr[46..48].copy_from_slice(&(name.len() as u16).to_le_bytes());
-        cr.extend(&name);
-        s.feed(0, &smb2(5, false, 2, 7, &cr));
-        let mut resp = vec![0u8; 88];
-        resp[64..80].copy_from_slice(&[9u8; 16]);
-        s.feed(1, &smb2(5, true, 2, 7, &resp));
+        let tc = open_for_write(&mut s, "\\\\10.0.0.5\\C$", "dump.dmp");
         for (i, n) in [(3u64, 70_000u32), (4, 70_000)] {
             let mut wr = vec![49, 0, 112, 0];
             wr.extend(n.to_le_bytes());
