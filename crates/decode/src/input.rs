@@ -35,6 +35,9 @@ pub struct Opened {
     pub file_size: u64,
     /// Bytes read from disk so far (compressed bytes for gzip), for progress bars.
     pub raw_read: Arc<AtomicU64>,
+    /// The whole input when it was handed over in memory uncompressed; `prefix` is then
+    /// a copy of its start and `rest` is empty.
+    pub whole: Option<Vec<u8>>,
 }
 
 /// Opens a file, detects gzip by magic, and reads the sniffing prefix.
@@ -67,7 +70,7 @@ pub fn from_reader(
     let mut prefix = vec![0u8; SNIFF_BYTES];
     let got = read_full(&mut rest, &mut prefix)?;
     prefix.truncate(got);
-    Ok(Opened { prefix, rest, gzip, file_size: size, raw_read })
+    Ok(Opened { prefix, rest, gzip, file_size: size, raw_read, whole: None })
 }
 
 /// Counts bytes read from the underlying file.
@@ -87,8 +90,36 @@ impl<R: Read> Read for Counting<R> {
 impl Opened {
     /// The whole stream again: prefix followed by the rest.
     pub fn into_reader(self) -> Box<dyn Read + Send> {
-        Box::new(io::Cursor::new(self.prefix).chain(self.rest))
+        match self.whole {
+            Some(w) => Box::new(io::Cursor::new(w)),
+            None => Box::new(io::Cursor::new(self.prefix).chain(self.rest)),
+        }
     }
+
+    /// The whole stream as lines; bytes in memory are read in place, not copied.
+    pub fn into_lines(self, max_line: usize) -> LineReader {
+        match self.whole {
+            Some(w) => LineReader::from_vec(w, max_line),
+            None => LineReader::new(self.into_reader(), max_line),
+        }
+    }
+}
+
+/// Input handed over in memory: gzip is decompressed through the same capped reader
+/// as a file; plain bytes are kept as they are and read in place.
+pub fn from_memory(bytes: Vec<u8>, opts: &DecodeOptions) -> io::Result<Opened> {
+    let len = bytes.len() as u64;
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        return from_reader(Box::new(io::Cursor::new(bytes)), len, opts);
+    }
+    Ok(Opened {
+        prefix: bytes.get(..SNIFF_BYTES).unwrap_or(&bytes).to_vec(),
+        rest: Box::new(io::empty()),
+        gzip: false,
+        file_size: len,
+        raw_read: Arc::new(AtomicU64::new(len)),
+        whole: Some(bytes),
+    })
 }
 
 /// Reads until `buf` is full or the stream ends; returns bytes read.
@@ -169,6 +200,23 @@ pub struct LineReader {
 }
 
 impl LineReader {
+    /// Reads lines straight out of bytes already in memory: no copy into a buffer of
+    /// its own. Lines longer than `max_line` bytes are skipped.
+    pub fn from_vec(bytes: Vec<u8>, max_line: usize) -> Self {
+        let len = bytes.len();
+        LineReader {
+            inner: Box::new(io::empty()),
+            buf: bytes,
+            start: 0,
+            end: len,
+            eof: true,
+            max_line: max_line.max(16),
+            line_no: 0,
+            bytes: len as u64,
+            cur: (0, 0),
+        }
+    }
+
     /// Wraps a reader; lines longer than `max_line` bytes are skipped.
     pub fn new(inner: Box<dyn Read + Send>, max_line: usize) -> Self {
         LineReader {
@@ -329,18 +377,25 @@ impl LineReader {
 mod tests {
     use super::*;
 
+    /// The lines of `data` read through a reader, checked equal (lines, line numbers,
+    /// byte count) to the same bytes read in place from memory.
     fn lines(data: &[u8], max: usize) -> Vec<String> {
-        let mut r = LineReader::new(Box::new(io::Cursor::new(data.to_vec())), max);
-        let mut out = vec![];
-        loop {
-            match r.next_line() {
-                Line::Data(l) => out.push(String::from_utf8_lossy(l).into_owned()),
-                Line::TooLong(n) => out.push(format!("<too long {n}>")),
-                Line::Error(e) => out.push(format!("<error {e}>")),
-                Line::Eof => break,
+        let read = |mut r: LineReader| {
+            let mut out = vec![];
+            loop {
+                match r.next_line() {
+                    Line::Data(l) => out.push(String::from_utf8_lossy(l).into_owned()),
+                    Line::TooLong(n) => out.push(format!("<too long {n}>")),
+                    Line::Error(e) => out.push(format!("<error {e}>")),
+                    Line::Eof => break,
+                }
             }
-        }
-        out
+            (out, r.line_no, r.bytes)
+        };
+        let streamed = read(LineReader::new(Box::new(io::Cursor::new(data.to_vec())), max));
+        let in_place = read(LineReader::from_vec(data.to_vec(), max));
+        assert_eq!(streamed, in_place);
+        streamed.0
     }
 
     #[test]

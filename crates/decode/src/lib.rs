@@ -100,9 +100,8 @@ impl FileDecoder {
         force: Option<Format>,
         opts: &DecodeOptions,
     ) -> Result<Self, DecodeError> {
-        let len = bytes.len() as u64;
         let path = Path::new(name);
-        let opened = input::from_reader(Box::new(std::io::Cursor::new(bytes)), len, opts)
+        let opened = input::from_memory(bytes, opts)
             .map_err(|e| DecodeError { path: path.to_path_buf(), kind: DecodeErrorKind::Io(e) })?;
         Self::from_opened(path, opened, FileId(0), opts, force)
     }
@@ -157,7 +156,7 @@ impl FileDecoder {
                 done: false,
             });
         }
-        let lines = input::LineReader::new(opened.into_reader(), opts.max_line);
+        let lines = opened.into_lines(opts.max_line);
         let inner = match format {
             Format::ZeekTsv => Inner::Zeek(zeek::ZeekDecoder::new(
                 lines,

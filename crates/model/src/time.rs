@@ -86,10 +86,18 @@ impl Timestamp {
         if b.is_empty() || b.len() > 40 {
             return None;
         }
-        // One pass: integer digits up to the dot, then fraction digits. Eighteen
-        // integer digits cannot overflow an i64 before the multiply by 10^6 is checked.
+        // Integer digits: eight at a time while eight digits follow, then one by one.
+        // Eighteen integer digits cannot overflow an i64 before the multiply by 10^6
+        // is checked.
         let mut secs: i64 = 0;
         let mut i = 0;
+        while let Some(v) = b.get(i..i + 8).and_then(eight_digits) {
+            if i + 8 > 18 {
+                return None;
+            }
+            secs = secs * 100_000_000 + i64::from(v);
+            i += 8;
+        }
         while let Some(&c) = b.get(i) {
             let d = c.wrapping_sub(b'0');
             if d > 9 {
@@ -109,14 +117,32 @@ impl Timestamp {
             if b[i] != b'.' || i + 1 == b.len() {
                 return None;
             }
-            let mut scale = 100_000;
-            for &c in &b[i + 1..] {
-                let d = c.wrapping_sub(b'0');
-                if d > 9 {
-                    return None;
+            let frac = &b[i + 1..];
+            if frac.len() <= 8 {
+                // Pad with zeros to eight digits: the value is the fraction in units of
+                // 10^-8 s; digits past the sixth are truncated. The digits are the top
+                // bytes of the text's last eight, shifted down; '0's fill above them.
+                let n = frac.len();
+                let low = match b.len().checked_sub(8).and_then(|s| b.get(s..)) {
+                    Some(last) => {
+                        let mut w = [0u8; 8];
+                        w.copy_from_slice(last);
+                        u64::from_le_bytes(w) >> (64 - 8 * n)
+                    }
+                    None => frac.iter().rev().fold(0u64, |w, &c| w << 8 | u64::from(c)),
+                };
+                let pad = low | 0x3030_3030_3030_3030u64.checked_shl(8 * n as u32).unwrap_or(0);
+                us = i64::from(eight_digits(&pad.to_le_bytes())? / 100);
+            } else {
+                let mut scale = 100_000;
+                for &c in frac {
+                    let d = c.wrapping_sub(b'0');
+                    if d > 9 {
+                        return None;
+                    }
+                    us += i64::from(d) * scale;
+                    scale /= 10;
                 }
-                us += i64::from(d) * scale;
-                scale /= 10;
             }
         }
         let total = secs.checked_mul(MICROS_PER_SEC)?.checked_add(us)?;
@@ -312,6 +338,29 @@ pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
+/// The value of eight ASCII decimal digits, or `None` if any byte is not a digit.
+///
+/// All eight at once: a byte is a digit when its high nibble is 3 and adding 6 does not
+/// carry out of the low nibble; then pairs, quads and the two halves are combined with
+/// three multiplies.
+#[inline(always)]
+fn eight_digits(b: &[u8]) -> Option<u32> {
+    let w: [u8; 8] = b.try_into().ok()?;
+    let v = u64::from_le_bytes(w);
+    let hi = 0xF0F0_F0F0_F0F0_F0F0u64;
+    if (v & hi) != 0x3030_3030_3030_3030
+        || (v.wrapping_add(0x0606_0606_0606_0606) & hi) != 0x3030_3030_3030_3030
+    {
+        return None;
+    }
+    let v = v - 0x3030_3030_3030_3030;
+    // Byte k holds digit k (most significant first, at the lowest address).
+    let v = (v.wrapping_mul(10) + (v >> 8)) & 0x00FF_00FF_00FF_00FF;
+    let v = (v.wrapping_mul(100) + (v >> 16)) & 0x0000_FFFF_0000_FFFF;
+    let v = v.wrapping_mul(10_000) + (v >> 32);
+    Some(v as u32)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -324,6 +373,24 @@ mod tests {
         assert_eq!(Timestamp::parse_epoch("1.5"), Some(Timestamp(1_500_000)));
         assert_eq!(Timestamp::parse_epoch("1.1234567"), Some(Timestamp(1_123_456)));
         assert_eq!(Timestamp::parse_epoch("-1.5"), Some(Timestamp(-1_500_000)));
+        // Eight-digit blocks and their edges.
+        assert_eq!(Timestamp::parse_epoch("12345678"), Some(Timestamp(12_345_678_000_000)));
+        assert_eq!(
+            Timestamp::parse_epoch("99999999.99999999"),
+            Some(Timestamp(99_999_999_999_999))
+        );
+        assert_eq!(
+            Timestamp::parse_epoch("123456789012345678"),
+            None,
+            "18 integer digits overflow the multiply by 10^6"
+        );
+        assert_eq!(
+            Timestamp::parse_epoch("1234567890123.000001"),
+            Some(Timestamp(1_234_567_890_123_000_001))
+        );
+        for bad in ["1234567x.5", "12345678.1234567x", "1.:", "1./", "1234567890123456789"] {
+            assert_eq!(Timestamp::parse_epoch(bad), None, "{bad}");
+        }
         for bad in ["", "-", ".5", "1.", "1e9", "abc", "1.2.3", "99999999999999999999999"] {
             assert_eq!(Timestamp::parse_epoch(bad), None, "{bad}");
         }
