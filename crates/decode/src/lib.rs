@@ -89,7 +89,12 @@ impl FileDecoder {
     pub fn open(path: &Path, file: FileId, opts: &DecodeOptions) -> Result<Self, DecodeError> {
         let opened = input::open(path, opts)
             .map_err(|e| DecodeError { path: path.to_path_buf(), kind: DecodeErrorKind::Io(e) })?;
-        Self::from_opened(path, opened, file, opts, None)
+        let mut d = Self::from_opened(path, opened, file, opts, None)?;
+        // A plain EVTX file is read where the crate seeks, a chunk at a time.
+        if let (Inner::Evtx(e), false) = (&mut d.inner, d.gzip) {
+            e.read_from_disk(path, d.raw_read.clone());
+        }
+        Ok(d)
     }
 
     /// Decodes bytes in memory (plain or gzip) named `name`; `force` skips sniffing.
@@ -142,8 +147,8 @@ impl FileDecoder {
             });
         }
         if format == Format::Evtx {
-            let dec = winlog::EvtxDecoder::new(opened.into_reader(), file)
-                .map_err(|e| err(DecodeErrorKind::BadHeader(e)))?;
+            let size = opened.file_size;
+            let dec = winlog::EvtxDecoder::new(opened.into_reader(), size, file);
             return Ok(FileDecoder {
                 path: path.to_path_buf(),
                 format,
@@ -225,10 +230,11 @@ impl FileDecoder {
         &self.stats
     }
 
-    /// The time the file starts, cheaply: for EVTX from record headers, otherwise the
-    /// first event's time (consuming it).
+    /// The time the file starts, cheaply: for EVTX from record headers (of a plain file
+    /// on disk without reading the rest of it), otherwise the first event's time
+    /// (consuming it).
     pub fn first_ts_hint(&mut self) -> Option<dwell_model::Timestamp> {
-        if let Inner::Evtx(d) = &self.inner {
+        if let Inner::Evtx(d) = &mut self.inner {
             if let Some(t) = d.first_ts() {
                 return Some(t);
             }

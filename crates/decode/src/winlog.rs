@@ -17,6 +17,7 @@
 
 use std::collections::VecDeque;
 use std::io::Read;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use dwell_model::{Body, Event, FileId, Header, SourceRef, Text, Timestamp, WinEvent, WinKind};
@@ -90,48 +91,53 @@ pub fn from_json(v: &Value) -> Result<Option<(Timestamp, WinEvent)>, String> {
     Ok(None)
 }
 
+/// Where `<tag` starts an element (`<tag>`, `<tag ...>` or `<tag/>`) in `b`, from
+/// `from` on. Walks the `<` bytes (memchr) and compares in place: a substring
+/// searcher's set-up would cost more than the search on texts this short.
+fn open_tag_at(b: &[u8], tag: &[u8], from: usize) -> Option<usize> {
+    let hay = b.get(from..)?;
+    memchr::memchr_iter(b'<', hay).map(|i| i + from).find(|&i| {
+        b.get(i + 1..).is_some_and(|r| r.starts_with(tag))
+            && matches!(b.get(i + 1 + tag.len()), Some(b'>' | b' ' | b'/'))
+    })
+}
+
+/// Where `</tag>` starts in `b`.
+fn close_tag_at(b: &[u8], tag: &[u8]) -> Option<usize> {
+    memchr::memchr_iter(b'<', b).find(|&i| {
+        b.get(i + 1) == Some(&b'/')
+            && b.get(i + 2..).is_some_and(|r| r.starts_with(tag))
+            && b.get(i + 2 + tag.len()) == Some(&b'>')
+    })
+}
+
 /// The text between `<tag ...>` and `</tag>` (first occurrence), and the opening tag.
 /// No allocation: this runs several times per record.
 fn xml_element<'a>(x: &'a str, tag: &str) -> Option<(&'a str, &'a str)> {
     let b = x.as_bytes();
-    for (i, _) in x.match_indices(tag) {
-        if i == 0 || b[i - 1] != b'<' {
-            continue;
-        }
-        let after = &x[i + tag.len()..];
-        match after.as_bytes().first() {
-            Some(b'>') | Some(b' ') | Some(b'/') => {}
-            _ => continue,
-        }
-        let open_end = after.find('>')?;
-        let open = &after[..open_end];
-        if open.ends_with('/') {
-            return Some((open, ""));
-        }
-        let body = &after[open_end + 1..];
-        // The matching close tag: `</tag>`.
-        let bb = body.as_bytes();
-        for (j, _) in body.match_indices(tag) {
-            if j >= 2
-                && bb[j - 2] == b'<'
-                && bb[j - 1] == b'/'
-                && bb.get(j + tag.len()) == Some(&b'>')
-            {
-                return Some((open, &body[..j - 2]));
-            }
-        }
-        return None;
+    let i = open_tag_at(b, tag.as_bytes(), 0)?;
+    let after = &x[i + 1 + tag.len()..];
+    let open_end = memchr::memchr(b'>', after.as_bytes())?;
+    let open = &after[..open_end];
+    if open.ends_with('/') {
+        return Some((open, ""));
     }
-    None
+    let body = &after[open_end + 1..];
+    let close = close_tag_at(body.as_bytes(), tag.as_bytes())?;
+    Some((open, &body[..close]))
 }
 
+/// The value of attribute `name` in an opening tag's text (`Name="value"`).
 fn xml_attr<'a>(open: &'a str, name: &str) -> Option<&'a str> {
     let b = open.as_bytes();
-    for (i, _) in open.match_indices(name) {
-        let after = &open[i + name.len()..];
-        if (i == 0 || b[i - 1] == b' ') && after.starts_with("=\"") {
-            let rest = &after[2..];
-            return Some(&rest[..rest.find('"')?]);
+    for eq in memchr::memchr_iter(b'=', b) {
+        let Some(start) = eq.checked_sub(name.len()) else { continue };
+        if &b[start..eq] == name.as_bytes()
+            && (start == 0 || b[start - 1] == b' ')
+            && b.get(eq + 1) == Some(&b'"')
+        {
+            let rest = &open[eq + 2..];
+            return Some(&rest[..memchr::memchr(b'"', rest.as_bytes())?]);
         }
     }
     None
@@ -204,9 +210,9 @@ pub fn from_xml(x: &str) -> Result<(Timestamp, WinEvent), String> {
     });
     if let Some(data) = data {
         let mut rest = data;
-        while let Some(i) = rest.find("<Data") {
+        while let Some(i) = open_tag_at(rest.as_bytes(), b"Data", 0) {
             let after = &rest[i + 5..];
-            let Some(gt) = after.find('>') else { break };
+            let Some(gt) = memchr::memchr(b'>', after.as_bytes()) else { break };
             let open = &after[..gt];
             if !(open.is_empty() || open.starts_with(' ') || open.starts_with('/')) {
                 rest = after;
@@ -216,7 +222,7 @@ pub fn from_xml(x: &str) -> Result<(Timestamp, WinEvent), String> {
                 ("", &after[gt + 1..])
             } else {
                 let body = &after[gt + 1..];
-                let Some(close) = body.find("</Data>") else { break };
+                let Some(close) = close_tag_at(body.as_bytes(), b"Data") else { break };
                 (&body[..close], &body[close + 7..])
             };
             match xml_attr(open, "Name") {
@@ -591,8 +597,12 @@ impl WinJsonDecoder {
 }
 
 /// Streaming decoder of an EVTX file, one chunk at a time.
+///
+/// Opening reads nothing past what sniffing read: the file is loaded on the first
+/// event (or the first [`first_ts`](Self::first_ts) call), so listing and ordering many
+/// inputs does not load each of them twice.
 pub struct EvtxDecoder {
-    chunks: evtx::IntoIterChunks<std::io::Cursor<Vec<u8>>>,
+    src: EvtxSource,
     settings: Arc<evtx::ParserSettings>,
     file: FileId,
     queue: VecDeque<Event>,
@@ -603,57 +613,192 @@ pub struct EvtxDecoder {
     first_ts: Option<Timestamp>,
 }
 
-/// The earliest time in the headers of each chunk's first record (FILETIME, 100 ns since
-/// 1601): where a file starts, without rendering a record.
-fn header_first_ts(buf: &[u8]) -> Option<Timestamp> {
+enum EvtxSource {
+    /// Not read yet: the stream and the file's size (to read it in one allocation).
+    Pending(Box<dyn Read + Send>, u64),
+    /// Not read yet: a plain file on disk, read a chunk at a time where the crate seeks
+    /// (no copy of the whole file in memory); bytes read go to the progress counter.
+    PendingFile(std::path::PathBuf, Arc<AtomicU64>),
+    Ready(evtx::IntoIterChunks<std::io::Cursor<Vec<u8>>>),
+    ReadyFile(evtx::IntoIterChunks<DiskFile>),
+    /// Unreadable, already counted.
+    Done,
+}
+
+/// A file read through seeks, reporting how far into it reading has got.
+pub(crate) struct DiskFile {
+    f: std::fs::File,
+    pos: u64,
+    furthest: Arc<AtomicU64>,
+}
+
+impl Read for DiskFile {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.f.read(buf)?;
+        self.pos += n as u64;
+        self.furthest.fetch_max(self.pos, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+impl std::io::Seek for DiskFile {
+    fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
+        self.pos = self.f.seek(to)?;
+        Ok(self.pos)
+    }
+}
+
+/// Bytes of a chunk's start that hold its first record's header.
+const CHUNK_PREFIX: usize = 512 + 24;
+
+/// The time in the header of a chunk's first record, from the chunk's first
+/// [`CHUNK_PREFIX`] bytes (FILETIME, 100 ns since 1601); `None` if it is no chunk.
+fn chunk_first_ts(chunk: &[u8]) -> Option<i64> {
     const EPOCH_DIFF_S: i64 = 11_644_473_600;
+    if !chunk.starts_with(b"ElfChnk\0") {
+        return None;
+    }
+    let rec = chunk.get(512..CHUNK_PREFIX)?;
+    if !rec.starts_with(&[0x2a, 0x2a, 0, 0]) {
+        return None;
+    }
+    let mut ft = [0u8; 8];
+    ft.copy_from_slice(&rec[16..24]);
+    let us = u64::from_le_bytes(ft) as i64 / 10 - EPOCH_DIFF_S * 1_000_000;
+    (us > 0).then_some(us)
+}
+
+/// The earliest time in the headers of each chunk's first record: where a file starts,
+/// without rendering a record.
+fn header_first_ts(buf: &[u8]) -> Option<Timestamp> {
     let mut best: Option<i64> = None;
     let mut off = 4096usize;
-    while let Some(chunk) = buf.get(off..off + 512 + 24) {
+    while let Some(chunk) = buf.get(off..off + CHUNK_PREFIX) {
         if !chunk.starts_with(b"ElfChnk\0") {
             break;
         }
-        let rec = &chunk[512..];
-        if rec.starts_with(&[0x2a, 0x2a, 0, 0]) {
-            let mut ft = [0u8; 8];
-            ft.copy_from_slice(&rec[16..24]);
-            let ft = u64::from_le_bytes(ft) as i64;
-            let us = ft / 10 - EPOCH_DIFF_S * 1_000_000;
-            if us > 0 {
-                best = Some(best.map_or(us, |b| b.min(us)));
-            }
+        if let Some(us) = chunk_first_ts(chunk) {
+            best = Some(best.map_or(us, |b| b.min(us)));
         }
         off += 65_536;
     }
     best.map(Timestamp)
 }
 
+/// Where an EVTX file on disk starts, reading only the first record header of each
+/// chunk (536 bytes per 64 KiB): for ordering inputs before any is decoded. `None` for
+/// a compressed file (it cannot be sought; decode it to learn its start) or one
+/// without a readable chunk.
+pub fn evtx_first_ts(path: &std::path::Path) -> std::io::Result<Option<Timestamp>> {
+    use std::io::{Seek, SeekFrom};
+    let mut f = std::fs::File::open(path)?;
+    let len = f.metadata()?.len();
+    let mut magic = [0u8; 8];
+    if f.read_exact(&mut magic).is_err() || &magic != b"ElfFile\0" {
+        return Ok(None);
+    }
+    let mut best: Option<i64> = None;
+    let mut buf = [0u8; CHUNK_PREFIX];
+    let mut off = 4096u64;
+    while off + CHUNK_PREFIX as u64 <= len {
+        f.seek(SeekFrom::Start(off))?;
+        f.read_exact(&mut buf)?;
+        if !buf.starts_with(b"ElfChnk\0") {
+            break;
+        }
+        if let Some(us) = chunk_first_ts(&buf) {
+            best = Some(best.map_or(us, |b| b.min(us)));
+        }
+        off += 65_536;
+    }
+    Ok(best.map(Timestamp))
+}
+
 impl EvtxDecoder {
-    /// Reads the whole file (EVTX needs random access; logs are tens of MB at most and
-    /// the input layer caps decompressed size) and prepares to walk its chunks.
-    pub fn new(mut reader: Box<dyn Read + Send>, file: FileId) -> Result<Self, String> {
-        let mut buf = Vec::new();
-        reader.read_to_end(&mut buf).map_err(|e| e.to_string())?;
-        let first_ts = header_first_ts(&buf);
+    /// A decoder over an EVTX stream of about `size` bytes; nothing is read yet.
+    pub fn new(reader: Box<dyn Read + Send>, size: u64, file: FileId) -> Self {
         let settings = evtx::ParserSettings::new()
             .num_threads(1)
             .separate_json_attributes(false)
             .validate_checksums(false);
-        let parser = evtx::EvtxParser::from_buffer(buf)
-            .map_err(|e| format!("not a readable EVTX file: {e}"))?
-            .with_configuration(settings.clone());
-        Ok(EvtxDecoder {
-            chunks: parser.into_chunks(),
+        EvtxDecoder {
+            src: EvtxSource::Pending(reader, size),
             settings: Arc::new(settings),
             file,
             queue: VecDeque::new(),
             ordinal: 0,
-            first_ts,
-        })
+            first_ts: None,
+        }
     }
 
-    /// When the file starts, from record headers (no record rendered).
-    pub fn first_ts(&self) -> Option<Timestamp> {
+    /// Reads a plain file on disk a chunk at a time instead of from the stream it was
+    /// opened with; `progress` receives how far reading has got.
+    pub(crate) fn read_from_disk(&mut self, path: &std::path::Path, progress: Arc<AtomicU64>) {
+        if matches!(self.src, EvtxSource::Pending(..)) {
+            self.src = EvtxSource::PendingFile(path.to_path_buf(), progress);
+        }
+    }
+
+    /// Prepares to walk the chunks: a file on disk through seeks, a stream by reading it
+    /// whole (EVTX needs random access; the input layer caps decompressed size).
+    fn load(&mut self, stats: Option<&mut FileStats>) {
+        let src = std::mem::replace(&mut self.src, EvtxSource::Done);
+        if let EvtxSource::PendingFile(path, furthest) = src {
+            let parsed = std::fs::File::open(&path).map_err(|e| e.to_string()).and_then(|f| {
+                evtx::EvtxParser::from_read_seek(DiskFile { f, pos: 0, furthest })
+                    .map_err(|e| format!("not a readable EVTX file: {e}"))
+            });
+            match parsed {
+                Ok(p) => {
+                    if self.first_ts.is_none() {
+                        self.first_ts = evtx_first_ts(&path).ok().flatten();
+                    }
+                    let p = p.with_configuration((*self.settings).clone());
+                    self.src = EvtxSource::ReadyFile(p.into_chunks());
+                }
+                Err(e) => {
+                    if let Some(stats) = stats {
+                        stats.anomaly(0, AnomalyKind::BadHeader, e);
+                    }
+                }
+            }
+            return;
+        }
+        let EvtxSource::Pending(reader, size) = src else {
+            self.src = src;
+            return;
+        };
+        let mut reader = reader;
+        // One allocation of the expected size (the size on disk; more for gzip).
+        let mut buf = Vec::with_capacity(usize::try_from(size).unwrap_or(0).min(1 << 30));
+        let read = reader.read_to_end(&mut buf).map_err(|e| e.to_string());
+        let parsed = read.and_then(|_| {
+            self.first_ts = header_first_ts(&buf);
+            evtx::EvtxParser::from_buffer(buf)
+                .map_err(|e| format!("not a readable EVTX file: {e}"))
+                .map(|p| p.with_configuration((*self.settings).clone()))
+        });
+        match parsed {
+            Ok(p) => self.src = EvtxSource::Ready(p.into_chunks()),
+            Err(e) => {
+                if let Some(stats) = stats {
+                    stats.anomaly(0, AnomalyKind::BadHeader, e);
+                }
+            }
+        }
+    }
+
+    /// When the file starts, from record headers (no record rendered): for a file on
+    /// disk by seeking to each chunk's first record, for a stream by loading it.
+    pub fn first_ts(&mut self) -> Option<Timestamp> {
+        match &self.src {
+            EvtxSource::PendingFile(path, _) => {
+                if self.first_ts.is_none() {
+                    self.first_ts = evtx_first_ts(path).ok().flatten();
+                }
+            }
+            _ => self.load(None),
+        }
         self.first_ts
     }
 
@@ -663,7 +808,14 @@ impl EvtxDecoder {
             if let Some(ev) = self.queue.pop_front() {
                 return Some(ev);
             }
-            let chunk = self.chunks.next()?;
+            if matches!(self.src, EvtxSource::Pending(..) | EvtxSource::PendingFile(..)) {
+                self.load(Some(stats));
+            }
+            let chunk = match &mut self.src {
+                EvtxSource::Ready(chunks) => chunks.next()?,
+                EvtxSource::ReadyFile(chunks) => chunks.next()?,
+                _ => return None,
+            };
             let mut data = match chunk {
                 Ok(d) => d,
                 Err(e) => {

@@ -39,6 +39,17 @@ fn every_windows_log_decodes_completely() {
         assert_eq!(st.records, events + st.anomaly_total(), "{}: {:?}", row.rel, st.anomalies);
         match d.format() {
             Format::Evtx => {
+                // Where the file starts (for ordering inputs): seeking to each chunk's
+                // first record header on disk gives what loading the whole file gives.
+                let mut on_disk =
+                    FileDecoder::open(&row.path, FileId(0), &DecodeOptions::default()).unwrap();
+                let bytes = std::fs::read(&row.path).unwrap();
+                let mut in_memory =
+                    FileDecoder::from_bytes("mem.evtx", bytes, None, &DecodeOptions::default())
+                        .unwrap();
+                let first = on_disk.first_ts_hint();
+                assert_eq!(first, in_memory.first_ts_hint(), "{}", row.rel);
+                assert!(first.is_some(), "{}", row.rel);
                 let mut p = evtx::EvtxParser::from_path(&row.path).unwrap();
                 let crate_count = p.records_json_value().count() as u64;
                 assert_eq!(st.records, crate_count, "{}", row.rel);
