@@ -15,6 +15,7 @@
 //! is Sysmon's `UtcTime` when present (the moment of the action), else the record's
 //! creation time; a record with neither is counted and skipped.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::io::Read;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -96,8 +97,10 @@ pub fn from_json(v: &Value) -> Result<Option<(Timestamp, WinEvent)>, String> {
 /// searcher's set-up would cost more than the search on texts this short.
 fn open_tag_at(b: &[u8], tag: &[u8], from: usize) -> Option<usize> {
     let hay = b.get(from..)?;
+    let first = tag.first().copied();
     memchr::memchr_iter(b'<', hay).map(|i| i + from).find(|&i| {
-        b.get(i + 1..).is_some_and(|r| r.starts_with(tag))
+        b.get(i + 1).copied() == first
+            && b.get(i + 1..).is_some_and(|r| r.starts_with(tag))
             && matches!(b.get(i + 1 + tag.len()), Some(b'>' | b' ' | b'/'))
     })
 }
@@ -106,6 +109,7 @@ fn open_tag_at(b: &[u8], tag: &[u8], from: usize) -> Option<usize> {
 fn close_tag_at(b: &[u8], tag: &[u8]) -> Option<usize> {
     memchr::memchr_iter(b'<', b).find(|&i| {
         b.get(i + 1) == Some(&b'/')
+            && b.get(i + 2).copied() == tag.first().copied()
             && b.get(i + 2..).is_some_and(|r| r.starts_with(tag))
             && b.get(i + 2 + tag.len()) == Some(&b'>')
     })
@@ -143,9 +147,9 @@ fn xml_attr<'a>(open: &'a str, name: &str) -> Option<&'a str> {
     None
 }
 
-fn xml_unescape(s: &str) -> String {
-    if !s.contains('&') {
-        return s.to_string();
+fn xml_unescape(s: &str) -> Cow<'_, str> {
+    if memchr::memchr(b'&', s.as_bytes()).is_none() {
+        return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
@@ -182,21 +186,22 @@ fn xml_unescape(s: &str) -> String {
         }
     }
     out.push_str(rest);
-    out
+    Cow::Owned(out)
 }
 
 /// A rendered event in Windows' event XML (`<Event><System>...<EventData><Data
 /// Name="...">`), as Sysmon for Linux writes to syslog and `wevtutil qe /f:xml` prints.
 pub fn from_xml(x: &str) -> Result<(Timestamp, WinEvent), String> {
     let (_, system) = xml_element(x, "System").ok_or("event XML without System")?;
-    let text = |tag: &str| xml_element(system, tag).map(|(_, t)| xml_unescape(t.trim()));
+    let text =
+        |tag: &str| xml_element(system, tag).map(|(_, t)| xml_unescape(t.trim()).into_owned());
     let event_id =
         text("EventID").and_then(|t| t.parse().ok()).ok_or("event XML without EventID")?;
     let channel = text("Channel").unwrap_or_default();
     let computer = text("Computer").unwrap_or_default();
     let provider = xml_element(system, "Provider")
         .and_then(|(open, _)| xml_attr(open, "Name"))
-        .map(xml_unescape);
+        .map(|n| xml_unescape(n).into_owned());
     let created = xml_element(system, "TimeCreated")
         .and_then(|(open, _)| xml_attr(open, "SystemTime"))
         .and_then(Timestamp::parse_rfc3339);
@@ -245,7 +250,7 @@ pub fn from_xml(x: &str) -> Result<(Timestamp, WinEvent), String> {
 
 /// `<UserData><LogFileCleared xmlns="..."><SubjectUserName>u</SubjectUserName>...`: the
 /// children of UserData's one element, as fields.
-fn user_data(user: &str, raw: &mut Vec<(String, String)>) {
+fn user_data<'a>(user: &'a str, raw: &mut Vec<(Cow<'a, str>, Cow<'a, str>)>) {
     let Some(start) = user.find('<') else { return };
     let Some(open_end) = user[start..].find('>').map(|e| start + e) else { return };
     let mut rest = &user[open_end + 1..];
@@ -258,14 +263,14 @@ fn user_data(user: &str, raw: &mut Vec<(String, String)>) {
         let tag = &after[..name_end];
         let Some(gt) = after.find('>') else { break };
         if after[..gt].ends_with('/') {
-            raw.push((tag.to_string(), String::new()));
+            raw.push((Cow::Borrowed(tag), Cow::Borrowed("")));
             rest = &after[gt + 1..];
             continue;
         }
         let body = &after[gt + 1..];
         let close = format!("</{tag}>");
         let Some(c) = body.find(&close) else { break };
-        raw.push((tag.to_string(), xml_unescape(&body[..c])));
+        raw.push((Cow::Borrowed(tag), xml_unescape(&body[..c])));
         rest = &body[c + close.len()..];
     }
 }
@@ -413,14 +418,14 @@ fn from_flat(obj: &Map<String, Value>) -> Result<(Timestamp, WinEvent), String> 
     finish(created, channel, computer, provider, event_id, record_id, raw)
 }
 
-fn finish(
+fn finish<K: AsRef<str>, V: AsRef<str>>(
     created: Option<Timestamp>,
     channel: String,
     computer: String,
     provider: Option<String>,
     event_id: u32,
     record_id: Option<u64>,
-    raw: Vec<(String, String)>,
+    raw: Vec<(K, V)>,
 ) -> Result<(Timestamp, WinEvent), String> {
     let kind = WinKind::classify(&channel, provider.as_deref().unwrap_or(""), event_id);
     let fields = map_fields(kind, event_id, raw);
@@ -447,7 +452,11 @@ fn finish(
 /// Renames per record kind so that every source speaks Sysmon's vocabulary; names not
 /// listed stay as logged. Security 4688's `ProcessId` is the *creator*: it becomes
 /// `ParentProcessId` and `NewProcessId` becomes `ProcessId`.
-pub fn map_fields(kind: WinKind, event_id: u32, raw: Vec<(String, String)>) -> Vec<(Text, Text)> {
+pub fn map_fields<K: AsRef<str>, V: AsRef<str>>(
+    kind: WinKind,
+    event_id: u32,
+    raw: Vec<(K, V)>,
+) -> Vec<(Text, Text)> {
     let rename = |k: &str| -> Option<&'static str> {
         match (kind, event_id, k) {
             (WinKind::Process, 4688, "NewProcessName") => Some("Image"),
@@ -464,20 +473,21 @@ pub fn map_fields(kind: WinKind, event_id: u32, raw: Vec<(String, String)>) -> V
     };
     let mut out: Vec<(Text, Text)> = Vec::with_capacity(raw.len() + 1);
     let mut subject: (Option<String>, Option<String>) = (None, None);
-    for (k, v) in raw {
+    for (k, v) in &raw {
+        let (k, v) = (k.as_ref(), v.as_ref());
         if kind == WinKind::Process && event_id == 4688 {
-            match k.as_str() {
-                "SubjectUserName" => subject.0 = Some(v.clone()),
-                "SubjectDomainName" => subject.1 = Some(v.clone()),
+            match k {
+                "SubjectUserName" => subject.0 = Some(v.to_string()),
+                "SubjectDomainName" => subject.1 = Some(v.to_string()),
                 _ => {}
             }
         }
-        let name: Text = match rename(&k) {
+        let name: Text = match rename(k) {
             Some(n) => intern(n),
-            None => intern(&k),
+            None => intern(k),
         };
-        let v = if v.contains("%%") { render_message_codes(&v) } else { v };
-        out.push((name, v.into()));
+        let v: Text = if v.contains("%%") { render_message_codes(v).into() } else { v.into() };
+        out.push((name, v));
     }
     // 4688 has no `User`; Sysmon writes `DOMAIN\name`.
     if let (WinKind::Process, 4688, (Some(user), dom)) = (kind, event_id, subject) {

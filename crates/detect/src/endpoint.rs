@@ -63,6 +63,45 @@ pub fn mocked_windir(p: &str) -> bool {
 /// (`-`, `/`, en dash, em dash, horizontal bar) made `/`, runs of spaces folded,
 /// caret escapes (`c^e^r^t^u^t^i^l`) removed.
 pub fn norm_cmdline(c: &str) -> String {
+    if c.is_ascii() {
+        return norm_cmdline_ascii(c.as_bytes());
+    }
+    norm_cmdline_chars(c)
+}
+
+/// [`norm_cmdline`] byte by byte for ASCII text (almost every command line): the same
+/// rules without decoding characters or case-mapping through Unicode tables.
+fn norm_cmdline_ascii(c: &[u8]) -> String {
+    let mut out = Vec::with_capacity(c.len());
+    let mut prev_space = false;
+    let mut prev = b' ';
+    let mut dash_opt = false;
+    for &b in c {
+        if b == b'^' {
+            continue;
+        }
+        if b == b'-' && dash_opt {
+            dash_opt = false;
+            continue;
+        }
+        dash_opt = b == b'-' && (prev == b' ' || prev == b'"');
+        let b = if dash_opt { b'/' } else { b };
+        // `char::is_whitespace` over ASCII: space, \t, \n, vertical tab, form feed, \r.
+        if matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') {
+            if !prev_space {
+                out.push(b' ');
+            }
+            prev_space = true;
+        } else {
+            out.push(b.to_ascii_lowercase());
+            prev_space = false;
+        }
+        prev = b;
+    }
+    String::from_utf8(out).unwrap_or_default()
+}
+
+fn norm_cmdline_chars(c: &str) -> String {
     let mut out = String::with_capacity(c.len());
     let mut prev_space = false;
     let mut prev = ' ';
@@ -173,5 +212,19 @@ mod tests {
         assert_eq!(norm_cmdline("c^e^r^t^u^t^i^l \u{2013}decode a b"), "certutil /decode a b");
         assert_eq!(norm_cmdline("a-b"), "a-b");
         assert_eq!(norm_cmdline("x --install --silent a--b"), "x /install /silent a--b");
+        // The ASCII path and the character path agree on every ASCII text: all
+        // strings of length 4 over the characters the rules treat specially.
+        let alphabet = [b'-', b'^', b' ', b'\t', 0x0b, b'"', b'A', b'z', b'/'];
+        for n in 0..alphabet.len().pow(4) {
+            let mut k = n;
+            let s: String = (0..4)
+                .map(|_| {
+                    let c = alphabet[k % alphabet.len()];
+                    k /= alphabet.len();
+                    c as char
+                })
+                .collect();
+            assert_eq!(norm_cmdline_ascii(s.as_bytes()), norm_cmdline_chars(&s), "{s:?}");
+        }
     }
 }
