@@ -470,14 +470,16 @@ fn ntp(seed: u64, ts_us: i64, reply: bool) -> Vec<u8> {
 
 /// A TLS record (TLS 1.2 on the record layer).
 fn record(ctype: u8, body: &[u8]) -> Vec<u8> {
-    let mut r = vec![ctype, 3, 3];
+    let mut r = Vec::with_capacity(5 + body.len());
+    r.extend([ctype, 3, 3]);
     u16b(&mut r, body.len() as u16);
     r.extend_from_slice(body);
     r
 }
 
 fn handshake(t: u8, body: &[u8]) -> Vec<u8> {
-    let mut v = vec![t];
+    let mut v = Vec::with_capacity(4 + body.len());
+    v.push(t);
     u24b(&mut v, body.len());
     v.extend_from_slice(body);
     v
@@ -511,10 +513,14 @@ fn anonymous_tls() -> Tls {
 /// Payload bytes (client, server) of the anonymous TLS 1.2 handshake of
 /// [`anonymous_tls`], from the ClientHello to the server's Finished.
 pub fn anonymous_handshake_bytes() -> (u64, u64) {
-    let mut sc = Script::default();
-    let s = Session { resp_bytes: 1, ..Session::tcp(0, 0, 0, 0, 0) };
-    tls(&anonymous_tls(), &[], 0, &s, &mut sc);
-    (sc.sent(0), sc.sent(1))
+    // The same for every session (the sizes depend on no per-session value): built once.
+    static SIZES: std::sync::OnceLock<(u64, u64)> = std::sync::OnceLock::new();
+    *SIZES.get_or_init(|| {
+        let mut sc = Script::default();
+        let s = Session { resp_bytes: 1, ..Session::tcp(0, 0, 0, 0, 0) };
+        tls(&anonymous_tls(), &[], 0, &s, &mut sc);
+        (sc.sent(0), sc.sent(1))
+    })
 }
 
 fn cipher_code(name: &str) -> u16 {
