@@ -549,12 +549,29 @@ pub struct Counters {
     pub bad_krb: u64,
 }
 
+/// A tracked flow and when the sweep is to report it, kept beside the key so that the
+/// sweep reads the table alone instead of every flow's state behind its pointer.
+struct Slot {
+    f: Box<FlowState>,
+    /// `closed` + linger for a closed flow, else `last` + the inactivity timeout.
+    expires: Timestamp,
+}
+
+/// When a sweep at or after this time reports `f`.
+fn expiry(f: &FlowState, cfg: &Config) -> Timestamp {
+    match f.closed {
+        Some(c) => c.add_secs(LINGER_S),
+        None if f.proto == proto::TCP => f.last.add_secs(cfg.tcp_timeout_s),
+        None => f.last.add_secs(cfg.udp_timeout_s),
+    }
+}
+
 /// The flow meter of one capture.
 pub struct Meter {
     cfg: Config,
     file: FileId,
     salt: u64,
-    flows: HashMap<Key, Box<FlowState>, RandomState>,
+    flows: HashMap<Key, Slot, RandomState>,
     frags: HashMap<(IpAddr, IpAddr, u32), Key, RandomState>,
     seq: u64,
     next_sweep: Timestamp,
@@ -622,14 +639,17 @@ impl Meter {
         // A new SYN on a closed flow: the old one is over.
         let syn_only = p.tcp.is_some_and(|t| t.flags & (flags::SYN | flags::ACK) == flags::SYN);
         if syn_only
-            && self.flows.get(&key).is_some_and(|f| f.closed.is_some() || f.s[0].syn && f.s[0].fin)
+            && self
+                .flows
+                .get(&key)
+                .is_some_and(|s| s.f.closed.is_some() || s.f.s[0].syn && s.f.s[0].fin)
         {
-            if let Some(f) = self.flows.remove(&key) {
-                self.finish(f);
+            if let Some(s) = self.flows.remove(&key) {
+                self.finish(s.f);
             }
         }
         let tracked = self.flows.len();
-        let f = match self.flows.entry(key) {
+        let slot = match self.flows.entry(key) {
             std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
             std::collections::hash_map::Entry::Vacant(v) => {
                 if tracked >= self.cfg.max_flows {
@@ -684,9 +704,10 @@ impl Meter {
                 } else if p.proto == proto::UDP && (p.sport == 88 || p.dport == 88) {
                     f.app = App::Krb(Box::default());
                 }
-                v.insert(f)
+                v.insert(Slot { f, expires: ts })
             }
         };
+        let Slot { f, expires } = slot;
         let dir = usize::from(
             !(p.src == f.orig.0
                 && (p.sport == f.orig.1 || p.proto == proto::ICMP || p.proto == proto::ICMP6)),
@@ -698,6 +719,7 @@ impl Meter {
         };
         f.last = f.last.max(ts);
         f.first = f.first.min(ts);
+        *expires = expiry(f, &self.cfg);
         let side = &mut f.s[dir];
         side.pkts += 1;
         side.ip_bytes += u64::from(p.ip_len);
@@ -709,7 +731,11 @@ impl Meter {
         let file = self.file;
         let salt = self.salt;
         match p.tcp {
-            Some(t) => tcp(f, dir, t, p, ts, events, file, salt, &mut self.counters, &mut self.sh),
+            Some(t) => {
+                tcp(f, dir, t, p, ts, events, file, salt, &mut self.counters, &mut self.sh);
+                // A FIN pair or a reset closes the flow: it goes after the linger.
+                *expires = expiry(f, &self.cfg);
+            }
             None if p.proto == proto::UDP => {
                 if p.payload_len > 0 {
                     f.letter(dir, b'D');
@@ -772,24 +798,16 @@ impl Meter {
 
     /// Reports flows that ended or went idle.
     fn sweep(&mut self, now: Timestamp) {
-        let (tcp_to, udp_to) = (self.cfg.tcp_timeout_s, self.cfg.udp_timeout_s);
         let mut done: Vec<(Timestamp, u64, Key)> = self
             .flows
             .iter()
-            .filter(|(_, f)| {
-                let idle = now.secs_since(f.last);
-                match f.closed {
-                    Some(c) => now.secs_since(c) >= LINGER_S as f64,
-                    None if f.proto == proto::TCP => idle >= tcp_to as f64,
-                    None => idle >= udp_to as f64,
-                }
-            })
-            .map(|(k, f)| (f.first, f.seq, *k))
+            .filter(|(_, s)| s.expires <= now)
+            .map(|(k, s)| (s.f.first, s.f.seq, *k))
             .collect();
         done.sort_unstable_by_key(|(t, s, _)| (*t, *s));
         for (_, _, k) in done {
-            if let Some(f) = self.flows.remove(&k) {
-                self.finish(f);
+            if let Some(s) = self.flows.remove(&k) {
+                self.finish(s.f);
             }
         }
     }
@@ -797,7 +815,7 @@ impl Meter {
     /// The capture ended: every flow is reported, oldest first.
     pub fn flush(&mut self) {
         // Out of the table (whose memory goes back), oldest last so it pops first.
-        let mut all: Vec<Box<FlowState>> = self.flows.drain().map(|(_, f)| f).collect();
+        let mut all: Vec<Box<FlowState>> = self.flows.drain().map(|(_, s)| s.f).collect();
         self.flows.shrink_to_fit();
         all.sort_unstable_by_key(|f| std::cmp::Reverse((f.first, f.seq)));
         self.closing = all;
