@@ -490,7 +490,7 @@ const ENDPOINT: &[EndpointCase] = &[
     ("lateral/sbousseaden_LM_4624_mimikatz_sekurlsa_pth_source_machine.evtx", Some(("remote_execution", "T1550.002")), "logon type 9 seclogo"),
     ("lateral/sbousseaden_LM_sysmon_3_DCOM_ShellBrowserWindow_ShellWindows.evtx", Some(("remote_execution", "T1021.003")), "explorer accepting remote connections"),
     ("lateral/sbousseaden_lm_remote_registry_sysmon_1_13_3.evtx", Some(("remote_execution", "T1547.001")), "Remote Registry Run key"),
-    ("lateral/sbousseaden_LM_sysmon_3_12_13_1_SharpRDP.evtx", None, "SharpRDP drives an RDP session's keyboard: the trace is RunMRU writes by explorer during an inbound RDP session, not correlated yet"),
+    ("lateral/sbousseaden_LM_sysmon_3_12_13_1_SharpRDP.evtx", Some(("remote_execution", "T1021.001")), "SharpRDP: Run-dialog commands (RunMRU) seconds after each inbound RDP connection, repeated"),
     ("lateral/covenant_sharpsc_create_dcerpc_smb_svcctl_2020-08-06022635.json", Some(("remote_execution", "T1569.002")), "SVCCTL pipe from 172.18.39.5"),
     ("lateral/covenant_sharpwmi_create_dcerpc_wmi_2020-08-06035621.json", Some(("remote_execution", "T1047")), "WmiPrvSE -> grunt"),
     ("lateral/empire_psexec_dcerpc_tcp_svcctl_2020-09-20121608.json.gz", Some(("remote_execution", "T1569.002")), "service running %COMSPEC%"),

@@ -6,9 +6,11 @@
 //! spawning programs, DCOM objects (MMC20.Application, ShellWindows/ShellBrowserWindow,
 //! LethalHTA's `mshta -Embedding`), remote scheduled tasks (ATSVC) and remote services
 //! (SVCCTL) over SMB named pipes, tools copied to administrative shares, remote
-//! registry writes to autostart keys, and pass-the-hash logons (`sekurlsa::pth`).
+//! registry writes to autostart keys, pass-the-hash logons (`sekurlsa::pth`), and
+//! commands typed into the Run dialog by an RDP client seconds after it connected
+//! (SharpRDP drives a session's keyboard to do exactly that).
 //!
-//! **ATT&CK.** T1021.002 SMB/Admin shares, T1021.003 DCOM, T1021.006 WinRM, T1569.002
+//! **ATT&CK.** T1021.001 RDP, T1021.002 SMB/Admin shares, T1021.003 DCOM, T1021.006 WinRM, T1569.002
 //! Service Execution, T1047 WMI, T1053.005 Scheduled Task, T1570 Lateral Tool Transfer,
 //! T1550.002 Pass the Hash, T1547.001 Run keys; stage `lateral_movement`.
 //!
@@ -24,13 +26,20 @@
 //! an executable written to `ADMIN$`/`C$` from another address; a logon of type 9
 //! through `seclogo`; a scripting host that loads the Task Scheduler library and talks
 //! to another computer's RPC endpoint mapper; a Run-key write by the Remote Registry
-//! service. Evidence of the same kind on the same computer from the same source joins
-//! one finding. The source address, when the record has it, is the finding's peer.
+//! service; a command that Explorer records in `RunMRU` (the Run dialog's history)
+//! within seconds of an inbound RDP connection (Sysmon 3 on port 3389, or a type-10
+//! logon) — a person logging on needs longer than that before typing, a program
+//! sending keystrokes does not. Evidence of the same kind on the same computer from
+//! the same source joins one finding. The source address, when the record has it, is
+//! the finding's peer.
 //!
 //! **Thresholds and why.** Scores are by how unambiguous the trace is: 80–85 for
 //! tool signatures (PSEXESVC pipes, `\\127.0.0.1\ADMIN$\__` redirections), 70–75 for
 //! shells as services and WMI/WinRM children, 55–60 for SVCCTL/ATSVC pipe access alone
-//! (remote administration consoles open them too).
+//! (remote administration consoles open them too). A Run-dialog command right after
+//! an RDP connection scores 45 once (an administrator reconnecting to an open session
+//! can be that quick) and 65 when the same source repeats connect-then-command within
+//! an hour; +10 when the command starts an interpreter or fetches a URL.
 //!
 //! **Known false positives.** Software deployment through PsExec or WMI by
 //! administrators (approve their jump hosts in the org profile: findings whose source
@@ -68,6 +77,12 @@ detector_config! {
         /// Seconds after a network logon (4624 type 3/10) within which an execution
         /// record on the same computer is attributed to that logon's source.
         pub logon_window_s: f64 = 120.0,
+        /// Seconds after an inbound RDP connection within which a Run-dialog command
+        /// is taken as typed by the connecting program.
+        pub rdp_run_window_s: f64 = 15.0,
+        /// Seconds within which a second connect-then-command from the same source
+        /// counts as a repetition.
+        pub rdp_repeat_window_s: f64 = 3600.0,
     }
 }
 
@@ -81,6 +96,7 @@ pub static META: DetectorMeta = DetectorMeta {
     title: "Remote execution on a host",
     stage: Stage::LateralMovement,
     attack: &[
+        t("T1021.001"),
         t("T1021.002"),
         t("T1021.003"),
         t("T1021.006"),
@@ -104,7 +120,7 @@ pub static META: DetectorMeta = DetectorMeta {
           WMI/WinRM/DCOM server children, Impacket output redirections to ADMIN$, remote-exec \
           tool pipes, SVCCTL/ATSVC pipes and executables written to admin shares from other \
           addresses, remote scheduled tasks, Remote Registry Run-key writes, pass-the-hash \
-          logons.",
+          logons, Run-dialog commands typed seconds after an inbound RDP connection.",
     params: Config::params,
 };
 
@@ -119,6 +135,8 @@ fn build(cx: &BuildCx<'_>) -> Result<Box<dyn Detector>, ConfigError> {
         task_loads: HashMap::default(),
         remote_registry: Default::default(),
         logons: HashMap::default(),
+        rdp_in: HashMap::default(),
+        rdp_runs: HashMap::default(),
     }))
 }
 
@@ -173,6 +191,12 @@ pub struct RemoteExecution {
     remote_registry: std::collections::HashSet<(String, u64), RandomState>,
     /// Computer → its latest network or remote-interactive logon (time s, source, user).
     logons: HashMap<String, (f64, IpAddr, String), RandomState>,
+    /// Computer → its latest inbound RDP connection or remote-interactive logon (time s,
+    /// source).
+    rdp_in: HashMap<String, (f64, IpAddr), RandomState>,
+    /// (computer, source) → Run-dialog commands right after an RDP connection: (count,
+    /// time of the latest).
+    rdp_runs: HashMap<(String, IpAddr), (u32, f64), RandomState>,
 }
 
 struct Hit {
@@ -252,6 +276,78 @@ fn service_command(name: &str, image_path: &str) -> Option<Hit> {
 }
 
 impl RemoteExecution {
+    fn rdp_connected(&mut self, host: String, at: f64, src: IpAddr) {
+        if self.rdp_in.len() >= 100_000 {
+            self.rdp_in.clear();
+        }
+        self.rdp_in.insert(host, (at, src));
+    }
+
+    /// A Run-dialog history entry (`RunMRU\a` = `command\1`): suspicious when an RDP
+    /// client connected to this computer seconds before.
+    fn run_dialog(&mut self, ev: &Event, w: &WinEvent) -> Option<Hit> {
+        let host = w.host_key();
+        let (at, src) = *self.rdp_in.get(&host)?;
+        let after = secs(ev) - at;
+        if !(0.0..=self.cfg.rdp_run_window_s).contains(&after) {
+            return None;
+        }
+        let command = w.get("Details")?.trim();
+        let command = command.strip_suffix("\\1").unwrap_or(command);
+        if command.is_empty() {
+            return None;
+        }
+        if self.rdp_runs.len() >= 100_000 {
+            self.rdp_runs.clear();
+        }
+        let e = self.rdp_runs.entry((host, src)).or_insert((0, f64::MIN));
+        if secs(ev) - e.1 > self.cfg.rdp_repeat_window_s {
+            e.0 = 0;
+        }
+        e.0 += 1;
+        e.1 = secs(ev);
+        let times = e.0;
+        let mut score = if times >= 2 { 65.0 } else { 45.0 };
+        let c = format!(" {} ", norm_cmdline(command));
+        let loud = any(
+            &c,
+            &[
+                "cmd",
+                "powershell",
+                "pwsh",
+                "mshta",
+                "rundll32",
+                "regsvr32",
+                "wscript",
+                "cscript",
+                "certutil",
+                "bitsadmin",
+                "msiexec",
+                "http://",
+                "https://",
+                "\\\\",
+            ],
+        );
+        if loud {
+            score += 10.0;
+        }
+        let mut h = hit(
+            "rdp_run_dialog",
+            score,
+            &[t("T1021.001")],
+            format!(
+                "`{command}` typed into the Run dialog {after:.0} s after an RDP connection from {src}{}",
+                if times >= 2 {
+                    format!(" (connect-then-command {times} times within the hour)")
+                } else {
+                    String::new()
+                }
+            ),
+        );
+        h.source = Some(src);
+        Some(h)
+    }
+
     fn judge(&mut self, ev: &Event, w: &WinEvent) -> Option<Hit> {
         match w.kind {
             WinKind::ServiceInstall => {
@@ -264,6 +360,9 @@ impl RemoteExecution {
                 if target.contains("\\services\\") && target.ends_with("\\imagepath") {
                     let svc = target.rsplit('\\').nth(1).unwrap_or("?").to_string();
                     return service_command(&svc, w.get("Details")?);
+                }
+                if target.contains("\\explorer\\runmru\\") && !target.ends_with("\\mrulist") {
+                    return self.run_dialog(ev, w);
                 }
                 if self.remote_registry.contains(&key)
                     && (target.contains("\\currentversion\\run") || target.contains("\\services\\"))
@@ -403,6 +502,9 @@ impl RemoteExecution {
                         }
                         let user = w.get("TargetUserName").unwrap_or("?").to_string();
                         self.logons.insert(w.host_key(), (secs(ev), ip, user));
+                        if ty == 10 {
+                            self.rdp_connected(w.host_key(), secs(ev), ip);
+                        }
                     }
                 }
                 let process = w.get("LogonProcessName").unwrap_or("").trim().to_ascii_lowercase();
@@ -463,6 +565,12 @@ impl RemoteExecution {
                 let initiated = w.get("Initiated").is_some_and(|v| v.eq_ignore_ascii_case("true"));
                 let image = base(w.get("Image").unwrap_or(""));
                 let port = w.get_u64("DestinationPort").unwrap_or(0);
+                if !initiated && port == 3389 {
+                    if let Some(src) = remote_ip(w.get("SourceIp")) {
+                        self.rdp_connected(w.host_key(), secs(ev), src);
+                    }
+                    return None;
+                }
                 if initiated && port == 135 {
                     let pid = w.get_u64("ProcessId")?;
                     let at = *self.task_loads.get(&(w.host_key(), pid))?;

@@ -28,7 +28,83 @@ fn det() -> RemoteExecution {
         task_loads: HashMap::default(),
         remote_registry: Default::default(),
         logons: HashMap::default(),
+        rdp_in: HashMap::default(),
+        rdp_runs: HashMap::default(),
     }
+}
+
+/// An inbound RDP connection (Sysmon 3 on port 3389) and a Run-dialog entry Explorer
+/// writes `after` seconds later.
+fn rdp_then_run(at: f64, after: f64, command: &str) -> Vec<Event> {
+    vec![
+        ev::win(
+            at,
+            "WS1",
+            "Sysmon",
+            3,
+            &[
+                ("Image", "C:\\Windows\\System32\\svchost.exe"),
+                ("Initiated", "false"),
+                ("SourceIp", "10.0.5.9"),
+                ("DestinationPort", "3389"),
+            ],
+        ),
+        ev::win(
+            at + after,
+            "WS1",
+            "Sysmon",
+            13,
+            &[
+                ("Image", "C:\\Windows\\Explorer.EXE"),
+                (
+                    "TargetObject",
+                    "HKU\\S-1-5-21-1\\Software\\Microsoft\\Windows\\CurrentVersion\\Explorer\\RunMRU\\a",
+                ),
+                ("Details", command),
+            ],
+        ),
+    ]
+}
+
+#[test]
+fn run_dialog_commands_seconds_after_rdp_connections_are_remote_execution() {
+    let p = profile_with_internal(&["10.0.0.0/8"]);
+    // Once: suspicious, below alerting (an administrator reconnecting can be that quick).
+    let once = run(&mut det(), &rdp_then_run(100.0, 7.0, "notepad.exe\\1"), &p);
+    assert_eq!(once.len(), 1);
+    assert_eq!(once[0].draft.score, 45.0);
+    assert_eq!(once[0].draft.attack.as_deref(), Some(&[t("T1021.001")][..]));
+    assert_eq!(once[0].draft.peer.as_ref().and_then(|p| p.ip), Some("10.0.5.9".parse().unwrap()));
+    // Connect-then-command again from the same source within the hour: SharpRDP's rhythm;
+    // an interpreter on top.
+    let mut evs = rdp_then_run(100.0, 7.0, "notepad.exe\\1");
+    evs.extend(rdp_then_run(200.0, 6.0, "powershell.exe -nop\\1"));
+    let twice = run(&mut det(), &evs, &p);
+    assert!(
+        twice.iter().any(|f| f.draft.score == 75.0),
+        "{:?}",
+        twice.iter().map(|f| f.draft.score).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn run_dialog_use_long_after_a_logon_or_without_rdp_is_silent() {
+    let p = profile_with_internal(&["10.0.0.0/8"]);
+    // A person: connected, the desktop loaded, a minute later typed a command.
+    assert!(run(&mut det(), &rdp_then_run(100.0, 60.0, "cmd.exe\\1"), &p).is_empty());
+    // No RDP connection at all: the console user.
+    let local = rdp_then_run(100.0, 5.0, "cmd.exe\\1").split_off(1);
+    assert!(run(&mut det(), &local, &p).is_empty());
+    // The list-order value, not a command.
+    let mut mru = rdp_then_run(100.0, 5.0, "a");
+    if let Body::Win(w) = &mut mru[1].body {
+        for (k, v) in w.fields.iter_mut() {
+            if &**k == "TargetObject" {
+                *v = "HKU\\S-1-5-21-1\\Software\\Microsoft\\Windows\\CurrentVersion\\Explorer\\RunMRU\\MRUList".into();
+            }
+        }
+    }
+    assert!(run(&mut det(), &mru, &p).is_empty());
 }
 
 #[test]
