@@ -495,7 +495,7 @@ const ENDPOINT: &[EndpointCase] = &[
     ("lateral/covenant_sharpwmi_create_dcerpc_wmi_2020-08-06035621.json", Some(("remote_execution", "T1047")), "WmiPrvSE -> grunt"),
     ("lateral/empire_psexec_dcerpc_tcp_svcctl_2020-09-20121608.json.gz", Some(("remote_execution", "T1569.002")), "service running %COMSPEC%"),
     ("lateral/schtask_create_2020-12-1907003032.json", Some(("remote_execution", "T1053.005")), "task running a command"),
-    ("lateral/covenant_psremoting_command_2020-08-06115603.json.gz", None, "Covenant runs inside wsmprovhost without child processes; dwell sees its LSASS read (credential_access), not the remoting itself"),
+    ("lateral/covenant_psremoting_command_2020-08-06115603.json.gz", Some(("remote_execution", "T1021.006")), "GruntHTTP.exe on the Desktop opens WinRM to the next workstation"),
     ("rmm/sbousseaden_CA_teamviewer-dumper_sysmon_10.evtx", Some(("credential_access", "T1555")), "TeamViewer memory read"),
     ("beacon/aptsimulator_cobaltstrike_2021-06-11T21081492.json", Some(("remote_execution", "T1569.002")), "Cobalt Strike getsystem: a service echoing into a named pipe"),
     ("edge_exploit/syslog_sysmon_log4shell_cve2021_44228_jndi_reference_2022-05-11181020.json", Some(("lolbin", "T1190")), "Tomcat's java started bash: the exploited service"),

@@ -8,7 +8,9 @@
 //! (SVCCTL) over SMB named pipes, tools copied to administrative shares, remote
 //! registry writes to autostart keys, pass-the-hash logons (`sekurlsa::pth`), and
 //! commands typed into the Run dialog by an RDP client seconds after it connected
-//! (SharpRDP drives a session's keyboard to do exactly that).
+//! (SharpRDP drives a session's keyboard to do exactly that), and WinRM sessions
+//! opened by programs that live in user-writable folders (the remoting side of an
+//! implant such as Covenant's Grunt).
 //!
 //! **ATT&CK.** T1021.001 RDP, T1021.002 SMB/Admin shares, T1021.003 DCOM, T1021.006 WinRM, T1569.002
 //! Service Execution, T1047 WMI, T1053.005 Scheduled Task, T1570 Lateral Tool Transfer,
@@ -39,7 +41,9 @@
 //! (remote administration consoles open them too). A Run-dialog command right after
 //! an RDP connection scores 45 once (an administrator reconnecting to an open session
 //! can be that quick) and 65 when the same source repeats connect-then-command within
-//! an hour; +10 when the command starts an interpreter or fetches a URL.
+//! an hour; +10 when the command starts an interpreter or fetches a URL. A WinRM
+//! connection from a program in a user-writable folder scores 65 (administrators
+//! remote through powershell, pwsh or winrs, installed where users cannot write).
 //!
 //! **Known false positives.** Software deployment through PsExec or WMI by
 //! administrators (approve their jump hosts in the org profile: findings whose source
@@ -120,7 +124,8 @@ pub static META: DetectorMeta = DetectorMeta {
           WMI/WinRM/DCOM server children, Impacket output redirections to ADMIN$, remote-exec \
           tool pipes, SVCCTL/ATSVC pipes and executables written to admin shares from other \
           addresses, remote scheduled tasks, Remote Registry Run-key writes, pass-the-hash \
-          logons, Run-dialog commands typed seconds after an inbound RDP connection.",
+          logons, Run-dialog commands typed seconds after an inbound RDP connection, WinRM \
+          sessions opened by programs in user-writable folders.",
     params: Config::params,
 };
 
@@ -204,11 +209,17 @@ struct Hit {
     score: f64,
     attack: Vec<Technique>,
     what: String,
+    /// The other computer: where the execution came from, or (`outbound`) where this
+    /// computer started it.
     source: Option<IpAddr>,
+    /// This computer is the one that reached out: `source` is the target, and the
+    /// admin-host discount looks at this computer's own address (`local`).
+    outbound: bool,
+    local: Option<IpAddr>,
 }
 
 fn hit(rule: &'static str, score: f64, attack: &[Technique], what: String) -> Hit {
-    Hit { rule, score, attack: attack.to_vec(), what, source: None }
+    Hit { rule, score, attack: attack.to_vec(), what, source: None, outbound: false, local: None }
 }
 
 fn remote_ip(v: Option<&str>) -> Option<IpAddr> {
@@ -565,6 +576,29 @@ impl RemoteExecution {
                 let initiated = w.get("Initiated").is_some_and(|v| v.eq_ignore_ascii_case("true"));
                 let image = base(w.get("Image").unwrap_or(""));
                 let port = w.get_u64("DestinationPort").unwrap_or(0);
+                if initiated && (port == 5985 || port == 5986) {
+                    // PowerShell remoting is driven by powershell/pwsh, winrs or a
+                    // management console; a program from a user-writable folder
+                    // speaking WinRM is a tool doing it (Covenant's Grunt, Evil-WinRM
+                    // builds, custom C#).
+                    let full = w.get("Image").unwrap_or("");
+                    let shells = ["powershell.exe", "pwsh.exe", "winrs.exe"];
+                    if user_writable(&full.to_ascii_lowercase())
+                        && !shells.contains(&image.as_str())
+                    {
+                        let dst = remote_ip(w.get("DestinationIp"))?;
+                        let mut h = hit(
+                            "winrm_from_tool",
+                            65.0,
+                            &[t("T1021.006")],
+                            format!("{full}, a program in a user-writable folder, opened a WinRM session to {dst} (port {port})"),
+                        );
+                        h.source = Some(dst);
+                        h.outbound = true;
+                        h.local = remote_ip(w.get("SourceIp"));
+                        return Some(h);
+                    }
+                }
                 if !initiated && port == 3389 {
                     if let Some(src) = remote_ip(w.get("SourceIp")) {
                         self.rdp_connected(w.host_key(), secs(ev), src);
@@ -637,7 +671,8 @@ impl Detector for RemoteExecution {
         }
         let mut score = h.score;
         let mut note = String::new();
-        if let Some(src) = h.source {
+        let from = if h.outbound { h.local } else { h.source };
+        if let Some(src) = from {
             if cx.profile().admin_hosts.contains(src) {
                 score -= self.cfg.admin_host_discount;
                 note = format!("; {src} is a declared admin host");

@@ -197,3 +197,41 @@ fn remoting_from_the_admin_jump_host_is_discounted_below_alerting() {
         other.draft.summary
     );
 }
+
+#[test]
+fn winrm_from_a_program_in_a_user_folder_is_a_tool_remoting() {
+    let p = profile_with_internal(&["10.0.0.0/8"]);
+    let conn = |image: &str| {
+        ev::win(
+            100.0,
+            "WS5",
+            "Sysmon",
+            3,
+            &[
+                ("Image", image),
+                ("Initiated", "true"),
+                ("SourceIp", "10.0.1.5"),
+                ("DestinationIp", "10.0.1.6"),
+                ("DestinationPort", "5985"),
+            ],
+        )
+    };
+    let f = run(&mut det(), &[conn("C:\\Users\\bob\\Desktop\\GruntHTTP.exe")], &p);
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].draft.score, 65.0);
+    assert_eq!(f[0].draft.attack.as_deref(), Some(&[t("T1021.006")][..]));
+    assert_eq!(f[0].draft.peer.as_ref().and_then(|p| p.ip), Some("10.0.1.6".parse().unwrap()));
+    // PowerShell itself, and an installed management program, are how admins remote.
+    for image in [
+        "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
+        "C:\\Program Files\\Contoso\\agent.exe",
+    ] {
+        assert!(run(&mut det(), &[conn(image)], &p).is_empty(), "{image}");
+    }
+    // From a declared admin host: below alerting.
+    let mut admin = profile_with_internal(&["10.0.0.0/8"]);
+    let nets: Vec<ipnet::IpNet> = vec!["10.0.1.5/32".parse().unwrap()];
+    admin.admin_hosts = crate::netset::NetSet::from_nets(&nets);
+    let f = run(&mut det(), &[conn("C:\\Users\\bob\\Desktop\\GruntHTTP.exe")], &admin);
+    assert!(f.iter().all(|x| x.draft.score < 50.0));
+}
