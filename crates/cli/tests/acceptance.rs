@@ -599,3 +599,32 @@ fn sigma_rules_fire_on_the_logs_they_describe() {
     std::fs::remove_dir_all(&tmp).ok();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// The org profile's `[hosts]` inventory names a computer's address: an endpoint
+/// finding on that computer carries it (over what telemetry suggested), so it meets
+/// the network findings about the same address.
+#[test]
+fn the_host_inventory_gives_endpoint_findings_their_address() {
+    let data = shared_or_skip!();
+    let tmp = std::env::temp_dir().join(format!("dwell-inventory-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let case = |profile: Option<&'static str>| Case {
+        path: "lateral/sbousseaden_LM_sysmon_3_12_13_1_SharpRDP.evtx",
+        profile,
+        expect: &[],
+        others_allowed: true,
+        why: "inventory",
+    };
+    let ip_of = |f: &[serde_json::Value]| -> Vec<String> {
+        f.iter()
+            .filter(|x| x["detector"] == "remote_execution")
+            .map(|x| x["entity"]["ip"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    let plain = findings(&data, &case(None), &tmp);
+    assert!(!ip_of(&plain).is_empty());
+    assert!(ip_of(&plain).iter().all(|ip| ip != "10.9.9.9"));
+    let declared = findings(&data, &case(Some("[hosts]\nmsedgewin10 = \"10.9.9.9\"\n")), &tmp);
+    assert!(ip_of(&declared).iter().all(|ip| ip == "10.9.9.9"), "{:?}", ip_of(&declared));
+    let _ = std::fs::remove_dir_all(&tmp);
+}

@@ -189,10 +189,12 @@ impl Baselines {
     fn observe_win(&mut self, w: &dwell_model::WinEvent, profile: &OrgProfile) {
         use dwell_model::WinKind;
         match w.kind {
-            WinKind::NetConnect
-                if w.get("Initiated").is_some_and(|v| v.eq_ignore_ascii_case("true")) =>
-            {
-                if let Some(ip) = w.get("SourceIp").and_then(|v| v.parse().ok()) {
+            WinKind::NetConnect => {
+                // The computer's own end: the source of what it initiated, the
+                // destination of what it accepted.
+                let initiated = w.get("Initiated").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+                let own = if initiated { "SourceIp" } else { "DestinationIp" };
+                if let Some(ip) = w.get(own).and_then(|v| v.parse().ok()) {
                     let computer = w.computer.clone();
                     self.learn_host_ip(&computer, ip, profile);
                 }

@@ -246,7 +246,11 @@ impl<'a> Ctx<'a> {
     pub fn entity(&self, ip: IpAddr) -> Entity {
         Entity {
             ip: Some(ip),
-            host: self.baselines.host_name(ip).map(str::to_string),
+            host: self
+                .profile
+                .host_name(ip)
+                .or_else(|| self.baselines.host_name(ip))
+                .map(str::to_string),
             role: self.profile.role(ip).map(str::to_string),
         }
     }
@@ -257,7 +261,7 @@ impl Ctx<'_> {
     /// address when telemetry linked the two (DHCP, NTLM, Sysmon network events, remote
     /// logons), and that address's role.
     pub fn host_entity(&self, computer: &str) -> Entity {
-        let ip = self.baselines.ip_of_host(computer);
+        let ip = self.profile.host_ip(computer).or_else(|| self.baselines.ip_of_host(computer));
         Entity {
             ip,
             host: Some(computer.to_string()),

@@ -34,6 +34,12 @@ pub struct ProfileFile {
     /// Jump hosts from which admin protocols are normal (addresses or CIDRs).
     #[serde(default)]
     pub admin_hosts: Vec<String>,
+    /// The host inventory: computer name → its address (`[hosts]`, `WS12 = "10.0.3.12"`).
+    /// Declared names link endpoint records (which name a computer) to network records
+    /// (which give addresses) where no DHCP, NTLM or Sysmon record links them, and win
+    /// over what telemetry suggests.
+    #[serde(default)]
+    pub hosts: BTreeMap<String, String>,
     /// The remote-management ledger.
     #[serde(default)]
     pub rmm: RmmLedger,
@@ -144,6 +150,10 @@ pub struct OrgProfile {
     pub admin_hosts: NetSet,
     /// Approved RMM tools.
     pub rmm_approved: Vec<RmmApproval>,
+    /// Declared computers: short lower-case name → address.
+    pub hosts: BTreeMap<String, IpAddr>,
+    /// Declared computers: address → the name as written.
+    pub host_names: BTreeMap<IpAddr, String>,
     /// Detector overrides by detector id.
     pub detectors: BTreeMap<String, serde_json::Value>,
 }
@@ -160,6 +170,8 @@ impl Default for OrgProfile {
             edge_hosts: NetSet::new(),
             admin_hosts: NetSet::new(),
             rmm_approved: Vec::new(),
+            hosts: BTreeMap::new(),
+            host_names: BTreeMap::new(),
             detectors: BTreeMap::new(),
         })
     }
@@ -244,6 +256,22 @@ impl OrgProfile {
                 .collect();
             rmm_approved.push(RmmApproval { tool: a.tool.to_ascii_lowercase(), hosts, hours });
         }
+        let (mut hosts, mut host_names) = (BTreeMap::new(), BTreeMap::new());
+        for (name, addr) in &f.hosts {
+            let ip: IpAddr = addr.trim().parse().map_err(|_| ProfileError {
+                key: format!("hosts.{name}"),
+                reason: format!("{addr:?} is not an address"),
+            })?;
+            let key = dwell_model::win::short_host(name);
+            if key.is_empty() {
+                return Err(ProfileError {
+                    key: format!("hosts.{name}"),
+                    reason: "empty name".into(),
+                });
+            }
+            hosts.insert(key, ip);
+            host_names.insert(ip, name.trim().to_string());
+        }
         Ok(OrgProfile {
             sector: f.sector.map(|s| s.to_ascii_lowercase()),
             utc_offset_s,
@@ -253,6 +281,8 @@ impl OrgProfile {
             edge_hosts: nets("edge_hosts", &f.edge_hosts)?.0,
             admin_hosts: nets("admin_hosts", &f.admin_hosts)?.0,
             rmm_approved,
+            hosts,
+            host_names,
             detectors: f.detectors,
         })
     }
@@ -265,6 +295,19 @@ impl OrgProfile {
     /// Whether `ip` is an external unicast address (a real remote party).
     pub fn is_external(&self, ip: IpAddr) -> bool {
         !self.internal.contains(ip) && !dwell_model::net::is_non_unicast(ip)
+    }
+
+    /// The declared address of a computer (any spelling: `WS12`, `ws12.corp.local`).
+    pub fn host_ip(&self, computer: &str) -> Option<IpAddr> {
+        if self.hosts.is_empty() {
+            return None;
+        }
+        self.hosts.get(&dwell_model::win::short_host(computer)).copied()
+    }
+
+    /// The declared name of the computer at `ip`.
+    pub fn host_name(&self, ip: IpAddr) -> Option<&str> {
+        self.host_names.get(&ip).map(String::as_str)
     }
 
     /// The role the profile gives `ip`, if any.
@@ -317,5 +360,26 @@ mod tests {
         };
         let e = OrgProfile::from_file(f).unwrap_err();
         assert_eq!(e.key, "edge_hosts[1]");
+        let f = ProfileFile {
+            hosts: [("WS1".to_string(), "10.0.0.300".to_string())].into_iter().collect(),
+            ..Default::default()
+        };
+        assert_eq!(OrgProfile::from_file(f).unwrap_err().key, "hosts.WS1");
+    }
+
+    #[test]
+    fn the_host_inventory_answers_in_any_spelling() {
+        let f = ProfileFile {
+            hosts: [("WS12", "10.0.3.12"), ("dc1.corp.local", "10.0.0.10")]
+                .into_iter()
+                .map(|(n, a)| (n.to_string(), a.to_string()))
+                .collect(),
+            ..Default::default()
+        };
+        let p = OrgProfile::from_file(f).unwrap();
+        assert_eq!(p.host_ip("ws12.corp.local"), "10.0.3.12".parse().ok());
+        assert_eq!(p.host_ip("DC1"), "10.0.0.10".parse().ok());
+        assert_eq!(p.host_ip("WS13"), None);
+        assert_eq!(p.host_name("10.0.0.10".parse().unwrap()), Some("dc1.corp.local"));
     }
 }

@@ -282,7 +282,9 @@ fn link_entity(
     profile: &OrgProfile,
 ) -> dwell_model::Entity {
     if e.ip.is_none() {
-        if let Some(ip) = e.host.as_deref().and_then(|h| b.ip_of_host(h)) {
+        if let Some(ip) =
+            e.host.as_deref().and_then(|h| profile.host_ip(h).or_else(|| b.ip_of_host(h)))
+        {
             e.ip = Some(ip);
         }
     }
@@ -291,7 +293,7 @@ fn link_entity(
     }
     // ... and a network finding gets the name the endpoint records gave its address.
     if e.host.is_none() {
-        if let Some(name) = e.ip.and_then(|ip| b.host_of_ip(ip)) {
+        if let Some(name) = e.ip.and_then(|ip| profile.host_name(ip).or_else(|| b.host_of_ip(ip))) {
             e.host = Some(name.to_string());
         }
     }
