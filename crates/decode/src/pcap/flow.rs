@@ -547,6 +547,51 @@ pub struct Counters {
     pub bad_http: u64,
     /// Kerberos messages on port 88 that did not parse.
     pub bad_krb: u64,
+    /// Fragmented DNS/Kerberos datagrams put back together and read.
+    pub reassembled: u64,
+    /// Fragmented datagrams given up (a fragment missing for 30 s, or too many
+    /// pending): their bytes count for the flow, their content is not read.
+    pub reassembly_dropped: u64,
+}
+
+/// A fragmented UDP datagram being put back together, in IP-payload coordinates (the
+/// UDP header is bytes 0..8; the first fragment's data starts at 8).
+struct Reasm {
+    /// Arrival of the first fragment, and its record number.
+    ts: Timestamp,
+    record: u64,
+    /// (offset, bytes) of the pieces received.
+    parts: Vec<(u32, Vec<u8>)>,
+    /// The datagram's payload end, once the last fragment came.
+    total: Option<u32>,
+}
+
+/// Most datagrams reassembled at once, and how long a missing piece is waited for.
+const REASM_MAX: usize = 1024;
+const REASM_WAIT_S: i64 = 30;
+
+impl Reasm {
+    /// The UDP payload, once every byte from 8 to the end is there.
+    fn complete(&mut self) -> Option<Vec<u8>> {
+        let total = self.total?;
+        self.parts.sort_unstable_by_key(|(o, _)| *o);
+        let mut out = Vec::with_capacity(total.saturating_sub(8) as usize);
+        let mut at = 8u32;
+        for (o, b) in &self.parts {
+            if *o > at {
+                return None;
+            }
+            let end = o + b.len() as u32;
+            if end > at {
+                out.extend_from_slice(b.get((at - o) as usize..)?);
+                at = end;
+            }
+        }
+        (at >= total).then(|| {
+            out.truncate(total.saturating_sub(8) as usize);
+            out
+        })
+    }
 }
 
 /// A tracked flow and when the sweep is to report it, kept beside the key so that the
@@ -573,6 +618,7 @@ pub struct Meter {
     salt: u64,
     flows: HashMap<Key, Slot, RandomState>,
     frags: HashMap<(IpAddr, IpAddr, u32), Key, RandomState>,
+    reasm: HashMap<(IpAddr, IpAddr, u32), Reasm, RandomState>,
     seq: u64,
     next_sweep: Timestamp,
     now: Timestamp,
@@ -596,6 +642,7 @@ impl Meter {
             salt,
             flows: HashMap::default(),
             frags: HashMap::default(),
+            reasm: HashMap::default(),
             seq: 0,
             next_sweep: Timestamp::MIN,
             now: Timestamp::MIN,
@@ -621,7 +668,7 @@ impl Meter {
             self.next_sweep = ts.add_secs(SWEEP_S);
         }
         let key = match p.frag {
-            Frag::Later { id } => match self.frags.get(&(p.src, p.dst, id)) {
+            Frag::Later { id, .. } => match self.frags.get(&(p.src, p.dst, id)) {
                 Some(k) => *k,
                 None => {
                     self.counters.orphan_fragments += 1;
@@ -724,12 +771,41 @@ impl Meter {
         side.pkts += 1;
         side.ip_bytes += u64::from(p.ip_len);
         side.payload += u64::from(p.payload_len);
-        if let Frag::Later { .. } = p.frag {
-            return;
-        }
         let events = &mut self.out;
         let file = self.file;
         let salt = self.salt;
+        if let Frag::Later { id, offset, more } = p.frag {
+            // The rest of a DNS or Kerberos datagram: read it once it is whole.
+            let rk = (p.src, p.dst, id);
+            let Some(r) = self.reasm.get_mut(&rk) else { return };
+            if p.payload.len() as u32 != p.payload_len {
+                // Cut by the snap length: it can never be whole.
+                self.reasm.remove(&rk);
+                self.counters.reassembly_dropped += 1;
+                return;
+            }
+            r.parts.push((offset, p.payload.to_vec()));
+            if !more {
+                r.total = Some(offset + p.payload_len);
+            }
+            if let Some(payload) = r.complete() {
+                let (first_ts, first_record) = (r.ts, r.record);
+                self.reasm.remove(&rk);
+                self.counters.reassembled += 1;
+                udp_app(
+                    f,
+                    &payload,
+                    first_ts,
+                    first_record,
+                    events,
+                    file,
+                    salt,
+                    &mut self.counters,
+                    &mut self.sh,
+                );
+            }
+            return;
+        }
         match p.tcp {
             Some(t) => {
                 tcp(f, dir, t, p, ts, events, file, salt, &mut self.counters, &mut self.sh);
@@ -762,35 +838,29 @@ impl Meter {
                 if !matches!(f.app, App::Krb(_) | App::Dns(_)) {
                     return;
                 }
-                let id = f.ident(salt);
-                if let App::Krb(k) = &mut f.app {
-                    match krb::parse(p.payload) {
-                        Some(m) => {
-                            f.service = Some("krb");
-                            krb_message(k, &id, m, ts, record, events, file, salt);
-                        }
-                        None => self.counters.bad_krb += 1,
+                if let Frag::First { id } = p.frag {
+                    // The message continues in later fragments: wait for them.
+                    if p.payload.len() as u32 == p.payload_len && self.reasm.len() < REASM_MAX {
+                        self.reasm.insert(
+                            (p.src, p.dst, id),
+                            Reasm { ts, record, parts: vec![(8, p.payload.to_vec())], total: None },
+                        );
+                    } else {
+                        self.counters.reassembly_dropped += 1;
                     }
+                    return;
                 }
-                if let App::Dns(d) = &mut f.app {
-                    match dns::parse(p.payload) {
-                        Some(m) => {
-                            f.service = Some("dns");
-                            dns_message(
-                                d,
-                                &id,
-                                m,
-                                ts,
-                                record,
-                                events,
-                                file,
-                                salt,
-                                &mut self.sh.strings,
-                            );
-                        }
-                        None => self.counters.bad_dns += 1,
-                    }
-                }
+                udp_app(
+                    f,
+                    p.payload,
+                    ts,
+                    record,
+                    events,
+                    file,
+                    salt,
+                    &mut self.counters,
+                    &mut self.sh,
+                );
             }
             None => {}
         }
@@ -798,6 +868,9 @@ impl Meter {
 
     /// Reports flows that ended or went idle.
     fn sweep(&mut self, now: Timestamp) {
+        let before = self.reasm.len();
+        self.reasm.retain(|_, r| now.secs_since(r.ts) < REASM_WAIT_S as f64);
+        self.counters.reassembly_dropped += (before - self.reasm.len()) as u64;
         let mut done: Vec<(Timestamp, u64, Key)> = self
             .flows
             .iter()
@@ -820,6 +893,8 @@ impl Meter {
         all.sort_unstable_by_key(|f| std::cmp::Reverse((f.first, f.seq)));
         self.closing = all;
         self.frags.clear();
+        self.counters.reassembly_dropped += self.reasm.len() as u64;
+        self.reasm.clear();
     }
 
     /// After [`Meter::flush`]: reports the next remaining flow (oldest first); `false`
@@ -970,6 +1045,40 @@ fn is_dns_port(p: u16) -> bool {
 fn header(id: &Ident, ts: Timestamp, record: u64, file: FileId, salt: u64) -> Header {
     let _ = salt;
     Header { ts, src: SourceRef { file, record }, uid: Some(id.uid()), community_id: None }
+}
+
+/// Reads one whole UDP payload of a DNS or Kerberos flow.
+#[allow(clippy::too_many_arguments)]
+fn udp_app(
+    f: &mut FlowState,
+    payload: &[u8],
+    ts: Timestamp,
+    record: u64,
+    events: &mut VecDeque<Event>,
+    file: FileId,
+    salt: u64,
+    counters: &mut Counters,
+    sh: &mut Shared,
+) {
+    let id = f.ident(salt);
+    if let App::Krb(k) = &mut f.app {
+        match krb::parse(payload) {
+            Some(m) => {
+                f.service = Some("krb");
+                krb_message(k, &id, m, ts, record, events, file, salt);
+            }
+            None => counters.bad_krb += 1,
+        }
+    }
+    if let App::Dns(d) = &mut f.app {
+        match dns::parse(payload) {
+            Some(m) => {
+                f.service = Some("dns");
+                dns_message(d, &id, m, ts, record, events, file, salt, &mut sh.strings);
+            }
+            None => counters.bad_dns += 1,
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -1671,6 +1780,119 @@ mod tests {
         let lines = dwell_testkit::tshark_lines(&tshark, &path, args, fields);
         let _ = std::fs::remove_file(&path);
         Some(lines)
+    }
+
+    /// IPv4 fragments of one UDP datagram (`udp` = UDP header + payload), `size` bytes
+    /// of it per fragment, in the order given by `order`.
+    fn fragments(
+        src: [u8; 4],
+        dst: [u8; 4],
+        id: u16,
+        udp: &[u8],
+        size: usize,
+        order: &[usize],
+    ) -> Vec<Vec<u8>> {
+        let pieces: Vec<&[u8]> = udp.chunks(size).collect();
+        order
+            .iter()
+            .map(|&i| {
+                let body = pieces[i];
+                let total = 20 + body.len();
+                let more = if i + 1 < pieces.len() { 0x2000u16 } else { 0 };
+                let ff = more | (i * size / 8) as u16;
+                let mut v = vec![0x45, 0, (total >> 8) as u8, total as u8];
+                v.extend(id.to_be_bytes());
+                v.extend(ff.to_be_bytes());
+                v.extend([64, 17, 0, 0]);
+                v.extend(src);
+                v.extend(dst);
+                v.extend(body);
+                crate::pcap::packet::tests::eth(&v, 0)
+            })
+            .collect()
+    }
+
+    /// A DNS answer too large for one packet (ten 255-byte TXT strings) arrives in three
+    /// IP fragments (the last two swapped): the flow meter puts the datagram back
+    /// together and reads every answer, the last ones from the last fragment; a
+    /// datagram whose middle piece never comes is counted, not read (nor misread).
+    #[test]
+    fn fragmented_dns_answers_are_reassembled() {
+        use crate::pcap::dns::tests::query;
+        use crate::pcap::packet::tests::{eth, ipv4_udp};
+        let (ws, dns) = ([10, 0, 0, 21], [10, 0, 0, 53]);
+        let txt_answer = |id: u16, name: &str| {
+            let mut m = query(id, name, 16);
+            m[2] = 0x81;
+            m[3] = 0x80;
+            m[7] = 10;
+            for i in 0..10u8 {
+                m.extend([0xc0, 12, 0, 16, 0, 1, 0, 0, 0x0e, 0x10, 1, 0, 255]);
+                m.extend(vec![b'a' + i; 255]);
+            }
+            m
+        };
+        let datagram = |sport: u16, dport: u16, msg: &[u8]| {
+            let mut u = sport.to_be_bytes().to_vec();
+            u.extend(dport.to_be_bytes());
+            u.extend(((8 + msg.len()) as u16).to_be_bytes());
+            u.extend([0, 0]);
+            u.extend(msg);
+            u
+        };
+        let udp = datagram(53, 40_000, &txt_answer(0x4242, "big.example.com"));
+        assert!(udp.len() > 2 * 1000);
+        let mut frames =
+            vec![eth(&ipv4_udp(ws, dns, 40_000, 53, &query(0x4242, "big.example.com", 16)), 0)];
+        frames.extend(fragments(dns, ws, 77, &udp, 1000, &[0, 2, 1]));
+        // A second answer loses its middle fragment.
+        frames.push(eth(&ipv4_udp(ws, dns, 40_001, 53, &query(0x4343, "lost.example.com", 16)), 0));
+        let udp2 = datagram(53, 40_001, &txt_answer(0x4343, "lost.example.com"));
+        frames.extend(fragments(dns, ws, 78, &udp2, 1000, &[0, 2]));
+        let bytes = capture(&frames);
+        let mut d = crate::FileDecoder::from_bytes(
+            "frag.pcap",
+            bytes.clone(),
+            None,
+            &crate::DecodeOptions::default(),
+        )
+        .unwrap();
+        let evs: Vec<Event> = d.by_ref().collect();
+        let dns_recs: Vec<&Dns> = evs
+            .iter()
+            .filter_map(|e| match &e.body {
+                Body::Dns(x) => Some(&**x),
+                _ => None,
+            })
+            .collect();
+        let whole =
+            dns_recs.iter().find(|x| x.query.as_deref() == Some("big.example.com")).unwrap();
+        assert_eq!(whole.answers.len(), 10);
+        assert_eq!(&*whole.answers[9], format!("TXT 255 {}", "j".repeat(255)));
+        // Counted once, as Zeek counts the reassembled datagram.
+        let conn = evs
+            .iter()
+            .find_map(|e| match &e.body {
+                Body::Conn(c) if c.flow.orig_p == 40_000 => Some(c),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(conn.resp_bytes, Some(udp.len() as u64 - 8));
+        let cut = dns_recs.iter().find(|x| x.query.as_deref() == Some("lost.example.com")).unwrap();
+        assert!(cut.answers.is_empty(), "the cut answer was not read");
+        let st = d.stats();
+        assert!(
+            st.samples.iter().any(|a| a.detail.contains("1 fragmented DNS/Kerberos datagrams")),
+            "{:?}",
+            st.samples
+        );
+        assert!(!st.samples.iter().any(|a| a.detail.contains("DNS messages that do not parse")));
+        // tshark, reassembling the same bytes, reads the same 150 answers.
+        if let Some(lines) =
+            tshark_on(&bytes, &["-Y", "dns.flags.response == 1"], &["dns.count.answers"])
+        {
+            assert!(lines.iter().any(|l| l == "10"), "{lines:?}");
+        }
     }
 
     /// Kerberos over UDP and TCP (a record split across two segments): each request

@@ -141,6 +141,16 @@ impl PcapDecoder {
                 format!("{} fragments whose first fragment was not seen", c.orphan_fragments),
             );
         }
+        if c.reassembly_dropped > 0 {
+            stats.anomaly(
+                records,
+                AnomalyKind::Dropped,
+                format!(
+                    "{} fragmented DNS/Kerberos datagrams not put back together (a piece missing or cut by the snap length): counted, not read",
+                    c.reassembly_dropped
+                ),
+            );
+        }
         if c.bad_dns > 0 {
             stats.anomaly(
                 records,

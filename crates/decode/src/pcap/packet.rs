@@ -64,6 +64,10 @@ pub enum Frag {
     Later {
         /// Datagram id.
         id: u32,
+        /// Where its bytes go in the datagram's payload (bytes after the IP header).
+        offset: u32,
+        /// More fragments follow.
+        more: bool,
     },
 }
 
@@ -234,7 +238,7 @@ fn ipv4(data: &[u8], depth: u8) -> Parsed<'_> {
     let frag = match (more, offset) {
         (false, 0) => Frag::None,
         (true, 0) => Frag::First { id },
-        _ => Frag::Later { id },
+        _ => Frag::Later { id, offset: u32::from(offset) * 8, more },
     };
     let src = IpAddr::V4(Ipv4Addr::new(data[12], data[13], data[14], data[15]));
     let dst = IpAddr::V4(Ipv4Addr::new(data[16], data[17], data[18], data[19]));
@@ -293,7 +297,7 @@ fn ipv6(data: &[u8], depth: u8) -> Parsed<'_> {
                 frag = match (more, off) {
                     (false, 0) => Frag::None,
                     (true, 0) => Frag::First { id },
-                    _ => Frag::Later { id },
+                    _ => Frag::Later { id, offset: u32::from(off) * 8, more },
                 };
                 next = h[0];
                 body = &body[8..];
@@ -382,7 +386,13 @@ fn transport<'a>(ip: IpBase, body: &'a [u8], depth: u8) -> Parsed<'a> {
             let ulen = if ulen < 8 { ip.payload_len as usize } else { ulen };
             let end = ulen.min(body.len());
             out.payload = body.get(8..end).unwrap_or(&[]);
-            out.payload_len = (ulen.saturating_sub(8)) as u32;
+            out.payload_len = match ip.frag {
+                // The first fragment carries its own share of the datagram (the UDP
+                // length is the whole's): later fragments add theirs, as Zeek counts
+                // the reassembled datagram once.
+                Frag::First { .. } => ip.payload_len.saturating_sub(8),
+                _ => (ulen.saturating_sub(8)) as u32,
+            };
             if depth < MAX_DEPTH && out.dport == 4789 && out.payload.len() > 8 {
                 // VXLAN: an 8-byte header with the I flag, then an Ethernet frame.
                 if out.payload[0] & 0x08 != 0 {
