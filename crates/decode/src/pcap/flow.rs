@@ -566,8 +566,11 @@ struct Reasm {
     total: Option<u32>,
 }
 
-/// Most datagrams reassembled at once, and how long a missing piece is waited for.
+/// Most datagrams reassembled at once, most pieces one may come in (a datagram cut into
+/// hundreds of tiny fragments is an attack on reassembly, not traffic), and how long a
+/// missing piece is waited for.
 const REASM_MAX: usize = 1024;
+const REASM_MAX_PARTS: usize = 64;
 const REASM_WAIT_S: i64 = 30;
 
 impl Reasm {
@@ -778,8 +781,12 @@ impl Meter {
             // The rest of a DNS or Kerberos datagram: read it once it is whole.
             let rk = (p.src, p.dst, id);
             let Some(r) = self.reasm.get_mut(&rk) else { return };
-            if p.payload.len() as u32 != p.payload_len {
-                // Cut by the snap length: it can never be whole.
+            if p.payload.len() as u32 != p.payload_len
+                || r.parts.len() >= REASM_MAX_PARTS
+                || offset + p.payload_len > 65_535
+            {
+                // Cut by the snap length (it can never be whole), too many pieces, or
+                // past the largest datagram there is.
                 self.reasm.remove(&rk);
                 self.counters.reassembly_dropped += 1;
                 return;
