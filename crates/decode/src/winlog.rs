@@ -1,8 +1,10 @@
 //! Windows event logs: EVTX files and JSON lines in the shapes analysts have.
 //!
 //! * **EVTX** through the `evtx` crate, one chunk at a time (a chunk is 64 KiB and holds
-//!   a few hundred records, so memory stays flat however large the file). A chunk or a
-//!   record the crate cannot parse is skipped and counted; decoding goes on.
+//!   a few hundred records): a file on disk is read where the crate seeks, so memory
+//!   stays flat however large the file; a compressed one, or bytes handed over in
+//!   memory, is held whole. A chunk or a record the crate cannot parse is skipped and
+//!   counted; decoding goes on.
 //! * **JSON lines**, one record per line, sniffed per record:
 //!   - evtx_dump / EVTX-as-JSON: `{"Event": {"System": {...}, "EventData": {...}}}`;
 //!   - Winlogbeat / Elastic Common Schema: `{"winlog": {"event_id", "channel",
