@@ -73,21 +73,26 @@ fn admins_and_replication_between_dcs_are_discounted_or_quiet() {
     );
 }
 
+/// Scanners reach the web server 10.100.0.10 from many addresses: it is internet-facing.
+fn scanned_web_server() -> Vec<Event> {
+    (0..12u8)
+        .map(|i| {
+            ev::conn(
+                f64::from(i),
+                &format!("198.51.100.{i}"),
+                "10.100.0.10",
+                80,
+                300,
+                900,
+                Some("http"),
+            )
+        })
+        .collect()
+}
+
 #[test]
 fn edge_host_rdp_inside_and_fanout() {
-    let mut v = vec![];
-    // Scanners reach the web server from many addresses: it is internet-facing.
-    for i in 0..12u8 {
-        v.push(ev::conn(
-            f64::from(i),
-            &format!("198.51.100.{i}"),
-            "10.100.0.10",
-            80,
-            300,
-            900,
-            Some("http"),
-        ));
-    }
+    let mut v = scanned_web_server();
     v.push(ev::conn(200_000.0, "10.100.0.10", "10.20.0.7", 3389, 90_000, 2_000_000, Some("rdp")));
     for d in 30..37 {
         v.push(ev::conn(
@@ -108,18 +113,7 @@ fn edge_host_rdp_inside_and_fanout() {
 
 #[test]
 fn admin_protocols_on_other_ports_are_known_by_their_content() {
-    let mut v = vec![];
-    for i in 0..12u8 {
-        v.push(ev::conn(
-            f64::from(i),
-            &format!("198.51.100.{i}"),
-            "10.100.0.10",
-            80,
-            300,
-            900,
-            Some("http"),
-        ));
-    }
+    let mut v = scanned_web_server();
     // RDP moved to 443 and SSH on 2222, from the internet-facing host inward.
     v.push(ev::conn(200_000.0, "10.100.0.10", "10.20.0.7", 443, 90_000, 2_000_000, Some("rdp")));
     v.push(ev::conn(200_100.0, "10.100.0.10", "10.20.0.8", 2222, 9_000, 20_000, Some("ssh")));
