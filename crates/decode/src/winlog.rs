@@ -94,13 +94,12 @@ pub fn from_json(v: &Value) -> Result<Option<(Timestamp, WinEvent)>, String> {
     Ok(None)
 }
 
-/// Where `<tag` starts an element (`<tag>`, `<tag ...>` or `<tag/>`) in `b`, from
-/// `from` on. Walks the `<` bytes (memchr) and compares in place: a substring
-/// searcher's set-up would cost more than the search on texts this short.
-fn open_tag_at(b: &[u8], tag: &[u8], from: usize) -> Option<usize> {
-    let hay = b.get(from..)?;
+/// Where `<tag` starts an element (`<tag>`, `<tag ...>` or `<tag/>`) in `b`. Walks the
+/// `<` bytes (memchr) and compares in place: a substring searcher's set-up would cost
+/// more than the search on texts this short.
+fn open_tag_at(b: &[u8], tag: &[u8]) -> Option<usize> {
     let first = tag.first().copied();
-    memchr::memchr_iter(b'<', hay).map(|i| i + from).find(|&i| {
+    memchr::memchr_iter(b'<', b).find(|&i| {
         b.get(i + 1).copied() == first
             && b.get(i + 1..).is_some_and(|r| r.starts_with(tag))
             && matches!(b.get(i + 1 + tag.len()), Some(b'>' | b' ' | b'/'))
@@ -121,7 +120,7 @@ fn close_tag_at(b: &[u8], tag: &[u8]) -> Option<usize> {
 /// No allocation: this runs several times per record.
 fn xml_element<'a>(x: &'a str, tag: &str) -> Option<(&'a str, &'a str)> {
     let b = x.as_bytes();
-    let i = open_tag_at(b, tag.as_bytes(), 0)?;
+    let i = open_tag_at(b, tag.as_bytes())?;
     let after = &x[i + 1 + tag.len()..];
     let open_end = memchr::memchr(b'>', after.as_bytes())?;
     let open = &after[..open_end];
@@ -217,7 +216,7 @@ pub fn from_xml(x: &str) -> Result<(Timestamp, WinEvent), String> {
     });
     if let Some(data) = data {
         let mut rest = data;
-        while let Some(i) = open_tag_at(rest.as_bytes(), b"Data", 0) {
+        while let Some(i) = open_tag_at(rest.as_bytes(), b"Data") {
             let after = &rest[i + 5..];
             let Some(gt) = memchr::memchr(b'>', after.as_bytes()) else { break };
             let open = &after[..gt];
@@ -615,6 +614,8 @@ impl WinJsonDecoder {
 /// inputs does not load each of them twice.
 pub struct EvtxDecoder {
     src: EvtxSource,
+    /// The file on disk, when the decoder reads one.
+    disk: Option<std::path::PathBuf>,
     settings: Arc<evtx::ParserSettings>,
     file: FileId,
     queue: VecDeque<Event>,
@@ -628,9 +629,10 @@ pub struct EvtxDecoder {
 enum EvtxSource {
     /// Not read yet: the stream and the file's size (to read it in one allocation).
     Pending(Box<dyn Read + Send>, u64),
-    /// Not read yet: a plain file on disk, read a chunk at a time where the crate seeks
-    /// (no copy of the whole file in memory); bytes read go to the progress counter.
-    PendingFile(std::path::PathBuf, Arc<AtomicU64>),
+    /// Not read yet: a plain file on disk (the decoder's `disk`), read a chunk at a time
+    /// where the crate seeks (no copy of the whole file in memory); bytes read go to the
+    /// progress counter.
+    PendingFile(Arc<AtomicU64>),
     Ready(evtx::IntoIterChunks<std::io::Cursor<Vec<u8>>>),
     ReadyFile(evtx::IntoIterChunks<DiskFile>),
     /// Unreadable, already counted.
@@ -680,16 +682,19 @@ fn chunk_first_ts(chunk: &[u8]) -> Option<i64> {
     (us > 0).then_some(us)
 }
 
-/// The earliest time in the headers of each chunk's first record: where a file starts,
-/// without rendering a record.
-fn header_first_ts(buf: &[u8]) -> Option<Timestamp> {
+/// The earliest time over each chunk's first record header (FILETIME, 100 ns since
+/// 1601): where a file starts, without rendering a record. `prefix_at(offset)` gives the
+/// [`CHUNK_PREFIX`] bytes at a chunk's offset, `None` past the end.
+fn earliest_chunk_ts(
+    mut prefix_at: impl FnMut(u64) -> Option<[u8; CHUNK_PREFIX]>,
+) -> Option<Timestamp> {
     let mut best: Option<i64> = None;
-    let mut off = 4096usize;
-    while let Some(chunk) = buf.get(off..off + CHUNK_PREFIX) {
+    let mut off = 4096u64;
+    while let Some(chunk) = prefix_at(off) {
         if !chunk.starts_with(b"ElfChnk\0") {
             break;
         }
-        if let Some(us) = chunk_first_ts(chunk) {
+        if let Some(us) = chunk_first_ts(&chunk) {
             best = Some(best.map_or(us, |b| b.min(us)));
         }
         off += 65_536;
@@ -697,33 +702,30 @@ fn header_first_ts(buf: &[u8]) -> Option<Timestamp> {
     best.map(Timestamp)
 }
 
+/// Where an EVTX file held in memory starts.
+fn header_first_ts(buf: &[u8]) -> Option<Timestamp> {
+    earliest_chunk_ts(|off| {
+        let at = usize::try_from(off).ok()?;
+        buf.get(at..at + CHUNK_PREFIX)?.try_into().ok()
+    })
+}
+
 /// Where an EVTX file on disk starts, reading only the first record header of each
-/// chunk (536 bytes per 64 KiB): for ordering inputs before any is decoded. `None` for
-/// a compressed file (it cannot be sought; decode it to learn its start) or one
-/// without a readable chunk.
-pub fn evtx_first_ts(path: &std::path::Path) -> std::io::Result<Option<Timestamp>> {
+/// chunk (536 bytes per 64 KiB), for ordering inputs before any is decoded; `None` if
+/// it has no readable chunk.
+fn evtx_first_ts(path: &std::path::Path) -> Option<Timestamp> {
     use std::io::{Seek, SeekFrom};
-    let mut f = std::fs::File::open(path)?;
-    let len = f.metadata()?.len();
+    let mut f = std::fs::File::open(path).ok()?;
     let mut magic = [0u8; 8];
     if f.read_exact(&mut magic).is_err() || &magic != b"ElfFile\0" {
-        return Ok(None);
+        return None;
     }
-    let mut best: Option<i64> = None;
-    let mut buf = [0u8; CHUNK_PREFIX];
-    let mut off = 4096u64;
-    while off + CHUNK_PREFIX as u64 <= len {
-        f.seek(SeekFrom::Start(off))?;
-        f.read_exact(&mut buf)?;
-        if !buf.starts_with(b"ElfChnk\0") {
-            break;
-        }
-        if let Some(us) = chunk_first_ts(&buf) {
-            best = Some(best.map_or(us, |b| b.min(us)));
-        }
-        off += 65_536;
-    }
-    Ok(best.map(Timestamp))
+    earliest_chunk_ts(|off| {
+        let mut buf = [0u8; CHUNK_PREFIX];
+        f.seek(SeekFrom::Start(off)).ok()?;
+        f.read_exact(&mut buf).ok()?;
+        Some(buf)
+    })
 }
 
 impl EvtxDecoder {
@@ -735,6 +737,7 @@ impl EvtxDecoder {
             .validate_checksums(false);
         EvtxDecoder {
             src: EvtxSource::Pending(reader, size),
+            disk: None,
             settings: Arc::new(settings),
             file,
             queue: VecDeque::new(),
@@ -747,7 +750,8 @@ impl EvtxDecoder {
     /// opened with; `progress` receives how far reading has got.
     pub(crate) fn read_from_disk(&mut self, path: &std::path::Path, progress: Arc<AtomicU64>) {
         if matches!(self.src, EvtxSource::Pending(..)) {
-            self.src = EvtxSource::PendingFile(path.to_path_buf(), progress);
+            self.src = EvtxSource::PendingFile(progress);
+            self.disk = Some(path.to_path_buf());
         }
     }
 
@@ -755,16 +759,14 @@ impl EvtxDecoder {
     /// whole (EVTX needs random access; the input layer caps decompressed size).
     fn load(&mut self, stats: Option<&mut FileStats>) {
         let src = std::mem::replace(&mut self.src, EvtxSource::Done);
-        if let EvtxSource::PendingFile(path, furthest) = src {
-            let parsed = std::fs::File::open(&path).map_err(|e| e.to_string()).and_then(|f| {
+        if let (EvtxSource::PendingFile(furthest), Some(path)) = (&src, &self.disk) {
+            let furthest = furthest.clone();
+            let parsed = std::fs::File::open(path).map_err(|e| e.to_string()).and_then(|f| {
                 evtx::EvtxParser::from_read_seek(DiskFile { f, pos: 0, furthest })
                     .map_err(|e| format!("not a readable EVTX file: {e}"))
             });
             match parsed {
                 Ok(p) => {
-                    if self.first_ts.is_none() {
-                        self.first_ts = evtx_first_ts(&path).ok().flatten();
-                    }
                     let p = p.with_configuration((*self.settings).clone());
                     self.src = EvtxSource::ReadyFile(p.into_chunks());
                 }
@@ -803,13 +805,11 @@ impl EvtxDecoder {
     /// When the file starts, from record headers (no record rendered): for a file on
     /// disk by seeking to each chunk's first record, for a stream by loading it.
     pub fn first_ts(&mut self) -> Option<Timestamp> {
-        match &self.src {
-            EvtxSource::PendingFile(path, _) => {
-                if self.first_ts.is_none() {
-                    self.first_ts = evtx_first_ts(path).ok().flatten();
-                }
+        if self.first_ts.is_none() {
+            match &self.disk {
+                Some(path) => self.first_ts = evtx_first_ts(path),
+                None => self.load(None),
             }
-            _ => self.load(None),
         }
         self.first_ts
     }
