@@ -416,41 +416,32 @@ pub fn community_id(proto_num: u8, src: IpAddr, sport: u16, dst: IpAddr, dport: 
         h.update(dp.to_be_bytes());
     }
     // "1:" and the 28 base64 characters of the 20-byte digest, built on the stack.
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let digest = h.finalize();
-    let mut out = [b'='; 30];
+    let mut out = [0u8; 30];
     out[..2].copy_from_slice(b"1:");
-    for (i, c) in digest.chunks(3).enumerate() {
+    base64_into(&h.finalize(), &mut out[2..]);
+    Text::from(std::str::from_utf8(&out).unwrap_or("1:"))
+}
+
+/// Standard base64 (with `=` padding) of `b` into `out`, which holds four bytes for
+/// every three of `b`, rounded up.
+fn base64_into(b: &[u8], out: &mut [u8]) {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (c, o) in b.chunks(3).zip(out.chunks_exact_mut(4)) {
         let n = (u32::from(c[0]) << 16)
             | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
             | u32::from(*c.get(2).unwrap_or(&0));
-        let o = &mut out[2 + 4 * i..2 + 4 * i + 4];
         o[0] = T[(n >> 18) as usize & 63];
         o[1] = T[(n >> 12) as usize & 63];
-        if c.len() > 1 {
-            o[2] = T[(n >> 6) as usize & 63];
-        }
-        if c.len() > 2 {
-            o[3] = T[n as usize & 63];
-        }
+        o[2] = if c.len() > 1 { T[(n >> 6) as usize & 63] } else { b'=' };
+        o[3] = if c.len() > 2 { T[n as usize & 63] } else { b'=' };
     }
-    Text::from(std::str::from_utf8(&out).unwrap_or("1:"))
 }
 
 #[cfg(test)]
 fn base64(b: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut s = String::with_capacity(b.len().div_ceil(3) * 4);
-    for c in b.chunks(3) {
-        let n = (u32::from(c[0]) << 16)
-            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
-            | u32::from(*c.get(2).unwrap_or(&0));
-        s.push(char::from(T[(n >> 18) as usize & 63]));
-        s.push(char::from(T[(n >> 12) as usize & 63]));
-        s.push(if c.len() > 1 { char::from(T[(n >> 6) as usize & 63]) } else { '=' });
-        s.push(if c.len() > 2 { char::from(T[n as usize & 63]) } else { '=' });
-    }
-    s
+    let mut out = vec![0u8; b.len().div_ceil(3) * 4];
+    base64_into(b, &mut out);
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// Strings the meter hands out again and again, allocated once.
