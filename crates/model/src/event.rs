@@ -142,10 +142,8 @@ impl From<u64> for Uid {
                 break;
             }
         }
-        match Inline::new(&digits[i..]) {
-            Some(b) => Uid(UidRepr::Inline(b)),
-            None => Uid(UidRepr::Heap(Text::from(String::from_utf8_lossy(&digits[i..]).as_ref()))),
-        }
+        // ASCII digits: always text, and at most 20 bytes, so always inline.
+        Uid::from(std::str::from_utf8(&digits[i..]).unwrap_or_default())
     }
 }
 
