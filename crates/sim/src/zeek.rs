@@ -15,9 +15,8 @@ use crate::rng::mix;
 use crate::session::{App, Proto, Session};
 use crate::world::World;
 
-/// One log file. Lines are built straight into its buffer (no line buffer copied into a
-/// `BufWriter`: that copy was a fifth of the simulator's time) and the buffer goes to
-/// the file a megabyte at a time.
+/// One log file. Lines are built straight into its buffer (not in a line buffer copied
+/// again into a `BufWriter`) and the buffer goes to the file a megabyte at a time.
 struct Log {
     file: File,
     buf: Vec<u8>,
@@ -216,24 +215,25 @@ impl Writer {
         self.n += 1;
         // The `uid id.orig_h id.orig_p id.resp_h id.resp_p` columns every log shares.
         // Reused between sessions (a buffer per session had cost an allocation each).
-        let mut idb = std::mem::take(&mut self.idb);
+        let idb = &mut self.idb;
         idb.clear();
-        push_bytes(&mut idb, &uid_bytes(self.seed, self.n));
+        push_bytes(idb, &uid_bytes(self.seed, self.n));
         idb.push(b'\t');
-        push_ip(&mut idb, s.orig);
+        push_ip(idb, s.orig);
         idb.push(b'\t');
-        push_u64(&mut idb, u64::from(s.orig_p));
+        push_u64(idb, u64::from(s.orig_p));
         idb.push(b'\t');
-        push_ip(&mut idb, s.resp);
+        push_ip(idb, s.resp);
         idb.push(b'\t');
-        push_u64(&mut idb, u64::from(s.resp_p));
-        let id = std::str::from_utf8(&idb).unwrap_or("-");
+        push_u64(idb, u64::from(s.resp_p));
+        let idb: &[u8] = idb;
+        let id = std::str::from_utf8(idb).unwrap_or("-");
         let (op, oib, rp, rib) = s.packets();
         let local = |ip: u32| if ip >> 24 == 10 { "T" } else { "F" };
         let b = &mut self.conn.buf;
         push_ts(b, s.ts);
         b.push(b'\t');
-        b.extend_from_slice(&idb);
+        b.extend_from_slice(idb);
         push(b, if s.proto == Proto::Tcp { "\ttcp\t" } else { "\tudp\t" });
         push(b, s.service.unwrap_or("-"));
         b.push(b'\t');
@@ -262,7 +262,7 @@ impl Writer {
                 let b = &mut self.dns.buf;
                 push_ts(b, s.ts);
                 b.push(b'\t');
-                b.extend_from_slice(&idb);
+                b.extend_from_slice(idb);
                 push(b, "\tudp\t");
                 push_u64(b, (self.n * 7919) % 65_536);
                 b.push(b'\t');
@@ -311,7 +311,7 @@ impl Writer {
                 let b = &mut self.ssl.buf;
                 push_ts(b, s.ts);
                 b.push(b'\t');
-                b.extend_from_slice(&idb);
+                b.extend_from_slice(idb);
                 b.push(b'\t');
                 push(b, t.version);
                 b.push(b'\t');
@@ -415,7 +415,6 @@ impl Writer {
                 }
             }
         }
-        self.idb = idb;
         Ok(())
     }
 
