@@ -67,16 +67,39 @@ impl Default for Interner {
     }
 }
 
+/// Slot of a text in the interner's direct-mapped cache: length, first and last byte.
+#[inline(always)]
+fn fingerprint(b: &[u8]) -> usize {
+    (b.len() * 31
+        + usize::from(b.first().copied().unwrap_or(0)) * 7
+        + usize::from(b.last().copied().unwrap_or(0)))
+        & 255
+}
+
 impl Interner {
+    /// The shared text equal to the bytes `b`; `None` when they are not UTF-8. A
+    /// recently seen value is found without checking the bytes for UTF-8.
+    #[inline(always)]
+    pub fn get_bytes(&mut self, b: &[u8]) -> Option<Text> {
+        if let Some(Some(t)) = self.recent.get(fingerprint(b)) {
+            if same_short(t.as_bytes(), b) {
+                return Some(t.clone());
+            }
+        }
+        self.get_utf8(b)
+    }
+
+    #[inline(never)]
+    fn get_utf8(&mut self, b: &[u8]) -> Option<Text> {
+        std::str::from_utf8(b).ok().map(|s| self.get(s))
+    }
+
     /// The shared text equal to `s`.
     pub fn get(&mut self, s: &str) -> Text {
         let b = s.as_bytes();
-        let fp = (b.len() * 31
-            + usize::from(b.first().copied().unwrap_or(0)) * 7
-            + usize::from(b.last().copied().unwrap_or(0)))
-            & 255;
+        let fp = fingerprint(b);
         if let Some(Some(t)) = self.recent.get(fp) {
-            if &**t == s {
+            if same_short(t.as_bytes(), b) {
                 return t.clone();
             }
         }
@@ -97,6 +120,13 @@ impl Interner {
     }
 }
 
+/// Byte equality for the short texts an [`Interner`] holds, compared in a loop whose
+/// length is the text's (no early exit on the first difference, no `memcmp` call).
+#[inline(always)]
+fn same_short(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
+}
+
 /// Calls `f` with the position of every `sep` byte in `bytes`, in order.
 ///
 /// Sixty-four bytes at a time, without a branch per word: each 8-byte word gives the
@@ -108,12 +138,43 @@ impl Interner {
 /// mask, not one per word (a plain word-at-a-time scan) nor one call per field (a
 /// restarted `memchr`). Measured: line finding, UTF-8 check and this split together
 /// run at twice the memchr floor's rate on the benchmark conn.log.
-pub fn for_each_sep(bytes: &[u8], sep: u8, mut f: impl FnMut(usize)) {
-    let pattern = u64::from_ne_bytes([sep; 8]);
+pub fn for_each_sep(bytes: &[u8], sep: u8, f: impl FnMut(usize)) {
+    scan::<false>(bytes, sep, f);
+}
+
+/// [`for_each_sep`] that also tells whether `bytes` are plain: ASCII, with no `\\`
+/// (so neither a UTF-8 check nor an unescape is needed for any field). The test rides
+/// on the words the split loads anyway: their bits OR-ed together, and a zero-byte
+/// test of each word XOR-ed with backslashes.
+pub fn for_each_sep_plain(bytes: &[u8], sep: u8, f: impl FnMut(usize)) -> bool {
+    scan::<true>(bytes, sep, f)
+}
+
+#[inline(always)]
+fn scan<const PLAIN: bool>(bytes: &[u8], sep: u8, mut f: impl FnMut(usize)) -> bool {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    const BACKSLASH: u64 = LO * b'\\' as u64;
+    let pattern = LO * u64::from(sep);
+    // High bits seen, and zero bytes of `word ^ BACKSLASH` seen (exact as a yes/no:
+    // `(x - LO) & !x & HI` is non-zero exactly when some byte of `x` is zero).
+    let (mut high, mut escape) = (0u64, 0u64);
+    let note = |v: u64, high: &mut u64, escape: &mut u64| {
+        if PLAIN {
+            *high |= v;
+            let x = v ^ BACKSLASH;
+            *escape |= x.wrapping_sub(LO) & !x & HI;
+        }
+    };
     let mut chunks = bytes.chunks_exact(64);
     let mut base = 0;
     for c in &mut chunks {
-        let mut m = sep_mask(c, pattern);
+        let mut m = 0u64;
+        for (w, c) in c.chunks_exact(8).enumerate() {
+            let v = load(c);
+            note(v, &mut high, &mut escape);
+            m |= word_mask(v, pattern) << (8 * w);
+        }
         while m != 0 {
             f(base + m.trailing_zeros() as usize);
             m &= m - 1;
@@ -125,7 +186,9 @@ pub fn for_each_sep(bytes: &[u8], sep: u8, mut f: impl FnMut(usize)) {
     let mut words = rest.chunks_exact(8);
     let mut m = 0u64;
     for (w, c) in (&mut words).enumerate() {
-        m |= word_mask(c, pattern) << (8 * w);
+        let v = load(c);
+        note(v, &mut high, &mut escape);
+        m |= word_mask(v, pattern) << (8 * w);
     }
     while m != 0 {
         f(base + m.trailing_zeros() as usize);
@@ -133,35 +196,36 @@ pub fn for_each_sep(bytes: &[u8], sep: u8, mut f: impl FnMut(usize)) {
     }
     base += rest.len() - words.remainder().len();
     for (i, b) in words.remainder().iter().enumerate() {
+        if PLAIN {
+            high |= u64::from(*b);
+            escape |= u64::from(*b == b'\\');
+        }
         if *b == sep {
             f(base + i);
         }
     }
+    high & HI == 0 && escape == 0
 }
 
-/// Bit `k` set when byte `k` of an 8-byte word equals the byte repeated in `pattern`.
+/// An 8-byte chunk as a little-endian word.
 #[inline(always)]
-fn word_mask(c: &[u8], pattern: u64) -> u64 {
+fn load(c: &[u8]) -> u64 {
+    let mut word = [0u8; 8];
+    word.copy_from_slice(c);
+    u64::from_le_bytes(word)
+}
+
+/// Bit `k` set when byte `k` of the word `w` equals the byte repeated in `pattern`.
+#[inline(always)]
+fn word_mask(w: u64, pattern: u64) -> u64 {
     const LO7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     const HI: u64 = 0x8080_8080_8080_8080;
     // Moves bit 7 of byte k (after `>> 7`: bit 8k) to bit 56 + k; no two partial
     // products share a bit, so nothing carries into the top byte.
     const GATHER: u64 = 0x0102_0408_1020_4080;
-    let mut word = [0u8; 8];
-    word.copy_from_slice(c);
-    let v = u64::from_le_bytes(word) ^ pattern;
+    let v = w ^ pattern;
     let z = !(((v & LO7).wrapping_add(LO7)) | v) & HI;
     (z >> 7).wrapping_mul(GATHER) >> 56
-}
-
-/// Bit `i` set when byte `i` of a 64-byte block equals the byte repeated in `pattern`.
-#[inline(always)]
-fn sep_mask(block: &[u8], pattern: u64) -> u64 {
-    let mut m = 0u64;
-    for (w, c) in block.chunks_exact(8).enumerate() {
-        m |= word_mask(c, pattern) << (8 * w);
-    }
-    m
 }
 
 /// A builder's view of a record: typed getters that note the first malformed field.
@@ -266,11 +330,7 @@ impl<'r, R: Rec + ?Sized> Get<'r, R> {
 
     /// Boolean (`T`/`F`, `true`/`false`).
     pub fn bool(&mut self, slot: usize) -> Option<bool> {
-        let r = self.rec.parse_scalar(slot, |t| match t {
-            "T" | "true" | "1" | "t" => Some(true),
-            "F" | "false" | "0" | "f" => Some(false),
-            _ => None,
-        });
+        let r = self.rec.parse_scalar(slot, parse_bool);
         self.note(slot, r)
     }
 
@@ -395,7 +455,11 @@ pub struct FlowSlots {
 /// Parses a non-negative decimal integer (no sign, no exponent).
 #[inline]
 pub fn parse_u64(t: &str) -> Option<u64> {
-    let b = t.as_bytes();
+    parse_u64_bytes(t.as_bytes())
+}
+
+/// [`parse_u64`] of ASCII bytes.
+fn parse_u64_bytes(b: &[u8]) -> Option<u64> {
     if b.is_empty() || b.len() > 20 {
         return None;
     }
@@ -420,18 +484,58 @@ pub fn parse_u64(t: &str) -> Option<u64> {
     Some(v)
 }
 
+/// [`parse_u64`] of the field `line[start..end]`, for a field inside a longer line:
+/// a count of up to eight digits is read as the eight bytes that end where it ends
+/// (the bytes before it, part of an earlier field, are replaced by `'0'`s) and
+/// converted all at once, with no loop whose exit depends on the number's length.
+#[inline(always)]
+pub fn parse_u64_in(line: &[u8], start: usize, end: usize) -> Option<u64> {
+    let n = end.wrapping_sub(start);
+    if (1..=8).contains(&n) {
+        if let Some(w) = end.checked_sub(8).and_then(|s| line.get(s..end)) {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(w);
+            // The field is the top `n` bytes; the `8 - n` below it become '0'.
+            let below = u64::MAX.checked_shr(8 * n as u32).unwrap_or(0);
+            let v = (u64::from_le_bytes(b) & !below) | (0x3030_3030_3030_3030 & below);
+            return dwell_model::time::eight_digits(&v.to_le_bytes()).map(u64::from);
+        }
+    }
+    line.get(start..end).and_then(parse_u64_bytes)
+}
+
+/// Parses a boolean as Zeek (`T`/`F`) and JSON writers (`true`, `1`, ...) spell it.
+pub fn parse_bool(t: &str) -> Option<bool> {
+    parse_bool_bytes(t.as_bytes())
+}
+
+/// [`parse_bool`] of bytes.
+pub fn parse_bool_bytes(t: &[u8]) -> Option<bool> {
+    match t {
+        b"T" | b"true" | b"1" | b"t" => Some(true),
+        b"F" | b"false" | b"0" | b"f" => Some(false),
+        _ => None,
+    }
+}
+
 /// Parses a decimal float. Plain `digits.digits` takes an exact fixed-point fast path
 /// (Zeek writes intervals with six decimals); anything else goes to `str::parse`.
 pub fn parse_f64(t: &str) -> Option<f64> {
-    if let Some(ts) = Timestamp::parse_epoch(t) {
+    parse_f64_bytes(t.as_bytes())
+}
+
+/// [`parse_f64`] of bytes; `None` when they are not UTF-8.
+pub fn parse_f64_bytes(b: &[u8]) -> Option<f64> {
+    if let Some(ts) = Timestamp::parse_epoch_bytes(b) {
         return Some(ts.micros() as f64 / 1e6);
     }
-    let v: f64 = t.parse().ok()?;
+    let v: f64 = std::str::from_utf8(b).ok()?.parse().ok()?;
     v.is_finite().then_some(v)
 }
 
 /// Parses dotted-quad IPv4 strictly (no leading zeros beyond a lone `0`, as std), an
 /// octet at a time with no loop inside an octet.
+#[inline]
 fn parse_v4(t: &[u8]) -> Option<std::net::Ipv4Addr> {
     #[inline(always)]
     fn digit(c: Option<&u8>) -> Option<u32> {
@@ -466,6 +570,15 @@ fn parse_v4(t: &[u8]) -> Option<std::net::Ipv4Addr> {
         *o = u8::try_from(v).ok()?;
     }
     (i == t.len()).then(|| std::net::Ipv4Addr::from(oct))
+}
+
+/// [`parse_addr`] of bytes; `None` when they are not UTF-8.
+#[inline]
+pub fn parse_addr_bytes(b: &[u8]) -> Option<IpAddr> {
+    match parse_v4(b) {
+        Some(v4) => Some(IpAddr::V4(v4)),
+        None => parse_addr(std::str::from_utf8(b).ok()?),
+    }
 }
 
 /// Parses an IPv4 or IPv6 address; tolerates an IPv6 zone suffix (`fe80::1%eth0`).
@@ -624,7 +737,35 @@ mod tests {
             let want: Vec<usize> = bytes.iter().enumerate().filter(|(_, b)| **b == sep).map(|(i, _)| i).collect();
             let mut got = vec![];
             for_each_sep(&bytes, sep, |p| got.push(p));
+            proptest::prop_assert_eq!(&got, &want);
+            // The checking variant finds the same and tells plain lines exactly.
+            let mut got = vec![];
+            let plain = for_each_sep_plain(&bytes, sep, |p| got.push(p));
             proptest::prop_assert_eq!(got, want);
+            proptest::prop_assert_eq!(plain, bytes.is_ascii() && !bytes.contains(&b'\\'));
+        }
+
+        /// Plainness over bytes that put a backslash or a high byte at every position
+        /// of a word, with ASCII around it.
+        #[test]
+        fn plain_lines_are_told_exactly(
+            bytes in proptest::collection::vec(proptest::sample::select(vec![b'\\', b'a', b'\t', 0x7f, 0x80, 0xdc, 0x5b, 0x5d]), 0..200),
+        ) {
+            let plain = for_each_sep_plain(&bytes, b'\t', |_| {});
+            proptest::prop_assert_eq!(plain, bytes.is_ascii() && !bytes.contains(&b'\\'));
+        }
+
+        /// A count read in place from a line equals the count of the field alone,
+        /// wherever the field sits and whatever precedes it.
+        #[test]
+        fn counts_in_a_line_agree(
+            before in "[0-9a\t.]{0,12}",
+            field in "[0-9]{0,10}|[0-9a+ -]{0,4}",
+            after in "[0-9\t]{0,3}",
+        ) {
+            let line = format!("{before}{field}{after}");
+            let (start, end) = (before.len(), before.len() + field.len());
+            proptest::prop_assert_eq!(parse_u64_in(line.as_bytes(), start, end), parse_u64(&field));
         }
 
         /// The IPv4 fast path agrees with the standard library on dotted text.

@@ -109,6 +109,18 @@ impl Inline {
 }
 
 impl Uid {
+    /// The identifier in `b`, or `None` when `b` is not UTF-8. ASCII up to the inline
+    /// length (every real uid) is taken without a UTF-8 check.
+    #[inline]
+    pub fn from_utf8(b: &[u8]) -> Option<Uid> {
+        if b.is_ascii() {
+            if let Some(i) = Inline::new(b) {
+                return Some(Uid(UidRepr::Inline(i)));
+            }
+        }
+        std::str::from_utf8(b).ok().map(Uid::from)
+    }
+
     /// The identifier's text.
     pub fn as_str(&self) -> &str {
         match &self.0 {
@@ -211,14 +223,19 @@ impl Proto {
 
     /// Parses Zeek (`tcp`) and Suricata (`TCP`, `IPv6-ICMP`) spellings.
     pub fn parse(s: &str) -> Proto {
-        if s.eq_ignore_ascii_case("tcp") {
+        Proto::parse_bytes(s.as_bytes())
+    }
+
+    /// [`parse`](Self::parse) of bytes.
+    pub fn parse_bytes(s: &[u8]) -> Proto {
+        if s.eq_ignore_ascii_case(b"tcp") {
             Proto::Tcp
-        } else if s.eq_ignore_ascii_case("udp") {
+        } else if s.eq_ignore_ascii_case(b"udp") {
             Proto::Udp
-        } else if s.eq_ignore_ascii_case("icmp")
-            || s.eq_ignore_ascii_case("ipv6-icmp")
-            || s.eq_ignore_ascii_case("icmpv6")
-            || s.eq_ignore_ascii_case("icmp6")
+        } else if s.eq_ignore_ascii_case(b"icmp")
+            || s.eq_ignore_ascii_case(b"ipv6-icmp")
+            || s.eq_ignore_ascii_case(b"icmpv6")
+            || s.eq_ignore_ascii_case(b"icmp6")
         {
             Proto::Icmp
         } else {
@@ -256,9 +273,8 @@ pub struct Event {
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[allow(missing_docs)]
 // each variant is documented on its struct
-// `Conn` is inline on purpose: it is the hot kind, and boxing it would cost an
-// allocation per flow; every other variant is boxed.
-#[allow(clippy::large_enum_variant)]
+// Every variant is boxed (certificates shared), so an event stays small as it moves
+// through the merge and the detectors.
 pub enum Body {
     Conn(Box<Conn>),
     Dns(Box<Dns>),

@@ -78,7 +78,13 @@ impl Timestamp {
     /// anything that is not `-?digits(.digits)?` or does not fit.
     #[inline]
     pub fn parse_epoch(text: &str) -> Option<Self> {
-        let b = text.as_bytes();
+        Self::parse_epoch_bytes(text.as_bytes())
+    }
+
+    /// [`parse_epoch`](Self::parse_epoch) of bytes (anything but ASCII digits, `-` and
+    /// `.` is refused, so the bytes need not be checked for UTF-8 first).
+    #[inline]
+    pub fn parse_epoch_bytes(b: &[u8]) -> Option<Self> {
         let (neg, b) = match b.split_first() {
             Some((b'-', rest)) => (true, rest),
             _ => (false, b),
@@ -344,7 +350,7 @@ pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
 /// carry out of the low nibble; then pairs, quads and the two halves are combined with
 /// three multiplies.
 #[inline(always)]
-fn eight_digits(b: &[u8]) -> Option<u32> {
+pub fn eight_digits(b: &[u8]) -> Option<u32> {
     let w: [u8; 8] = b.try_into().ok()?;
     let v = u64::from_le_bytes(w);
     let hi = 0xF0F0_F0F0_F0F0_F0F0u64;

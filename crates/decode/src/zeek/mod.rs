@@ -11,6 +11,7 @@
 //! `ts` as epoch seconds or ISO 8601 text. The log type comes from `_path` or `@stream`
 //! when present, otherwise it is inferred from the first record's keys.
 
+mod conn_tsv;
 pub mod logs;
 pub mod out;
 
@@ -455,6 +456,12 @@ pub struct ZeekDecoder {
     log: Option<LogType>,
     slot_col: [u8; MAX_SLOTS],
     cuts: Box<[u32; MAX_COLS]>,
+    /// Column roles of a conn.log, for its records' direct path.
+    conn_plan: Option<conn_tsv::ConnPlan>,
+    /// Whether direct paths may be used (tests turn them off to compare).
+    direct: bool,
+    /// Records the direct paths decoded.
+    direct_records: u64,
     // JSON state
     keymaps: Option<KeyMaps>,
     inferred: Option<Option<LogType>>,
@@ -478,10 +485,26 @@ impl ZeekDecoder {
             log: None,
             slot_col: [u8::MAX; MAX_SLOTS],
             cuts: Box::new([0; MAX_COLS]),
+            conn_plan: None,
+            direct: true,
+            direct_records: 0,
             keymaps: (enc == Encoding::Json).then(KeyMaps::new),
             inferred: None,
             intern: Interner::default(),
         }
+    }
+
+    /// The same decoder with every record going through the general reader: the
+    /// reference the direct paths are tested against.
+    #[cfg(test)]
+    pub(crate) fn general_only(mut self) -> Self {
+        self.direct = false;
+        self
+    }
+
+    /// Records decoded by a direct path rather than the general reader.
+    pub fn direct_records(&self) -> u64 {
+        self.direct_records
     }
 
     /// Decompressed bytes read so far.
@@ -523,10 +546,33 @@ impl ZeekDecoder {
 
 fn decode_tsv_line(d: &mut ZeekDecoder, line_no: u64, stats: &mut FileStats) -> Option<Event> {
     // `d.lines` is borrowed by the line; re-borrow fields separately.
-    let ZeekDecoder { lines, hdr, log, slot_col, cuts, file, certs, intern, .. } = d;
+    let ZeekDecoder {
+        lines,
+        hdr,
+        log,
+        slot_col,
+        cuts,
+        conn_plan,
+        direct,
+        direct_records,
+        file,
+        certs,
+        intern,
+        ..
+    } = d;
     let line = lines.current()?;
     if line.is_empty() {
         return None;
+    }
+    if let Some(plan) = conn_plan {
+        if header_line(line).is_none() {
+            if let Some(ev) = plan.decode(line, cuts, (*file, line_no), intern) {
+                *direct_records += 1;
+                stats.records += 1;
+                *stats.events.entry(dwell_model::Kind::Conn).or_default() += 1;
+                return Some(ev);
+            }
+        }
     }
     // SIMD validation first (Zeek logs are ASCII, so it almost always passes); the
     // standard library's slower check only runs to repair a bad line.
@@ -550,6 +596,9 @@ fn decode_tsv_line(d: &mut ZeekDecoder, line_no: u64, stats: &mut FileStats) -> 
                 None => [u8::MAX; MAX_SLOTS],
             };
         }
+        // Any directive may change the markers the plan compares with.
+        *conn_plan = (*direct && *log == Some(LogType::Conn) && !hdr.fields.is_empty())
+            .then(|| conn_tsv::ConnPlan::new(&hdr.fields, hdr.sep, &hdr.unset, &hdr.empty));
         return None;
     }
     stats.records += 1;
@@ -583,9 +632,10 @@ fn decode_tsv_line(d: &mut ZeekDecoder, line_no: u64, stats: &mut FileStats) -> 
             format!("{ncols} of {} columns", hdr.fields.len()),
         );
     }
+    let cuts = cuts.get(..ncols.min(MAX_COLS)).unwrap_or(&[]);
     let rec = TsvRec {
         line: &text,
-        cuts: cuts.get(..ncols.min(MAX_COLS)).unwrap_or(&[]),
+        cuts,
         slot_col,
         unset: &hdr.unset,
         empty: &hdr.empty,

@@ -165,3 +165,238 @@ fn tsv_prefix_check() {
         Some("conn")
     );
 }
+
+/// Decodes `bytes` as Zeek TSV twice: with the direct paths and through the general
+/// reader alone; both must give the same events and the same accounting.
+///
+/// Returns how many records the direct path took, and how many records there were.
+fn assert_direct_equals_general(name: &str, direct: LineReader, general: LineReader) -> (u64, u64) {
+    let run = |d: &mut ZeekDecoder| {
+        let mut st = FileStats::default();
+        let mut out = vec![];
+        while let Some(e) = d.next_event(&mut st) {
+            out.push(e);
+        }
+        (out, st)
+    };
+    let mut d = ZeekDecoder::new(direct, Encoding::Tsv, FileId(1), None);
+    let (a, sa) = run(&mut d);
+    let mut g = ZeekDecoder::new(general, Encoding::Tsv, FileId(1), None).general_only();
+    let (b, sb) = run(&mut g);
+    assert_eq!(g.direct_records(), 0);
+    assert_eq!(a.len(), b.len(), "{name}: event counts differ");
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x, y, "{name}: record {}", y.header.src.record);
+    }
+    assert_eq!(sa.records, sb.records, "{name}");
+    assert_eq!(sa.events, sb.events, "{name}");
+    assert_eq!(sa.skipped, sb.skipped, "{name}");
+    assert_eq!(sa.anomalies, sb.anomalies, "{name}");
+    assert_eq!(sa.samples, sb.samples, "{name}");
+    (d.direct_records(), sa.records)
+}
+
+fn direct_equals_general(name: &str, text: &[u8]) -> (u64, u64) {
+    assert_direct_equals_general(
+        name,
+        LineReader::from_vec(text.to_vec(), 1 << 16),
+        LineReader::new(Box::new(Cursor::new(text.to_vec())), 1 << 16),
+    )
+}
+
+/// The conn.log columns Zeek writes, with the community id plugin's.
+const CONN_COLS: [&str; 22] = [
+    "ts",
+    "uid",
+    "id.orig_h",
+    "id.orig_p",
+    "id.resp_h",
+    "id.resp_p",
+    "proto",
+    "service",
+    "duration",
+    "orig_bytes",
+    "resp_bytes",
+    "conn_state",
+    "local_orig",
+    "local_resp",
+    "missed_bytes",
+    "history",
+    "orig_pkts",
+    "orig_ip_bytes",
+    "resp_pkts",
+    "resp_ip_bytes",
+    "tunnel_parents",
+    "community_id",
+];
+
+/// A value a real conn.log holds in column `col`, varied by `k`.
+fn usual(col: &str, k: u32) -> String {
+    let k = u64::from(k);
+    let pick = |opts: &[&str]| opts[k as usize % opts.len()].to_string();
+    match col {
+        "ts" => format!("{}.{:06}", 1_700_000_000 + k, k * 7919 % 1_000_000),
+        "uid" => format!("C{:016x}", k * 2_654_435_761),
+        "id.orig_h" => format!("10.{}.{}.{}", k % 4, k * 7 % 256, k * 13 % 254 + 1),
+        "id.resp_h" => format!("{}.{}.{}.{}", k % 200 + 20, k * 3 % 256, k % 256, k % 254 + 1),
+        "id.orig_p" | "id.resp_p" => (k * 7 % 65536).to_string(),
+        "proto" => pick(&["tcp", "udp", "icmp"]),
+        "service" => pick(&["ssl", "dns", "http", "-", "ssl,http"]),
+        "duration" => format!("{}.{:06}", k % 100, k * 31 % 1_000_000),
+        "conn_state" => pick(&["SF", "S0", "REJ", "RSTO", "OTH"]),
+        "local_orig" | "local_resp" => pick(&["T", "F"]),
+        "history" => pick(&["ShADadFf", "S", "Dd", "(empty)"]),
+        "tunnel_parents" => "(empty)".into(),
+        "community_id" => format!("1:{k:x}="),
+        _ => (k * 104_729 % [10, 1000, 100_000_000, 1 << 40][k as usize % 4]).to_string(),
+    }
+}
+
+/// Values that are unusual in some column: markers, escapes, non-ASCII, IPv6, numbers
+/// out of range or in other spellings, times as text.
+const ODD: &[&str] = &[
+    "-",
+    "(empty)",
+    "",
+    "a\\x09b",
+    "\\\\",
+    "é",
+    "fe80::1",
+    "fe80::1%eth0",
+    "2001:db8::1",
+    "::ffff:10.0.0.1",
+    "99999999999999999999",
+    "18446744073709551616",
+    "123456789",
+    "70000",
+    "65535",
+    "-1",
+    "1e5",
+    "1.5",
+    " 1",
+    "T",
+    "true",
+    "x",
+    "1700000000.1234567",
+    "2024-01-01T00:00:00Z",
+    "10.0.0.01",
+    "256.1.1.1",
+    "1.2.3",
+    "00012345",
+    "UDP",
+    "NA",
+    "E",
+];
+
+use proptest::strategy::Strategy as _;
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(400))]
+
+    /// conn.log records taken by the direct path decode exactly as the general reader
+    /// decodes them, and records it leaves alone are accounted for the same way:
+    /// columns in any order, some missing, one repeated, trailing extras, other
+    /// separators and markers, short rows, and odd values in any column.
+    #[test]
+    fn fast_conn_equals_general_path(
+        cols in proptest::sample::subsequence(CONN_COLS.to_vec(), 3..=22).prop_shuffle(),
+        repeat in proptest::option::of(0usize..22),
+        extra in proptest::bool::ANY,
+        sep in proptest::sample::select(vec![b'\t', b',', b'|']),
+        markers in proptest::sample::select(vec![("-", "(empty)"), ("NA", "E")]),
+        rows in proptest::collection::vec(
+            (0u32..1_000_000, proptest::collection::vec((0usize..24, 0usize..ODD.len()), 0..3), 0usize..30),
+            1..12,
+        ),
+    ) {
+        let mut cols: Vec<&str> = cols;
+        if let Some(r) = repeat {
+            let c = cols[r % cols.len()];
+            cols.push(c);
+        }
+        if extra {
+            cols.push("label");
+        }
+        let s = char::from(sep).to_string();
+        let mut text = format!(
+            "#separator \\x{sep:02x}\n#set_separator{s};\n#empty_field{s}{}\n#unset_field{s}{}\n#path{s}conn\n#fields{s}{}\n",
+            markers.1,
+            markers.0,
+            cols.join(&s),
+        );
+        for (k, odd, cut) in rows {
+            let mut cells: Vec<String> = cols.iter().map(|c| usual(c, k)).collect();
+            for (at, which) in odd {
+                if let Some(c) = cells.get_mut(at) {
+                    *c = ODD[which].to_string();
+                }
+            }
+            // Now and then a row cut short.
+            if cut < cells.len() && cut < 3 {
+                cells.truncate(cells.len() - cut - 1);
+            }
+            text.push_str(&cells.join(&s));
+            text.push('\n');
+        }
+        let _ = direct_equals_general("generated", text.as_bytes());
+    }
+}
+
+/// Every Zeek TSV conn log in the shared data decodes the same through the direct
+/// path as through the general reader.
+#[test]
+fn fast_conn_equals_general_path_on_shared_logs() {
+    let data = dwell_testkit::shared_or_skip!();
+    let (mut n, mut direct, mut records) = (0, 0, 0);
+    for row in dwell_testkit::zeek_files(&data) {
+        let name = row.path.file_name().and_then(|f| f.to_str()).unwrap_or_default();
+        if !name.starts_with("conn") || row.format.contains("json") {
+            continue;
+        }
+        let opts = crate::DecodeOptions::default();
+        let open = |p: &std::path::Path| {
+            crate::input::open(p, &opts).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+        };
+        let (d, r) = assert_direct_equals_general(
+            &row.rel,
+            open(&row.path).into_lines(1 << 20),
+            open(&row.path).into_lines(1 << 20),
+        );
+        direct += d;
+        records += r;
+        n += 1;
+    }
+    eprintln!("{n} shared conn logs decode the same through both paths ({direct} of {records} records direct)");
+    assert!(n > 0, "no Zeek TSV conn log found in the shared data");
+    assert!(direct > 0, "the direct path took no record of the shared conn logs");
+}
+
+/// Usual records take the direct path; a record with an odd field, a short one, a
+/// non-ASCII or escaped one goes to the general reader, which reports its anomaly.
+#[test]
+fn direct_path_takes_usual_records_only() {
+    let cols = CONN_COLS.join("\t");
+    let mut text = format!("{CONN_HDR}#fields\t{cols}\n");
+    for k in 0..10 {
+        let cells: Vec<String> = CONN_COLS.iter().map(|c| usual(c, k)).collect();
+        text.push_str(&cells.join("\t"));
+        text.push('\n');
+    }
+    let odd = |at: usize, v: &str| {
+        let mut cells: Vec<String> = CONN_COLS.iter().map(|c| usual(c, 99)).collect();
+        cells[at] = v.to_string();
+        cells.join("\t") + "\n"
+    };
+    text.push_str(&odd(3, "70000")); // port out of range: bad value, record kept
+    text.push_str(&odd(7, "s\\x09l")); // escaped service
+    text.push_str(&odd(15, "Sé")); // non-ASCII history
+    text.push_str(&odd(2, "fe80::1")); // IPv6 is direct too
+    text.push_str(&odd(0, "-")); // no time: missing field
+    text.push_str("1.0\tCx\t10.0.0.1\n"); // short
+    assert_eq!(direct_equals_general("usual", text.as_bytes()), (11, 16));
+    let (evs, st) = decode(&text, Encoding::Tsv);
+    assert_eq!(evs.len(), 14);
+    assert_eq!(st.anomalies.get(&AnomalyKind::BadValue), Some(&1));
+    assert_eq!(st.anomalies.get(&AnomalyKind::ShortRecord), Some(&1));
+    assert_eq!(st.anomalies.get(&AnomalyKind::MissingField), Some(&2));
+}

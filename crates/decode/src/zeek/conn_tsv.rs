@@ -1,0 +1,308 @@
+//! Zeek TSV `conn.log` records read column by column, in file order.
+//!
+//! conn.log is the bulk of what a Zeek sensor writes (one record per connection, most
+//! of all records on any network), so its well-formed records skip the general reader
+//! ([`TsvRec`](super) slot look-ups behind [`Get`](crate::value::Get)): when the
+//! `#fields` line is read, each column gets the role it plays in a [`Conn`], and every
+//! data line is then one pass over its columns with the same sequence of roles — a
+//! branch the CPU predicts — calling the same value parsers the general reader calls.
+//!
+//! Only records that need nothing special are taken here. An escape (`\x..`) anywhere
+//! in the line, a malformed field, a required field that is unset, a time that is not
+//! epoch seconds: [`ConnPlan::decode`] returns `None` and the caller decodes the line through
+//! the general path, which is the reference and does the anomaly accounting. The test
+//! `fast_conn_equals_general_path` holds the two to the same events.
+
+use dwell_model::{Body, Conn, Event, Flow, Header, Proto, SourceRef, Text, Timestamp, Uid};
+
+use super::MAX_COLS;
+use crate::value::{parse_addr_bytes, parse_bool_bytes, parse_f64_bytes, parse_u64_in, Interner};
+
+/// What a column of a conn.log is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Role {
+    Ts,
+    Uid,
+    OrigH,
+    OrigP,
+    RespH,
+    RespP,
+    Proto,
+    CommunityId,
+    Service,
+    Duration,
+    OrigBytes,
+    RespBytes,
+    ConnState,
+    LocalOrig,
+    LocalResp,
+    MissedBytes,
+    History,
+    OrigPkts,
+    OrigIpBytes,
+    RespPkts,
+    RespIpBytes,
+    /// A column dwell does not model (`tunnel_parents`, a label) or a repeated name.
+    Skip,
+}
+
+impl Role {
+    fn of(name: &str) -> Role {
+        match name {
+            "ts" => Role::Ts,
+            "uid" => Role::Uid,
+            "id.orig_h" => Role::OrigH,
+            "id.orig_p" => Role::OrigP,
+            "id.resp_h" => Role::RespH,
+            "id.resp_p" => Role::RespP,
+            "proto" => Role::Proto,
+            "community_id" => Role::CommunityId,
+            "service" => Role::Service,
+            "duration" => Role::Duration,
+            "orig_bytes" => Role::OrigBytes,
+            "resp_bytes" => Role::RespBytes,
+            "conn_state" => Role::ConnState,
+            "local_orig" => Role::LocalOrig,
+            "local_resp" => Role::LocalResp,
+            "missed_bytes" => Role::MissedBytes,
+            "history" => Role::History,
+            "orig_pkts" => Role::OrigPkts,
+            "orig_ip_bytes" => Role::OrigIpBytes,
+            "resp_pkts" => Role::RespPkts,
+            "resp_ip_bytes" => Role::RespIpBytes,
+            _ => Role::Skip,
+        }
+    }
+}
+
+/// The roles of a conn.log's columns, fixed by its `#fields` line, and its markers.
+#[derive(Clone, Debug)]
+pub(super) struct ConnPlan {
+    roles: Vec<Role>,
+    /// Columns `#fields` names: a record with fewer is short.
+    columns: usize,
+    sep: u8,
+    unset: Box<[u8]>,
+    empty: Box<[u8]>,
+}
+
+/// `v` equals the marker `m` (`-`, `(empty)`): lengths and first bytes first, since
+/// almost no field is a marker, and a one-byte marker needs nothing more.
+#[inline(always)]
+fn is_marker(v: &[u8], m: &[u8]) -> bool {
+    v.len() == m.len() && v.first() == m.first() && (v.len() == 1 || v == m)
+}
+
+/// The header fields of one record and whether its required addresses were seen; the
+/// body is filled in place, in the box the event will carry.
+#[derive(Default)]
+struct Head {
+    ts: Option<Timestamp>,
+    uid: Option<Uid>,
+    community_id: Option<Text>,
+    orig_h: bool,
+    resp_h: bool,
+}
+
+/// Why a record is left to the general path; the value carries nothing.
+struct General;
+
+impl ConnPlan {
+    /// The plan for a conn.log with these `#fields`, separator and markers. A name
+    /// repeated in `#fields` counts at its first column, as in the general reader.
+    pub(super) fn new(fields: &[String], sep: u8, unset: &str, empty: &str) -> Self {
+        let mut roles: Vec<Role> = Vec::with_capacity(fields.len());
+        for name in fields.iter().take(MAX_COLS) {
+            let r = Role::of(name);
+            roles.push(if r != Role::Skip && roles.contains(&r) { Role::Skip } else { r });
+        }
+        // Trailing columns nobody reads need not be visited.
+        while roles.last() == Some(&Role::Skip) {
+            roles.pop();
+        }
+        ConnPlan {
+            roles,
+            columns: fields.len(),
+            sep,
+            unset: unset.as_bytes().into(),
+            empty: empty.as_bytes().into(),
+        }
+    }
+
+    /// The event of the conn record `line` (a data line, not a header), or `None` when
+    /// the record needs the general path. `cuts` is scratch space for column ends.
+    pub(super) fn decode(
+        &self,
+        line: &[u8],
+        cuts: &mut [u32; MAX_COLS],
+        header: (dwell_model::FileId, u64),
+        intern: &mut Interner,
+    ) -> Option<Event> {
+        // The split also tells whether the line is plain: a record that is not ASCII or
+        // has an escape anywhere (rare in conn.log: Zeek escapes only odd bytes) goes
+        // the general way, so no field below needs a UTF-8 check or an unescape.
+        let mut ncols = 0;
+        let plain = crate::value::for_each_sep_plain(line, self.sep, |pos| {
+            if let Some(c) = cuts.get_mut(ncols) {
+                *c = pos as u32;
+            }
+            ncols += 1;
+        });
+        if !plain {
+            return None;
+        }
+        if let Some(c) = cuts.get_mut(ncols) {
+            *c = line.len() as u32;
+        }
+        ncols += 1;
+        // A short record is an anomaly the general path reports.
+        if ncols < self.columns {
+            return None;
+        }
+        let unspecified = std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
+        let mut c = Box::new(Conn {
+            flow: Flow {
+                orig_h: unspecified,
+                orig_p: 0,
+                resp_h: unspecified,
+                resp_p: 0,
+                proto: Proto::Other,
+            },
+            service: None,
+            duration: None,
+            orig_bytes: None,
+            resp_bytes: None,
+            conn_state: None,
+            local_orig: None,
+            local_resp: None,
+            missed_bytes: None,
+            history: None,
+            orig_pkts: None,
+            orig_ip_bytes: None,
+            resp_pkts: None,
+            resp_ip_bytes: None,
+        });
+        let mut h = Head::default();
+        self.fill(line, cuts.get(..ncols.min(MAX_COLS))?, &mut h, &mut c, intern).ok()?;
+        if !(h.orig_h && h.resp_h) {
+            return None;
+        }
+        let (file, record) = header;
+        Some(Event {
+            header: Header {
+                ts: h.ts?,
+                src: SourceRef { file, record },
+                uid: h.uid,
+                community_id: h.community_id,
+            },
+            body: Body::Conn(c),
+        })
+    }
+
+    /// Parses the columns of an ASCII line without escapes.
+    fn fill(
+        &self,
+        line: &[u8],
+        cuts: &[u32],
+        h: &mut Head,
+        c: &mut Conn,
+        intern: &mut Interner,
+    ) -> Result<(), General> {
+        let mut next = 0usize;
+        for (&role, &end) in self.roles.iter().zip(cuts) {
+            let (start, end) = (next, end as usize);
+            let v = line.get(start..end).ok_or(General)?;
+            next = end + 1;
+            if role == Role::Skip || is_marker(v, &self.unset) {
+                // Unset: the field stays `None` (a required one sends the record to the
+                // general path when the event is built).
+                continue;
+            }
+            let empty = is_marker(v, &self.empty);
+            match role {
+                Role::Ts => h.ts = Some(Timestamp::parse_epoch_bytes(v).ok_or(General)?),
+                Role::Uid => {
+                    h.uid = text(v, empty).map(|t| Uid::from_utf8(t).ok_or(General)).transpose()?
+                }
+                Role::CommunityId => {
+                    h.community_id = text(v, empty)
+                        .map(|t| std::str::from_utf8(t).map(Text::from).map_err(|_| General))
+                        .transpose()?
+                }
+                Role::OrigH => {
+                    c.flow.orig_h = addr(v, empty)?;
+                    h.orig_h = true;
+                }
+                Role::RespH => {
+                    c.flow.resp_h = addr(v, empty)?;
+                    h.resp_h = true;
+                }
+                Role::OrigP => c.flow.orig_p = port(line, start, end, empty)?.unwrap_or(0),
+                Role::RespP => c.flow.resp_p = port(line, start, end, empty)?.unwrap_or(0),
+                Role::Proto => c.flow.proto = Proto::parse_bytes(if empty { b"" } else { v }),
+                Role::Service => c.service = sym(v, empty, intern)?,
+                Role::ConnState => c.conn_state = sym(v, empty, intern)?,
+                Role::History => c.history = sym(v, empty, intern)?,
+                Role::Duration => c.duration = scalar(v, empty, parse_f64_bytes)?,
+                Role::OrigBytes => c.orig_bytes = count(line, start, end, empty)?,
+                Role::RespBytes => c.resp_bytes = count(line, start, end, empty)?,
+                Role::MissedBytes => c.missed_bytes = count(line, start, end, empty)?,
+                Role::OrigPkts => c.orig_pkts = count(line, start, end, empty)?,
+                Role::OrigIpBytes => c.orig_ip_bytes = count(line, start, end, empty)?,
+                Role::RespPkts => c.resp_pkts = count(line, start, end, empty)?,
+                Role::RespIpBytes => c.resp_ip_bytes = count(line, start, end, empty)?,
+                Role::LocalOrig => c.local_orig = scalar(v, empty, parse_bool_bytes)?,
+                Role::LocalResp => c.local_resp = scalar(v, empty, parse_bool_bytes)?,
+                Role::Skip => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A text field: `None` when empty (the `(empty)` marker or nothing).
+#[inline(always)]
+fn text(v: &[u8], empty: bool) -> Option<&[u8]> {
+    (!empty && !v.is_empty()).then_some(v)
+}
+
+/// A low-cardinality text, shared through the interner.
+#[inline(always)]
+fn sym(v: &[u8], empty: bool, intern: &mut Interner) -> Result<Option<Text>, General> {
+    text(v, empty).map(|t| intern.get_bytes(t).ok_or(General)).transpose()
+}
+
+/// A scalar: `None` when empty, the parsed value, or the general path when malformed.
+#[inline(always)]
+fn scalar<T>(v: &[u8], empty: bool, parse: fn(&[u8]) -> Option<T>) -> Result<Option<T>, General> {
+    if empty {
+        return Ok(None);
+    }
+    parse(v).map(Some).ok_or(General)
+}
+
+/// A count: `None` when empty, the general path when malformed.
+#[inline(always)]
+fn count(line: &[u8], start: usize, end: usize, empty: bool) -> Result<Option<u64>, General> {
+    if empty {
+        return Ok(None);
+    }
+    parse_u64_in(line, start, end).map(Some).ok_or(General)
+}
+
+#[inline(always)]
+fn port(line: &[u8], start: usize, end: usize, empty: bool) -> Result<Option<u16>, General> {
+    match count(line, start, end, empty)? {
+        None => Ok(None),
+        Some(p) => u16::try_from(p).map(Some).map_err(|_| General),
+    }
+}
+
+/// A required address: anything but a parsable one goes the general way.
+#[inline(always)]
+fn addr(v: &[u8], empty: bool) -> Result<std::net::IpAddr, General> {
+    if empty {
+        return Err(General);
+    }
+    parse_addr_bytes(v).ok_or(General)
+}
