@@ -228,6 +228,13 @@ impl Proto {
 
     /// [`parse`](Self::parse) of bytes.
     pub fn parse_bytes(s: &[u8]) -> Proto {
+        // Zeek's own spellings first, compared whole.
+        match s {
+            b"tcp" => return Proto::Tcp,
+            b"udp" => return Proto::Udp,
+            b"icmp" => return Proto::Icmp,
+            _ => {}
+        }
         if s.eq_ignore_ascii_case(b"tcp") {
             Proto::Tcp
         } else if s.eq_ignore_ascii_case(b"udp") {

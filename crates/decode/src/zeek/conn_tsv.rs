@@ -110,7 +110,18 @@ struct General;
 impl ConnPlan {
     /// The plan for a conn.log with these `#fields`, separator and markers. A name
     /// repeated in `#fields` counts at its first column, as in the general reader.
-    pub(super) fn new(fields: &[String], sep: u8, unset: &str, empty: &str) -> Self {
+    ///
+    /// `None` when the empty marker reads as a value (`#empty_field 0`): then
+    /// every record of the log goes the general way.
+    pub(super) fn new(fields: &[String], sep: u8, unset: &str, empty: &str) -> Option<Self> {
+        let e = empty.as_bytes();
+        if parse_u64_in(e, 0, e.len()).is_some()
+            || parse_f64_bytes(e).is_some()
+            || parse_bool_bytes(e).is_some()
+            || parse_addr_bytes(e).is_some()
+        {
+            return None;
+        }
         let mut roles: Vec<Role> = Vec::with_capacity(fields.len());
         for name in fields.iter().take(MAX_COLS) {
             let r = Role::of(name);
@@ -120,13 +131,13 @@ impl ConnPlan {
         while roles.last() == Some(&Role::Skip) {
             roles.pop();
         }
-        ConnPlan {
+        Some(ConnPlan {
             roles,
             columns: fields.len(),
             sep,
             unset: unset.as_bytes().into(),
-            empty: empty.as_bytes().into(),
-        }
+            empty: e.into(),
+        })
     }
 
     /// The event of the conn record `line` (a data line, not a header), or `None` when
@@ -218,41 +229,44 @@ impl ConnPlan {
                 // general path when the event is built).
                 continue;
             }
-            let empty = is_marker(v, &self.empty);
+            // The empty marker is looked for only where it can matter: in texts, and
+            // in scalars that do not parse (the plan exists only for markers that no
+            // scalar parser accepts).
+            let m = &*self.empty;
             match role {
                 Role::Ts => h.ts = Some(Timestamp::parse_epoch_bytes(v).ok_or(General)?),
                 Role::Uid => {
-                    h.uid = text(v, empty).map(|t| Uid::from_utf8(t).ok_or(General)).transpose()?
+                    h.uid = text(v, m).map(|t| Uid::from_utf8(t).ok_or(General)).transpose()?
                 }
                 Role::CommunityId => {
-                    h.community_id = text(v, empty)
+                    h.community_id = text(v, m)
                         .map(|t| std::str::from_utf8(t).map(Text::from).map_err(|_| General))
                         .transpose()?
                 }
                 Role::OrigH => {
-                    c.flow.orig_h = addr(v, empty)?;
+                    c.flow.orig_h = parse_addr_bytes(v).ok_or(General)?;
                     h.orig_h = true;
                 }
                 Role::RespH => {
-                    c.flow.resp_h = addr(v, empty)?;
+                    c.flow.resp_h = parse_addr_bytes(v).ok_or(General)?;
                     h.resp_h = true;
                 }
-                Role::OrigP => c.flow.orig_p = port(line, start, end, empty)?.unwrap_or(0),
-                Role::RespP => c.flow.resp_p = port(line, start, end, empty)?.unwrap_or(0),
-                Role::Proto => c.flow.proto = Proto::parse_bytes(if empty { b"" } else { v }),
-                Role::Service => c.service = sym(v, empty, intern)?,
-                Role::ConnState => c.conn_state = sym(v, empty, intern)?,
-                Role::History => c.history = sym(v, empty, intern)?,
-                Role::Duration => c.duration = scalar(v, empty, parse_f64_bytes)?,
-                Role::OrigBytes => c.orig_bytes = count(line, start, end, empty)?,
-                Role::RespBytes => c.resp_bytes = count(line, start, end, empty)?,
-                Role::MissedBytes => c.missed_bytes = count(line, start, end, empty)?,
-                Role::OrigPkts => c.orig_pkts = count(line, start, end, empty)?,
-                Role::OrigIpBytes => c.orig_ip_bytes = count(line, start, end, empty)?,
-                Role::RespPkts => c.resp_pkts = count(line, start, end, empty)?,
-                Role::RespIpBytes => c.resp_ip_bytes = count(line, start, end, empty)?,
-                Role::LocalOrig => c.local_orig = scalar(v, empty, parse_bool_bytes)?,
-                Role::LocalResp => c.local_resp = scalar(v, empty, parse_bool_bytes)?,
+                Role::OrigP => c.flow.orig_p = port(line, start, end, m)?.unwrap_or(0),
+                Role::RespP => c.flow.resp_p = port(line, start, end, m)?.unwrap_or(0),
+                Role::Proto => c.flow.proto = Proto::parse_bytes(text(v, m).unwrap_or_default()),
+                Role::Service => c.service = sym(v, m, intern)?,
+                Role::ConnState => c.conn_state = sym(v, m, intern)?,
+                Role::History => c.history = sym(v, m, intern)?,
+                Role::Duration => c.duration = scalar(parse_f64_bytes(v), v, m)?,
+                Role::OrigBytes => c.orig_bytes = count(line, start, end, m)?,
+                Role::RespBytes => c.resp_bytes = count(line, start, end, m)?,
+                Role::MissedBytes => c.missed_bytes = count(line, start, end, m)?,
+                Role::OrigPkts => c.orig_pkts = count(line, start, end, m)?,
+                Role::OrigIpBytes => c.orig_ip_bytes = count(line, start, end, m)?,
+                Role::RespPkts => c.resp_pkts = count(line, start, end, m)?,
+                Role::RespIpBytes => c.resp_ip_bytes = count(line, start, end, m)?,
+                Role::LocalOrig => c.local_orig = scalar(parse_bool_bytes(v), v, m)?,
+                Role::LocalResp => c.local_resp = scalar(parse_bool_bytes(v), v, m)?,
                 Role::Skip => {}
             }
         }
@@ -260,49 +274,39 @@ impl ConnPlan {
     }
 }
 
-/// A text field: `None` when empty (the `(empty)` marker or nothing).
+/// A text field: `None` when empty (the empty marker `m`, or nothing).
 #[inline(always)]
-fn text(v: &[u8], empty: bool) -> Option<&[u8]> {
-    (!empty && !v.is_empty()).then_some(v)
+fn text<'a>(v: &'a [u8], m: &[u8]) -> Option<&'a [u8]> {
+    (!v.is_empty() && !is_marker(v, m)).then_some(v)
 }
 
 /// A low-cardinality text, shared through the interner.
 #[inline(always)]
-fn sym(v: &[u8], empty: bool, intern: &mut Interner) -> Result<Option<Text>, General> {
-    text(v, empty).map(|t| intern.get_bytes(t).ok_or(General)).transpose()
+fn sym(v: &[u8], m: &[u8], intern: &mut Interner) -> Result<Option<Text>, General> {
+    text(v, m).map(|t| intern.get_bytes(t).ok_or(General)).transpose()
 }
 
-/// A scalar: `None` when empty, the parsed value, or the general path when malformed.
+/// A scalar `v` parsed as `parsed`: the value; `None` when `v` is the empty marker `m`;
+/// otherwise malformed, for the general path.
 #[inline(always)]
-fn scalar<T>(v: &[u8], empty: bool, parse: fn(&[u8]) -> Option<T>) -> Result<Option<T>, General> {
-    if empty {
-        return Ok(None);
+fn scalar<T>(parsed: Option<T>, v: &[u8], m: &[u8]) -> Result<Option<T>, General> {
+    match parsed {
+        Some(x) => Ok(Some(x)),
+        None if is_marker(v, m) => Ok(None),
+        None => Err(General),
     }
-    parse(v).map(Some).ok_or(General)
 }
 
-/// A count: `None` when empty, the general path when malformed.
+/// A count (see [`scalar`]).
 #[inline(always)]
-fn count(line: &[u8], start: usize, end: usize, empty: bool) -> Result<Option<u64>, General> {
-    if empty {
-        return Ok(None);
-    }
-    parse_u64_in(line, start, end).map(Some).ok_or(General)
+fn count(line: &[u8], start: usize, end: usize, m: &[u8]) -> Result<Option<u64>, General> {
+    scalar(parse_u64_in(line, start, end), line.get(start..end).unwrap_or_default(), m)
 }
 
 #[inline(always)]
-fn port(line: &[u8], start: usize, end: usize, empty: bool) -> Result<Option<u16>, General> {
-    match count(line, start, end, empty)? {
+fn port(line: &[u8], start: usize, end: usize, m: &[u8]) -> Result<Option<u16>, General> {
+    match count(line, start, end, m)? {
         None => Ok(None),
         Some(p) => u16::try_from(p).map(Some).map_err(|_| General),
     }
-}
-
-/// A required address: anything but a parsable one goes the general way.
-#[inline(always)]
-fn addr(v: &[u8], empty: bool) -> Result<std::net::IpAddr, General> {
-    if empty {
-        return Err(General);
-    }
-    parse_addr_bytes(v).ok_or(General)
 }

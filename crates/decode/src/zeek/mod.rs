@@ -598,7 +598,8 @@ fn decode_tsv_line(d: &mut ZeekDecoder, line_no: u64, stats: &mut FileStats) -> 
         }
         // Any directive may change the markers the plan compares with.
         *conn_plan = (*direct && *log == Some(LogType::Conn) && !hdr.fields.is_empty())
-            .then(|| conn_tsv::ConnPlan::new(&hdr.fields, hdr.sep, &hdr.unset, &hdr.empty));
+            .then(|| conn_tsv::ConnPlan::new(&hdr.fields, hdr.sep, &hdr.unset, &hdr.empty))
+            .flatten();
         return None;
     }
     stats.records += 1;

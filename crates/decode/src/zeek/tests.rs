@@ -303,7 +303,7 @@ proptest::proptest! {
         repeat in proptest::option::of(0usize..22),
         extra in proptest::bool::ANY,
         sep in proptest::sample::select(vec![b'\t', b',', b'|']),
-        markers in proptest::sample::select(vec![("-", "(empty)"), ("NA", "E")]),
+        markers in proptest::sample::select(vec![("-", "(empty)"), ("NA", "E"), ("-", "0")]),
         rows in proptest::collection::vec(
             (0u32..1_000_000, proptest::collection::vec((0usize..24, 0usize..ODD.len()), 0..3), 0usize..30),
             1..12,
