@@ -75,10 +75,37 @@ impl Role {
     }
 }
 
+/// The columns of a conn.log as Zeek writes them (up to `resp_ip_bytes`; the columns
+/// after it are not read).
+const STANDARD: [Role; 20] = [
+    Role::Ts,
+    Role::Uid,
+    Role::OrigH,
+    Role::OrigP,
+    Role::RespH,
+    Role::RespP,
+    Role::Proto,
+    Role::Service,
+    Role::Duration,
+    Role::OrigBytes,
+    Role::RespBytes,
+    Role::ConnState,
+    Role::LocalOrig,
+    Role::LocalResp,
+    Role::MissedBytes,
+    Role::History,
+    Role::OrigPkts,
+    Role::OrigIpBytes,
+    Role::RespPkts,
+    Role::RespIpBytes,
+];
+
 /// The roles of a conn.log's columns, fixed by its `#fields` line, and its markers.
 #[derive(Clone, Debug)]
 pub(super) struct ConnPlan {
     roles: Vec<Role>,
+    /// The roles are [`STANDARD`].
+    standard: bool,
     /// Columns `#fields` names: a record with fewer is short.
     columns: usize,
     sep: u8,
@@ -132,6 +159,7 @@ impl ConnPlan {
             roles.pop();
         }
         Some(ConnPlan {
+            standard: roles == STANDARD,
             roles,
             columns: fields.len(),
             sep,
@@ -219,56 +247,99 @@ impl ConnPlan {
         c: &mut Conn,
         intern: &mut Interner,
     ) -> Result<(), General> {
+        if self.standard {
+            if let Some(cuts) = cuts.first_chunk::<{ STANDARD.len() }>() {
+                return self.fill_standard(line, cuts, h, c, intern);
+            }
+        }
         let mut next = 0usize;
         for (&role, &end) in self.roles.iter().zip(cuts) {
             let (start, end) = (next, end as usize);
-            let v = line.get(start..end).ok_or(General)?;
             next = end + 1;
-            if role == Role::Skip || is_marker(v, &self.unset) {
-                // Unset: the field stays `None` (a required one sends the record to the
-                // general path when the event is built).
-                continue;
+            self.field(role, line, start, end, h, c, intern)?;
+        }
+        Ok(())
+    }
+
+    /// [`fill`](Self::fill) for Zeek's own column order: the same code per column,
+    /// written out once per column so that each column's role is a constant and the
+    /// choice among roles disappears from the compiled code.
+    fn fill_standard(
+        &self,
+        line: &[u8],
+        cuts: &[u32; STANDARD.len()],
+        h: &mut Head,
+        c: &mut Conn,
+        intern: &mut Interner,
+    ) -> Result<(), General> {
+        macro_rules! columns {
+            ($($i:literal)*) => {$(
+                let start = match $i { 0 => 0, _ => cuts[$i - 1] as usize + 1 };
+                self.field(STANDARD[$i], line, start, cuts[$i] as usize, h, c, intern)?;
+            )*};
+        }
+        columns!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19);
+        Ok(())
+    }
+
+    /// Parses the column `line[start..end]` whose role is `role` into `h` or `c`.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn field(
+        &self,
+        role: Role,
+        line: &[u8],
+        start: usize,
+        end: usize,
+        h: &mut Head,
+        c: &mut Conn,
+        intern: &mut Interner,
+    ) -> Result<(), General> {
+        let v = line.get(start..end).ok_or(General)?;
+        if role == Role::Skip || is_marker(v, &self.unset) {
+            // Unset: the field stays `None` (a required one sends the record to the
+            // general path when the event is built).
+            return Ok(());
+        }
+        // The empty marker is looked for only where it can matter: in texts, and
+        // in scalars that do not parse (the plan exists only for markers that no
+        // scalar parser accepts).
+        let m = &*self.empty;
+        match role {
+            Role::Ts => h.ts = Some(Timestamp::parse_epoch_bytes(v).ok_or(General)?),
+            Role::Uid => {
+                h.uid = text(v, m).map(|t| Uid::from_utf8(t).ok_or(General)).transpose()?
             }
-            // The empty marker is looked for only where it can matter: in texts, and
-            // in scalars that do not parse (the plan exists only for markers that no
-            // scalar parser accepts).
-            let m = &*self.empty;
-            match role {
-                Role::Ts => h.ts = Some(Timestamp::parse_epoch_bytes(v).ok_or(General)?),
-                Role::Uid => {
-                    h.uid = text(v, m).map(|t| Uid::from_utf8(t).ok_or(General)).transpose()?
-                }
-                Role::CommunityId => {
-                    h.community_id = text(v, m)
-                        .map(|t| std::str::from_utf8(t).map(Text::from).map_err(|_| General))
-                        .transpose()?
-                }
-                Role::OrigH => {
-                    c.flow.orig_h = parse_addr_bytes(v).ok_or(General)?;
-                    h.orig_h = true;
-                }
-                Role::RespH => {
-                    c.flow.resp_h = parse_addr_bytes(v).ok_or(General)?;
-                    h.resp_h = true;
-                }
-                Role::OrigP => c.flow.orig_p = port(line, start, end, m)?.unwrap_or(0),
-                Role::RespP => c.flow.resp_p = port(line, start, end, m)?.unwrap_or(0),
-                Role::Proto => c.flow.proto = Proto::parse_bytes(text(v, m).unwrap_or_default()),
-                Role::Service => c.service = sym(v, m, intern)?,
-                Role::ConnState => c.conn_state = sym(v, m, intern)?,
-                Role::History => c.history = sym(v, m, intern)?,
-                Role::Duration => c.duration = scalar(parse_f64_bytes(v), v, m)?,
-                Role::OrigBytes => c.orig_bytes = count(line, start, end, m)?,
-                Role::RespBytes => c.resp_bytes = count(line, start, end, m)?,
-                Role::MissedBytes => c.missed_bytes = count(line, start, end, m)?,
-                Role::OrigPkts => c.orig_pkts = count(line, start, end, m)?,
-                Role::OrigIpBytes => c.orig_ip_bytes = count(line, start, end, m)?,
-                Role::RespPkts => c.resp_pkts = count(line, start, end, m)?,
-                Role::RespIpBytes => c.resp_ip_bytes = count(line, start, end, m)?,
-                Role::LocalOrig => c.local_orig = scalar(parse_bool_bytes(v), v, m)?,
-                Role::LocalResp => c.local_resp = scalar(parse_bool_bytes(v), v, m)?,
-                Role::Skip => {}
+            Role::CommunityId => {
+                h.community_id = text(v, m)
+                    .map(|t| std::str::from_utf8(t).map(Text::from).map_err(|_| General))
+                    .transpose()?
             }
+            Role::OrigH => {
+                c.flow.orig_h = parse_addr_bytes(v).ok_or(General)?;
+                h.orig_h = true;
+            }
+            Role::RespH => {
+                c.flow.resp_h = parse_addr_bytes(v).ok_or(General)?;
+                h.resp_h = true;
+            }
+            Role::OrigP => c.flow.orig_p = port(line, start, end, m)?.unwrap_or(0),
+            Role::RespP => c.flow.resp_p = port(line, start, end, m)?.unwrap_or(0),
+            Role::Proto => c.flow.proto = Proto::parse_bytes(text(v, m).unwrap_or_default()),
+            Role::Service => c.service = sym(v, m, intern)?,
+            Role::ConnState => c.conn_state = sym(v, m, intern)?,
+            Role::History => c.history = sym(v, m, intern)?,
+            Role::Duration => c.duration = scalar(parse_f64_bytes(v), v, m)?,
+            Role::OrigBytes => c.orig_bytes = count(line, start, end, m)?,
+            Role::RespBytes => c.resp_bytes = count(line, start, end, m)?,
+            Role::MissedBytes => c.missed_bytes = count(line, start, end, m)?,
+            Role::OrigPkts => c.orig_pkts = count(line, start, end, m)?,
+            Role::OrigIpBytes => c.orig_ip_bytes = count(line, start, end, m)?,
+            Role::RespPkts => c.resp_pkts = count(line, start, end, m)?,
+            Role::RespIpBytes => c.resp_ip_bytes = count(line, start, end, m)?,
+            Role::LocalOrig => c.local_orig = scalar(parse_bool_bytes(v), v, m)?,
+            Role::LocalResp => c.local_resp = scalar(parse_bool_bytes(v), v, m)?,
+            Role::Skip => {}
         }
         Ok(())
     }
