@@ -2,16 +2,18 @@
 //!
 //! conn.log is the bulk of what a Zeek sensor writes (one record per connection, most
 //! of all records on any network), so its well-formed records skip the general reader
-//! ([`TsvRec`](super) slot look-ups behind [`Get`](crate::value::Get)): when the
-//! `#fields` line is read, each column gets the role it plays in a [`Conn`], and every
-//! data line is then one pass over its columns with the same sequence of roles — a
-//! branch the CPU predicts — calling the same value parsers the general reader calls.
+//! (slot look-ups behind [`Get`](crate::value::Get)): when the `#fields` line is read,
+//! each column gets the role it plays in a [`Conn`], and every data line is then one
+//! split and one pass over its columns, calling the byte-level forms of the parsers
+//! the general reader calls. In Zeek's own column order the pass is written out per
+//! column, so no role is chosen at run time; other orders take a loop over the roles.
 //!
-//! Only records that need nothing special are taken here. An escape (`\x..`) anywhere
-//! in the line, a malformed field, a required field that is unset, a time that is not
-//! epoch seconds: [`ConnPlan::decode`] returns `None` and the caller decodes the line through
-//! the general path, which is the reference and does the anomaly accounting. The test
-//! `fast_conn_equals_general_path` holds the two to the same events.
+//! Only records that need nothing special are taken here. A byte that is not ASCII or
+//! an escape (`\x..`) anywhere in the line, a malformed field, a required field that is
+//! unset, a short record: [`ConnPlan::decode`] returns `None` and the caller decodes the
+//! line through the general path, which is the reference and does the anomaly
+//! accounting. The tests `fast_conn_equals_general_path` (generated logs) and
+//! `fast_conn_equals_general_path_on_shared_logs` hold the two to the same events.
 
 use dwell_model::{Body, Conn, Event, Flow, Header, Proto, SourceRef, Text, Timestamp, Uid};
 
