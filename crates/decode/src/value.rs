@@ -81,28 +81,35 @@ impl Interner {
     /// recently seen value is found without checking the bytes for UTF-8.
     #[inline(always)]
     pub fn get_bytes(&mut self, b: &[u8]) -> Option<Text> {
-        if let Some(Some(t)) = self.recent.get(fingerprint(b)) {
-            if same_short(t.as_bytes(), b) {
-                return Some(t.clone());
-            }
+        match self.recent(b) {
+            Some(t) => Some(t),
+            None => self.get_utf8(b),
         }
-        self.get_utf8(b)
     }
 
     #[inline(never)]
     fn get_utf8(&mut self, b: &[u8]) -> Option<Text> {
-        std::str::from_utf8(b).ok().map(|s| self.get(s))
+        std::str::from_utf8(b).ok().map(|s| self.insert(s))
     }
 
     /// The shared text equal to `s`.
     pub fn get(&mut self, s: &str) -> Text {
-        let b = s.as_bytes();
-        let fp = fingerprint(b);
-        if let Some(Some(t)) = self.recent.get(fp) {
-            if same_short(t.as_bytes(), b) {
-                return t.clone();
-            }
+        match self.recent(s.as_bytes()) {
+            Some(t) => t,
+            None => self.insert(s),
         }
+    }
+
+    /// The text equal to `b` in the direct-mapped cache, if it is there.
+    #[inline(always)]
+    fn recent(&self, b: &[u8]) -> Option<Text> {
+        let t = self.recent.get(fingerprint(b))?.as_ref()?;
+        same_short(t.as_bytes(), b).then(|| t.clone())
+    }
+
+    /// The shared text equal to `s` from the set (added while there is room), put in
+    /// the cache.
+    fn insert(&mut self, s: &str) -> Text {
         let t = match self.set.get(s) {
             Some(t) => t.clone(),
             None => {
@@ -113,7 +120,7 @@ impl Interner {
                 t
             }
         };
-        if let Some(slot) = self.recent.get_mut(fp) {
+        if let Some(slot) = self.recent.get_mut(fingerprint(s.as_bytes())) {
             *slot = Some(t.clone());
         }
         t
@@ -458,8 +465,8 @@ pub fn parse_u64(t: &str) -> Option<u64> {
     parse_u64_bytes(t.as_bytes())
 }
 
-/// [`parse_u64`] of ASCII bytes.
-fn parse_u64_bytes(b: &[u8]) -> Option<u64> {
+/// [`parse_u64`] of bytes.
+pub fn parse_u64_bytes(b: &[u8]) -> Option<u64> {
     if b.is_empty() || b.len() > 20 {
         return None;
     }
@@ -577,15 +584,20 @@ fn parse_v4(t: &[u8]) -> Option<std::net::Ipv4Addr> {
 pub fn parse_addr_bytes(b: &[u8]) -> Option<IpAddr> {
     match parse_v4(b) {
         Some(v4) => Some(IpAddr::V4(v4)),
-        None => parse_addr(std::str::from_utf8(b).ok()?),
+        None => parse_not_v4(std::str::from_utf8(b).ok()?),
     }
 }
 
 /// Parses an IPv4 or IPv6 address; tolerates an IPv6 zone suffix (`fe80::1%eth0`).
 pub fn parse_addr(t: &str) -> Option<IpAddr> {
-    if let Some(v4) = parse_v4(t.as_bytes()) {
-        return Some(IpAddr::V4(v4));
+    match parse_v4(t.as_bytes()) {
+        Some(v4) => Some(IpAddr::V4(v4)),
+        None => parse_not_v4(t),
     }
+}
+
+/// An address the dotted-quad parser did not take: IPv6, with or without a zone.
+fn parse_not_v4(t: &str) -> Option<IpAddr> {
     if let Ok(a) = t.parse() {
         return Some(a);
     }

@@ -122,20 +122,12 @@ pub mod ev {
         Event {
             header: hdr(t_s),
             body: Body::Conn(Box::new(Conn {
-                flow: flow(o, r, port, Proto::Tcp),
                 service: service.map(Text::from),
                 duration: Some(0.5),
                 orig_bytes: Some(up),
                 resp_bytes: Some(down),
                 conn_state: Some("SF".into()),
-                local_orig: None,
-                local_resp: None,
-                missed_bytes: None,
-                history: None,
-                orig_pkts: None,
-                orig_ip_bytes: None,
-                resp_pkts: None,
-                resp_ip_bytes: None,
+                ..Conn::new(flow(o, r, port, Proto::Tcp))
             })),
         }
     }

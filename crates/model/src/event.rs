@@ -539,6 +539,28 @@ pub struct Conn {
     pub resp_ip_bytes: Option<u64>,
 }
 
+impl Conn {
+    /// A flow summary of `flow` with nothing else known yet.
+    pub fn new(flow: Flow) -> Conn {
+        Conn {
+            flow,
+            service: None,
+            duration: None,
+            orig_bytes: None,
+            resp_bytes: None,
+            conn_state: None,
+            local_orig: None,
+            local_resp: None,
+            missed_bytes: None,
+            history: None,
+            orig_pkts: None,
+            orig_ip_bytes: None,
+            resp_pkts: None,
+            resp_ip_bytes: None,
+        }
+    }
+}
+
 /// What part of a DNS exchange a [`Dns`] record describes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

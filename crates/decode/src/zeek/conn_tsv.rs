@@ -17,8 +17,10 @@
 
 use dwell_model::{Body, Conn, Event, Flow, Header, Proto, SourceRef, Text, Timestamp, Uid};
 
-use super::MAX_COLS;
-use crate::value::{parse_addr_bytes, parse_bool_bytes, parse_f64_bytes, parse_u64_in, Interner};
+use super::{cut_columns, is_marker, MAX_COLS};
+use crate::value::{
+    parse_addr_bytes, parse_bool_bytes, parse_f64_bytes, parse_u64_bytes, parse_u64_in, Interner,
+};
 
 /// What a column of a conn.log is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -115,13 +117,6 @@ pub(super) struct ConnPlan {
     empty: Box<[u8]>,
 }
 
-/// `v` equals the marker `m` (`-`, `(empty)`): lengths and first bytes first, since
-/// almost no field is a marker, and a one-byte marker needs nothing more.
-#[inline(always)]
-fn is_marker(v: &[u8], m: &[u8]) -> bool {
-    v.len() == m.len() && v.first() == m.first() && (v.len() == 1 || v == m)
-}
-
 /// The header fields of one record and whether its required addresses were seen; the
 /// body is filled in place, in the box the event will carry.
 #[derive(Default)]
@@ -144,7 +139,7 @@ impl ConnPlan {
     /// every record of the log goes the general way.
     pub(super) fn new(fields: &[String], sep: u8, unset: &str, empty: &str) -> Option<Self> {
         let e = empty.as_bytes();
-        if parse_u64_in(e, 0, e.len()).is_some()
+        if parse_u64_bytes(e).is_some()
             || parse_f64_bytes(e).is_some()
             || parse_bool_bytes(e).is_some()
             || parse_addr_bytes(e).is_some()
@@ -182,47 +177,22 @@ impl ConnPlan {
         // The split also tells whether the line is plain: a record that is not ASCII or
         // has an escape anywhere (rare in conn.log: Zeek escapes only odd bytes) goes
         // the general way, so no field below needs a UTF-8 check or an unescape.
-        let mut ncols = 0;
-        let plain = crate::value::for_each_sep_plain(line, self.sep, |pos| {
-            if let Some(c) = cuts.get_mut(ncols) {
-                *c = pos as u32;
-            }
-            ncols += 1;
-        });
+        let (ncols, plain) = cut_columns::<true>(line, self.sep, cuts);
         if !plain {
             return None;
         }
-        if let Some(c) = cuts.get_mut(ncols) {
-            *c = line.len() as u32;
-        }
-        ncols += 1;
         // A short record is an anomaly the general path reports.
         if ncols < self.columns {
             return None;
         }
         let unspecified = std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
-        let mut c = Box::new(Conn {
-            flow: Flow {
-                orig_h: unspecified,
-                orig_p: 0,
-                resp_h: unspecified,
-                resp_p: 0,
-                proto: Proto::Other,
-            },
-            service: None,
-            duration: None,
-            orig_bytes: None,
-            resp_bytes: None,
-            conn_state: None,
-            local_orig: None,
-            local_resp: None,
-            missed_bytes: None,
-            history: None,
-            orig_pkts: None,
-            orig_ip_bytes: None,
-            resp_pkts: None,
-            resp_ip_bytes: None,
-        });
+        let mut c = Box::new(Conn::new(Flow {
+            orig_h: unspecified,
+            orig_p: 0,
+            resp_h: unspecified,
+            resp_p: 0,
+            proto: Proto::Other,
+        }));
         let mut h = Head::default();
         self.fill(line, cuts.get(..ncols.min(MAX_COLS))?, &mut h, &mut c, intern).ok()?;
         if !(h.orig_h && h.resp_h) {

@@ -151,20 +151,11 @@ impl TsvRec<'_> {
             None => 0,
         };
         let v = self.line.get(start..end)?;
-        // Compare lengths and first bytes before whole strings: most fields are neither.
-        let is =
-            |m: &str| v.len() == m.len() && v.as_bytes().first() == m.as_bytes().first() && v == m;
-        if is(self.unset) {
-            None
-        } else {
-            Some(v)
-        }
+        (!is_marker(v.as_bytes(), self.unset.as_bytes())).then_some(v)
     }
 
     fn is_empty_marker(&self, v: &str) -> bool {
-        v.len() == self.empty.len()
-            && v.as_bytes().first() == self.empty.as_bytes().first()
-            && v == self.empty
+        is_marker(v.as_bytes(), self.empty.as_bytes())
     }
 }
 
@@ -614,18 +605,7 @@ fn decode_tsv_line(d: &mut ZeekDecoder, line_no: u64, stats: &mut FileStats) -> 
     // Cut at separator bytes. The separator is one byte and a UTF-8 lead or
     // continuation byte is never ASCII, so with an ASCII separator every cut is a char
     // boundary; with any other byte `str::get` refuses the slice and the field is unset.
-    let bytes = text.as_bytes();
-    let mut ncols = 0;
-    crate::value::for_each_sep(bytes, hdr.sep, |pos| {
-        if let Some(c) = cuts.get_mut(ncols) {
-            *c = pos as u32;
-        }
-        ncols += 1;
-    });
-    if let Some(c) = cuts.get_mut(ncols) {
-        *c = bytes.len() as u32;
-    }
-    ncols += 1;
+    let (ncols, _) = cut_columns::<false>(text.as_bytes(), hdr.sep, cuts);
     if ncols < hdr.fields.len() {
         stats.anomaly(
             line_no,
@@ -696,6 +676,39 @@ fn decode_json_line(d: &mut ZeekDecoder, line_no: u64, stats: &mut FileStats) ->
         }
     }
     build(t, &rec, *file, line_no, certs.as_deref(), stats, intern)
+}
+
+/// Cuts `line` into columns: `cuts[i]` becomes the end of column `i` (a separator's
+/// position, the line's end for the last). Returns the number of columns (which may
+/// exceed `cuts`; later ends are not kept) and, when `PLAIN`, whether the line is ASCII
+/// without a backslash (always `true` otherwise).
+fn cut_columns<const PLAIN: bool>(
+    line: &[u8],
+    sep: u8,
+    cuts: &mut [u32; MAX_COLS],
+) -> (usize, bool) {
+    let mut ncols = 0;
+    let mut cut = |pos: usize| {
+        if let Some(c) = cuts.get_mut(ncols) {
+            *c = pos as u32;
+        }
+        ncols += 1;
+    };
+    let plain = if PLAIN {
+        crate::value::for_each_sep_plain(line, sep, &mut cut)
+    } else {
+        crate::value::for_each_sep(line, sep, &mut cut);
+        true
+    };
+    cut(line.len());
+    (ncols, plain)
+}
+
+/// `v` equals the marker `m` (`-`, `(empty)`): lengths and first bytes first, since
+/// almost no field is a marker, and a one-byte marker needs nothing more.
+#[inline(always)]
+fn is_marker(v: &[u8], m: &[u8]) -> bool {
+    v.len() == m.len() && v.first() == m.first() && (v.len() == 1 || v == m)
 }
 
 /// Slot → column index, for a `#fields` list against a log type's list (`u8::MAX`:

@@ -21,25 +21,7 @@ fn flow(o: &str, r: &str, port: u16) -> Flow {
 }
 
 pub(crate) fn conn(t: i64, o: &str, r: &str, port: u16) -> Event {
-    Event {
-        header: hdr(t),
-        body: Body::Conn(Box::new(Conn {
-            flow: flow(o, r, port),
-            service: None,
-            duration: None,
-            orig_bytes: None,
-            resp_bytes: None,
-            conn_state: None,
-            local_orig: None,
-            local_resp: None,
-            missed_bytes: None,
-            history: None,
-            orig_pkts: None,
-            orig_ip_bytes: None,
-            resp_pkts: None,
-            resp_ip_bytes: None,
-        })),
-    }
+    Event { header: hdr(t), body: Body::Conn(Box::new(Conn::new(flow(o, r, port)))) }
 }
 
 fn dns(t: i64, client: &str, server: &str, q: &str, answers: &[&str]) -> Event {

@@ -12,26 +12,18 @@ fn conn(t: i64, o: &str, r: &str, dur: f64) -> Event {
             community_id: None,
         },
         body: Body::Conn(Box::new(Conn {
-            flow: Flow {
-                orig_h: o.parse().unwrap(),
-                orig_p: 40000,
-                resp_h: r.parse().unwrap(),
-                resp_p: 443,
-                proto: Proto::Tcp,
-            },
             service: Some("ssl".into()),
             duration: Some(dur),
             orig_bytes: Some(1000),
             resp_bytes: Some(2000),
             conn_state: Some("SF".into()),
-            local_orig: None,
-            local_resp: None,
-            missed_bytes: None,
-            history: None,
-            orig_pkts: None,
-            orig_ip_bytes: None,
-            resp_pkts: None,
-            resp_ip_bytes: None,
+            ..Conn::new(Flow {
+                orig_h: o.parse().unwrap(),
+                orig_p: 40000,
+                resp_h: r.parse().unwrap(),
+                resp_p: 443,
+                proto: Proto::Tcp,
+            })
         })),
     }
 }
