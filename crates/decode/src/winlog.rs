@@ -624,6 +624,10 @@ pub struct EvtxDecoder {
     ordinal: u64,
     /// The earliest first-record time over the chunks, read from record headers.
     first_ts: Option<Timestamp>,
+    /// Why the file could not be opened for reading, until the next event call
+    /// counts it (the file may be loaded by [`first_ts`](Self::first_ts), which has
+    /// no statistics to count into).
+    load_error: Option<String>,
 }
 
 enum EvtxSource {
@@ -743,6 +747,7 @@ impl EvtxDecoder {
             queue: VecDeque::new(),
             ordinal: 0,
             first_ts: None,
+            load_error: None,
         }
     }
 
@@ -757,7 +762,7 @@ impl EvtxDecoder {
 
     /// Prepares to walk the chunks: a file on disk through seeks, a stream by reading it
     /// whole (EVTX needs random access; the input layer caps decompressed size).
-    fn load(&mut self, stats: Option<&mut FileStats>) {
+    fn load(&mut self) {
         let src = std::mem::replace(&mut self.src, EvtxSource::Done);
         if let (EvtxSource::PendingFile(furthest), Some(path)) = (&src, &self.disk) {
             let furthest = furthest.clone();
@@ -770,11 +775,7 @@ impl EvtxDecoder {
                     let p = p.with_configuration((*self.settings).clone());
                     self.src = EvtxSource::ReadyFile(p.into_chunks());
                 }
-                Err(e) => {
-                    if let Some(stats) = stats {
-                        stats.anomaly(0, AnomalyKind::BadHeader, e);
-                    }
-                }
+                Err(e) => self.load_error = Some(e),
             }
             return;
         }
@@ -794,11 +795,7 @@ impl EvtxDecoder {
         });
         match parsed {
             Ok(p) => self.src = EvtxSource::Ready(p.into_chunks()),
-            Err(e) => {
-                if let Some(stats) = stats {
-                    stats.anomaly(0, AnomalyKind::BadHeader, e);
-                }
-            }
+            Err(e) => self.load_error = Some(e),
         }
     }
 
@@ -808,7 +805,7 @@ impl EvtxDecoder {
         if self.first_ts.is_none() {
             match &self.disk {
                 Some(path) => self.first_ts = evtx_first_ts(path),
-                None => self.load(None),
+                None => self.load(),
             }
         }
         self.first_ts
@@ -821,7 +818,10 @@ impl EvtxDecoder {
                 return Some(ev);
             }
             if matches!(self.src, EvtxSource::Pending(..) | EvtxSource::PendingFile(..)) {
-                self.load(Some(stats));
+                self.load();
+            }
+            if let Some(e) = self.load_error.take() {
+                stats.anomaly(0, AnomalyKind::BadHeader, e);
             }
             let chunk = match &mut self.src {
                 EvtxSource::Ready(chunks) => chunks.next()?,
@@ -871,6 +871,19 @@ impl EvtxDecoder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A stream that is no EVTX file is counted as such when decoding starts, even if
+    /// its start time was asked for first (which loads it, with nowhere to count).
+    #[test]
+    fn an_unreadable_evtx_stream_is_counted_after_first_ts() {
+        let bytes = b"ElfFile\0 and then nothing an EVTX parser can read".to_vec();
+        let n = bytes.len() as u64;
+        let mut d = EvtxDecoder::new(Box::new(std::io::Cursor::new(bytes)), n, FileId(0));
+        assert_eq!(d.first_ts(), None);
+        let mut st = FileStats::default();
+        assert!(d.next_event(&mut st).is_none());
+        assert_eq!(st.anomalies.get(&AnomalyKind::BadHeader), Some(&1), "{st:?}");
+    }
     use serde_json::json;
 
     fn one(v: Value) -> (Timestamp, WinEvent) {
