@@ -319,7 +319,7 @@ impl RemoteExecution {
         e.1 = secs(ev);
         let times = e.0;
         let mut score = if times >= 2 { 65.0 } else { 45.0 };
-        let c = format!(" {} ", norm_cmdline(command));
+        let c = norm_cmdline(command);
         let loud = any(
             &c,
             &[
