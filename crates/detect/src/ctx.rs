@@ -179,6 +179,9 @@ impl FindingSink {
 pub struct Metrics {
     /// Counter values by name.
     pub counters: BTreeMap<String, u64>,
+    /// The last scoped name built, reused: counters are bumped per event (a drop at a
+    /// full table), and naming one must not allocate.
+    scratch: String,
 }
 
 impl Metrics {
@@ -189,6 +192,17 @@ impl Metrics {
         } else {
             self.counters.insert(name.to_string(), n);
         }
+    }
+
+    /// Adds `n` to counter `scope.name`.
+    pub fn add_scoped(&mut self, scope: &str, name: &str, n: u64) {
+        let mut key = std::mem::take(&mut self.scratch);
+        key.clear();
+        key.push_str(scope);
+        key.push('.');
+        key.push_str(name);
+        self.add(&key, n);
+        self.scratch = key;
     }
 }
 
@@ -237,8 +251,7 @@ impl<'a> Ctx<'a> {
 
     /// Adds to a counter, namespaced by the detector id.
     pub fn count(&mut self, name: &str, n: u64) {
-        let key = format!("{}.{name}", self.meta.id);
-        self.metrics.add(&key, n);
+        self.metrics.add_scoped(self.meta.id, name, n);
     }
 
     /// The entity for an internal address: its role from the profile and its host name

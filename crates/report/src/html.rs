@@ -10,7 +10,7 @@ use std::fmt::Write;
 
 use dwell_model::{Entity, Finding, Incident, IncidentsFile, Stage, Timestamp};
 
-use crate::{human_duration, RunInfo};
+use crate::{human_duration, FindingIndex, RunInfo};
 
 /// Escapes text for HTML element content and attribute values.
 pub fn esc(s: &str) -> String {
@@ -126,8 +126,9 @@ pub fn render(doc: &IncidentsFile, findings: &[Finding], run: &RunInfo) -> Strin
         }
         h.push_str("</table>");
     }
+    let index = FindingIndex::new(findings);
     for i in &doc.incidents {
-        incident(&mut h, i, findings);
+        incident(&mut h, i, &index);
     }
     let in_incident: std::collections::HashSet<&str> =
         doc.incidents.iter().flat_map(|i| i.findings.iter().map(String::as_str)).collect();
@@ -143,9 +144,8 @@ pub fn render(doc: &IncidentsFile, findings: &[Finding], run: &RunInfo) -> Strin
     h
 }
 
-fn incident(h: &mut String, i: &Incident, all: &[Finding]) {
-    let fs: Vec<&Finding> =
-        i.findings.iter().filter_map(|id| all.iter().find(|f| &f.id == id)).collect();
+fn incident(h: &mut String, i: &Incident, index: &FindingIndex<'_>) {
+    let fs = index.of(i);
     let _ = write!(
         h,
         "<section class=\"incident\" id=\"{}\"><h3><span class=\"sev {}\">{}</span> {} <span class=\"muted\">score {:.1}</span></h3><p>{}</p>",
@@ -208,7 +208,7 @@ fn incident(h: &mut String, i: &Incident, all: &[Finding]) {
     }
     let entities: Vec<String> = i.entities.iter().map(|e| e.to_string()).collect();
     let _ = write!(h, "<p><b>Entities:</b> {}</p>", esc(&entities.join(", ")));
-    let hw = crate::hunt::window(i, all);
+    let hw = crate::hunt::window(i, &fs);
     let _ = write!(
         h,
         "<p><b>Hunt next:</b> {} to {} — {:.0} days before the first evidence ({}).<br>Hosts: {}{}<br>Techniques: {}</p>",

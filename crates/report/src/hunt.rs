@@ -36,8 +36,8 @@ pub struct HuntWindow {
     pub techniques: Vec<String>,
 }
 
-/// The hunting window of `inc` (its findings are looked up in `all`).
-pub fn window(inc: &Incident, all: &[Finding]) -> HuntWindow {
+/// The hunting window of `inc`, given its findings.
+pub fn window(inc: &Incident, findings: &[&Finding]) -> HuntWindow {
     let (days, why) = match inc.model {
         TempoModel::SmashAndGrab => (
             14.0,
@@ -61,8 +61,7 @@ pub fn window(inc: &Incident, all: &[Finding]) -> HuntWindow {
     let from = Timestamp(inc.first_seen.0 - (days * DAY * 1e6) as i64);
     let hosts: Vec<String> = inc.entities.iter().map(|e| e.to_string()).collect();
     let mut peers: Vec<String> = Vec::new();
-    for id in &inc.findings {
-        let Some(f) = all.iter().find(|f| &f.id == id) else { continue };
+    for f in findings {
         let Some(p) = &f.peer else { continue };
         let internal = p.ip.is_some_and(|ip| inc.entities.iter().any(|e| e.ip == Some(ip)));
         if internal {

@@ -11,7 +11,24 @@ pub mod markdown;
 pub mod navigator;
 pub mod table;
 
-use dwell_model::Timestamp;
+use std::collections::HashMap;
+
+use dwell_model::{Finding, Incident, Timestamp};
+
+/// Findings by id: incidents name their findings by id, and a report of thousands of
+/// incidents must not search the whole list for each one.
+pub(crate) struct FindingIndex<'a>(HashMap<&'a str, &'a Finding>);
+
+impl<'a> FindingIndex<'a> {
+    pub(crate) fn new(all: &'a [Finding]) -> Self {
+        FindingIndex(all.iter().map(|f| (f.id.as_str(), f)).collect())
+    }
+
+    /// The findings of `inc` that are in the list, in the incident's order.
+    pub(crate) fn of(&self, inc: &Incident) -> Vec<&'a Finding> {
+        inc.findings.iter().filter_map(|id| self.0.get(id.as_str()).copied()).collect()
+    }
+}
 
 /// Figures of the run shown in the report's header.
 #[derive(Clone, Debug, Default)]

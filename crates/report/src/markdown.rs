@@ -10,7 +10,7 @@ use std::fmt::Write;
 
 use dwell_model::{Finding, Incident, IncidentsFile, Stage};
 
-use crate::{human_duration, hunt, RunInfo};
+use crate::{human_duration, hunt, FindingIndex, RunInfo};
 
 /// Escapes text for a Markdown table cell or line.
 pub fn esc(s: &str) -> String {
@@ -64,15 +64,15 @@ pub fn render(doc: &IncidentsFile, findings: &[Finding], run: &RunInfo) -> Strin
             esc(&i.title)
         );
     }
+    let index = FindingIndex::new(findings);
     for i in &doc.incidents {
-        incident(&mut m, i, findings);
+        incident(&mut m, i, &index);
     }
     m
 }
 
-fn incident(m: &mut String, i: &Incident, all: &[Finding]) {
-    let fs: Vec<&Finding> =
-        i.findings.iter().filter_map(|id| all.iter().find(|f| &f.id == id)).collect();
+fn incident(m: &mut String, i: &Incident, index: &FindingIndex<'_>) {
+    let fs = index.of(i);
     let _ = writeln!(m, "\n## {} — {} ({:.1})\n", esc(&i.id), esc(&i.title), i.score);
     let _ = writeln!(m, "{}\n", esc(&i.summary));
     let _ = writeln!(
@@ -112,7 +112,7 @@ fn incident(m: &mut String, i: &Incident, all: &[Finding]) {
             );
         }
     }
-    let h = hunt::window(i, all);
+    let h = hunt::window(i, &fs);
     let _ = writeln!(
         m,
         "\n**Hunt next:** {} to {} ({:.0} days before the first evidence: {}).",
