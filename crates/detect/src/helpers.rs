@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::hash::Hash;
 
 use dwell_model::{Conn, Proto, Timestamp};
+use tinyvec::TinyVec;
 use foldhash::fast::RandomState;
 
 /// Ascending thresholds with the score each one earns: a value at or above
@@ -306,7 +307,8 @@ pub fn probe(c: &Conn) -> Probe {
 /// ones stay bounded with ~6.5 % error, which varies with the per-process hash seed.
 #[derive(Clone, Debug, Default)]
 pub struct Distinct {
-    exact: Vec<u64>,
+    /// Most sets hold one or two values: those stay inline, with no allocation.
+    exact: TinyVec<[u64; 2]>,
     hll: Option<Box<Hll>>,
 }
 

@@ -146,7 +146,7 @@ pub static REGISTRATION: Registration = Registration { meta: &META, build };
 
 fn build(cx: &BuildCx<'_>) -> Result<Box<dyn Detector>, ConfigError> {
     let cfg: Config = parse_config(META.id, cx.settings(META.id))?;
-    Ok(Box::new(Beaconing { pairs: Keyed::new(cfg.max_pairs), cfg }))
+    Ok(Box::new(Beaconing { pairs: Keyed::new(cfg.max_pairs), cfg, scratch: Scratch::default() }))
 }
 
 #[derive(Debug, Default)]
@@ -186,35 +186,66 @@ pub struct Judgement {
     pub histogram: Vec<(f64, u32)>,
 }
 
+/// Median of `v`, which it reorders (a selection, not a sort).
 fn median(v: &mut [f64]) -> f64 {
-    if v.is_empty() {
+    let n = v.len();
+    if n == 0 {
         return 0.0;
     }
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
+    let (lower, upper, _) = v.select_nth_unstable_by(n / 2, f64::total_cmp);
+    let upper = *upper;
     if n % 2 == 1 {
-        v[n / 2]
+        upper
     } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
+        // The lower middle is the largest of the half below.
+        let below = lower.iter().copied().max_by(f64::total_cmp).unwrap_or(upper);
+        (below + upper) / 2.0
     }
 }
 
-/// Median and median absolute deviation.
-fn median_mad(v: &[f64]) -> (f64, f64) {
-    let mut a = v.to_vec();
-    let m = median(&mut a);
-    let mut d: Vec<f64> = v.iter().map(|x| (x - m).abs()).collect();
-    (m, median(&mut d))
+/// Median and median absolute deviation of `v`, which it overwrites.
+fn median_mad(v: &mut [f64]) -> (f64, f64) {
+    let m = median(v);
+    for x in v.iter_mut() {
+        *x = (*x - m).abs();
+    }
+    (m, median(v))
+}
+
+/// Working memory of [`judge_in`], kept between pairs so judging allocates nothing.
+#[derive(Debug, Default)]
+struct Scratch {
+    times: Vec<i64>,
+    sizes: Vec<f64>,
+    deltas: Vec<f64>,
+    work: Vec<f64>,
 }
 
 /// Judges check-ins (times in µs, sorted) and their sizes. `None` when there are too
 /// few or the period is out of range.
 pub fn judge(times: &[i64], sizes: &[u64], cfg: &Config) -> Option<Judgement> {
+    let mut s = Scratch {
+        times: times.to_vec(),
+        sizes: sizes.iter().map(|s| *s as f64).collect(),
+        ..Scratch::default()
+    };
+    let mut j = judge_in(&mut s, cfg)?;
+    j.histogram = histogram(&s.deltas);
+    Some(j)
+}
+
+/// [`judge`] over the check-ins in `s.times` and `s.sizes`, leaving the intervals in
+/// `s.deltas`; the histogram is left empty (see [`histogram`]).
+fn judge_in(s: &mut Scratch, cfg: &Config) -> Option<Judgement> {
+    let times = &s.times;
     if times.len() < cfg.min_connections.max(3) {
         return None;
     }
-    let deltas: Vec<f64> = times.windows(2).map(|w| (w[1] - w[0]) as f64 / 1e6).collect();
-    let (period, mad) = median_mad(&deltas);
+    s.deltas.clear();
+    s.deltas.extend(times.windows(2).map(|w| (w[1] - w[0]) as f64 / 1e6));
+    s.work.clear();
+    s.work.extend_from_slice(&s.deltas);
+    let (period, mad) = median_mad(&mut s.work);
     if !(cfg.min_period_s..=cfg.max_period_s).contains(&period) {
         return None;
     }
@@ -223,8 +254,9 @@ pub fn judge(times: &[i64], sizes: &[u64], cfg: &Config) -> Option<Judgement> {
     let span = (times[times.len() - 1] - times[0]) as f64 / 1e6;
     let expected = span / period + 1.0;
     let persistence = (times.len() as f64 / expected).min(1.0);
-    let sz: Vec<f64> = sizes.iter().map(|s| *s as f64).collect();
-    let (size_median, size_mad) = median_mad(&sz);
+    s.work.clear();
+    s.work.extend_from_slice(&s.sizes);
+    let (size_median, size_mad) = median_mad(&mut s.work);
     let size_consistency = if size_median > 0.0 {
         (1.0 - (size_mad / size_median) / cfg.max_size_mad).clamp(0.0, 1.0)
     } else {
@@ -235,16 +267,6 @@ pub fn judge(times: &[i64], sizes: &[u64], cfg: &Config) -> Option<Judgement> {
     // Regularity is the beacon; persistence and constant sizes only confirm it. People are
     // persistent too (a day of browsing has no long gaps), so they must not add up alone.
     let score = regularity * (0.6 + 0.25 * persistence + 0.15 * size_consistency) * confidence;
-    let mut hist: Vec<(f64, u32)> = Vec::new();
-    for d in &deltas {
-        let bin = (2.0 * d.max(1.0).log2()).floor();
-        let lower = 2f64.powf(bin / 2.0);
-        match hist.iter_mut().find(|(l, _)| (*l - lower).abs() < 1e-9) {
-            Some((_, n)) => *n += 1,
-            None => hist.push((lower, 1)),
-        }
-    }
-    hist.sort_by(|a, b| a.0.total_cmp(&b.0));
     Some(Judgement {
         period_s: period,
         jitter,
@@ -253,8 +275,23 @@ pub fn judge(times: &[i64], sizes: &[u64], cfg: &Config) -> Option<Judgement> {
         size_consistency,
         size_median,
         score,
-        histogram: hist,
+        histogram: Vec::new(),
     })
+}
+
+/// Interval histogram on half-octave bins: (lower bound s, count), ascending.
+fn histogram(deltas: &[f64]) -> Vec<(f64, u32)> {
+    let mut hist: Vec<(f64, u32)> = Vec::new();
+    for d in deltas {
+        let bin = (2.0 * d.max(1.0).log2()).floor();
+        let lower = 2f64.powf(bin / 2.0);
+        match hist.iter_mut().find(|(l, _)| (*l - lower).abs() < 1e-9) {
+            Some((_, n)) => *n += 1,
+            None => hist.push((lower, 1)),
+        }
+    }
+    hist.sort_by(|a, b| a.0.total_cmp(&b.0));
+    hist
 }
 
 fn human(s: f64) -> String {
@@ -274,12 +311,22 @@ const CS: i64 = 10_000;
 pub struct Beaconing {
     cfg: Config,
     pairs: Keyed<(IpAddr, IpAddr, u16), Pair>,
+    scratch: Scratch,
 }
 
-fn report(cfg: &Config, key: &(IpAddr, IpAddr, u16), p: &mut Pair, cx: &mut Ctx<'_>) {
-    let times: Vec<i64> = p.checkins.iter().map(|(t, _)| p.base + i64::from(*t) * CS).collect();
-    let sizes: Vec<u64> = p.checkins.iter().map(|(_, s)| u64::from(*s)).collect();
-    let Some(j) = judge(&times, &sizes, cfg) else { return };
+fn report(
+    cfg: &Config,
+    key: &(IpAddr, IpAddr, u16),
+    p: &mut Pair,
+    s: &mut Scratch,
+    cx: &mut Ctx<'_>,
+) {
+    s.times.clear();
+    s.times.extend(p.checkins.iter().map(|(t, _)| p.base + i64::from(*t) * CS));
+    s.sizes.clear();
+    s.sizes.extend(p.checkins.iter().map(|(_, size)| f64::from(*size)));
+    let Some(j) = judge_in(s, cfg) else { return };
+    let times = &s.times;
     if j.size_median > cfg.max_checkin_bytes && !p.reported {
         return;
     }
@@ -343,7 +390,7 @@ fn report(cfg: &Config, key: &(IpAddr, IpAddr, u16), p: &mut Pair, cx: &mut Ctx<
     });
     d.sources = p.sources.to_vec();
     let hist: Vec<serde_json::Value> =
-        j.histogram.iter().map(|(l, n)| json!([(l * 10.0).round() / 10.0, n])).collect();
+        histogram(&s.deltas).iter().map(|(l, n)| json!([(l * 10.0).round() / 10.0, n])).collect();
     if let serde_json::Value::Object(m) = json!({
         "period_s": (j.period_s * 10.0).round() / 10.0,
         "jitter": (j.jitter * 1000.0).round() / 1000.0,
@@ -432,24 +479,24 @@ impl Detector for Beaconing {
     }
 
     fn on_watermark(&mut self, now: Timestamp, cx: &mut Ctx<'_>) {
-        let cfg = &self.cfg;
+        let (cfg, s) = (&self.cfg, &mut self.scratch);
         let every = cfg.eval_every_s;
         self.pairs.drain_dirty(|k, p| {
             if p.checkins.len() >= cfg.min_connections && now.secs_since(p.last_eval) >= every {
                 p.last_eval = now;
-                report(cfg, k, p, cx);
+                report(cfg, k, p, s, cx);
             }
         });
         let mut closed = Vec::new();
         self.pairs.evict_idle(now, cfg.idle_s, |k, p| closed.push((*k, p)));
         for (k, mut p) in closed {
-            report(cfg, &k, &mut p, cx);
+            report(cfg, &k, &mut p, s, cx);
         }
     }
 
     fn on_finish(&mut self, cx: &mut Ctx<'_>) {
-        let cfg = &self.cfg;
-        self.pairs.for_each(|k, p| report(cfg, k, p, cx));
+        let (cfg, s) = (&self.cfg, &mut self.scratch);
+        self.pairs.for_each(|k, p| report(cfg, k, p, s, cx));
     }
 }
 

@@ -53,6 +53,7 @@ use std::net::IpAddr;
 use dwell_model::{Body, Event, Kind, Peer, Proto, SourceRef, Stage, Technique, Timestamp};
 use foldhash::fast::RandomState;
 use serde_json::json;
+use tinyvec::ArrayVec;
 use std::hash::BuildHasher;
 
 use crate::ctx::{Ctx, Draft};
@@ -140,9 +141,9 @@ struct Episode {
     targets: Distinct,
     /// Sweep: distinct external targets that failed hard.
     internet: Distinct,
-    ports: Vec<u16>,
+    ports: ArrayVec<[u16; 12]>,
     hosts: Vec<IpAddr>,
-    sources: Vec<SourceRef>,
+    sources: ArrayVec<[SourceRef; 5]>,
     reported: u64,
 }
 
@@ -188,7 +189,7 @@ impl Scan {
         e.first = e.first.min(ts);
         e.last = e.last.max(ts);
         e.probes += 1;
-        if e.sources.len() < 5 {
+        if e.sources.len() < e.sources.capacity() {
             e.sources.push(ev.header.src);
         }
         what(e);
@@ -261,7 +262,7 @@ fn report(
     };
     let (summary, peer, discriminator, attack, title) = match key {
         Key::Vertical(_, dst) => {
-            let mut ports = e.ports.clone();
+            let mut ports = e.ports;
             ports.sort_unstable();
             let shown: Vec<String> = ports.iter().map(u16::to_string).collect();
             (
@@ -303,7 +304,7 @@ fn report(
     d.discriminator = discriminator;
     d.attack = Some(attack);
     d.title = Some(title.to_string());
-    d.sources = e.sources.clone();
+    d.sources = e.sources.to_vec();
     if let serde_json::Value::Object(m) = json!({
         "distinct": n,
         "threshold": threshold,
@@ -352,7 +353,7 @@ impl Detector for Scan {
             let port = f.resp_p;
             full |= !self.add(Key::Vertical(f.orig_h, f.resp_h), ev, cx, |e| {
                 e.hard += u64::from(hard);
-                if e.targets.add_hash(port_hash) && e.ports.len() < 12 && !e.ports.contains(&port) {
+                if e.targets.add_hash(port_hash) && e.ports.len() < e.ports.capacity() && !e.ports.contains(&port) {
                     e.ports.push(port);
                 }
             });

@@ -4,7 +4,7 @@ use crate::OrgProfile;
 
 fn det() -> Beaconing {
     let cfg = Config::default();
-    Beaconing { pairs: Keyed::new(cfg.max_pairs), cfg }
+    Beaconing { pairs: Keyed::new(cfg.max_pairs), cfg, scratch: Scratch::default() }
 }
 
 /// `n` hosts that each talk to a shared destination now and then (an organisation).
@@ -182,4 +182,37 @@ fn rita_sample_http_beacon_is_found_as_a_lead() {
     assert!(d.score >= 30.0 && d.score < 50.0, "{} {}", d.score, d.summary);
     let period = d.evidence["period_s"].as_f64().unwrap();
     assert!((150.0..=400.0).contains(&period), "{period}");
+}
+
+/// The selection-based median and MAD equal the textbook ones (sort, take the middle or
+/// the mean of the two middles) on odd and even lengths, ties and repeated values.
+#[test]
+fn median_by_selection_equals_median_by_sorting() {
+    fn sorted_median(v: &[f64]) -> f64 {
+        let mut a = v.to_vec();
+        a.sort_by(f64::total_cmp);
+        let n = a.len();
+        if n % 2 == 1 {
+            a[n / 2]
+        } else {
+            (a[n / 2 - 1] + a[n / 2]) / 2.0
+        }
+    }
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    for len in 1..=140usize {
+        let v: Vec<f64> = (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                // Few distinct values on some lengths, so ties are common.
+                (x % if len % 3 == 0 { 4 } else { 100_000 }) as f64 / 7.0
+            })
+            .collect();
+        let m = sorted_median(&v);
+        let dev: Vec<f64> = v.iter().map(|y| (y - m).abs()).collect();
+        let mut w = v.clone();
+        assert_eq!(median_mad(&mut w), (m, sorted_median(&dev)), "length {len}");
+    }
+    assert_eq!(median(&mut []), 0.0);
 }
