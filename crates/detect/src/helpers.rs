@@ -91,9 +91,11 @@ impl Default for PrevalenceWeights {
 ///
 /// Costs are per change, not per key: changed keys are queued once until drained, and
 /// idle eviction scans the map at most four times per idle period, so calling both at
-/// every watermark stays cheap however many keys there are.
+/// every watermark stays cheap however many keys there are. A detector that never
+/// drains (it judges each key as it changes) uses `Keyed<K, V, false>`, which keeps no
+/// queue: a queue nobody drains would grow with every key ever seen.
 #[derive(Debug)]
-pub struct Keyed<K, V> {
+pub struct Keyed<K, V, const CHANGES: bool = true> {
     map: HashMap<K, Slot<V>, RandomState>,
     dirty: Vec<K>,
     cap: usize,
@@ -111,7 +113,7 @@ struct Slot<V> {
     dirty: bool,
 }
 
-impl<K: Hash + Eq + Clone, V> Keyed<K, V> {
+impl<K: Hash + Eq + Clone, V, const CHANGES: bool> Keyed<K, V, CHANGES> {
     /// An empty map holding at most `cap` keys.
     pub fn new(cap: usize) -> Self {
         Keyed {
@@ -138,7 +140,7 @@ impl<K: Hash + Eq + Clone, V> Keyed<K, V> {
             Entry::Vacant(v) => v.insert(Slot { value: init(), last: now, dirty: false }),
         };
         slot.last = slot.last.max(now);
-        if !slot.dirty {
+        if CHANGES && !slot.dirty {
             slot.dirty = true;
             self.dirty.push(key.clone());
         }
@@ -149,7 +151,7 @@ impl<K: Hash + Eq + Clone, V> Keyed<K, V> {
     pub fn get_mut(&mut self, key: &K, now: Timestamp) -> Option<&mut V> {
         let slot = self.map.get_mut(key)?;
         slot.last = slot.last.max(now);
-        if !slot.dirty {
+        if CHANGES && !slot.dirty {
             slot.dirty = true;
             self.dirty.push(key.clone());
         }
@@ -159,18 +161,6 @@ impl<K: Hash + Eq + Clone, V> Keyed<K, V> {
     /// The value of `key`, if present.
     pub fn get(&self, key: &K) -> Option<&V> {
         self.map.get(key).map(|s| &s.value)
-    }
-
-    /// Calls `f` on every key changed since the last drain, and clears the marks.
-    pub fn drain_dirty(&mut self, mut f: impl FnMut(&K, &mut V)) {
-        for k in std::mem::take(&mut self.dirty) {
-            if let Some(s) = self.map.get_mut(&k) {
-                if s.dirty {
-                    s.dirty = false;
-                    f(&k, &mut s.value);
-                }
-            }
-        }
     }
 
     /// Calls `f` on every key.
@@ -207,6 +197,20 @@ impl<K: Hash + Eq + Clone, V> Keyed<K, V> {
     /// Whether empty.
     pub fn is_empty(&self) -> bool {
         self.map.is_empty()
+    }
+}
+
+impl<K: Hash + Eq + Clone, V> Keyed<K, V, true> {
+    /// Calls `f` on every key changed since the last drain, and clears the marks.
+    pub fn drain_dirty(&mut self, mut f: impl FnMut(&K, &mut V)) {
+        for k in std::mem::take(&mut self.dirty) {
+            if let Some(s) = self.map.get_mut(&k) {
+                if s.dirty {
+                    s.dirty = false;
+                    f(&k, &mut s.value);
+                }
+            }
+        }
     }
 }
 
@@ -416,7 +420,7 @@ impl WindowCounter {
 /// Allows an action per key at most once per `interval_s` (notice suppression).
 #[derive(Debug)]
 pub struct Suppressor<K> {
-    last: Keyed<K, Timestamp>,
+    last: Keyed<K, Timestamp, false>,
     interval_s: f64,
 }
 
@@ -491,6 +495,22 @@ mod tests {
         k.evict_idle(t(100), 50.0, |key, v| gone.push((*key, v)));
         assert_eq!(gone.len(), 2);
         assert!(k.is_empty());
+    }
+
+    /// A table whose changes are never drained queues none: its memory is the map's.
+    #[test]
+    fn keyed_without_changes_keeps_no_queue() {
+        let mut k: Keyed<u32, u32, false> = Keyed::new(1000);
+        for i in 0..500u32 {
+            *k.upsert(&i, Timestamp::from_secs(i64::from(i)), || 0).unwrap() += 1;
+            *k.get_mut(&i, Timestamp::from_secs(i64::from(i))).unwrap() += 1;
+        }
+        assert_eq!((k.len(), k.dirty.len(), k.get(&7)), (500, 0, Some(&2)));
+        let mut tracked: Keyed<u32, u32> = Keyed::new(1000);
+        for i in 0..500u32 {
+            tracked.upsert(&i, Timestamp::from_secs(0), || 0);
+        }
+        assert_eq!(tracked.dirty.len(), 500);
     }
 
     #[test]

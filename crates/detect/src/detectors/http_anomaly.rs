@@ -113,7 +113,7 @@ struct Pair {
 /// The detector.
 pub struct HttpAnomaly {
     cfg: Config,
-    pairs: Keyed<(IpAddr, IpAddr), Pair>,
+    pairs: Keyed<(IpAddr, IpAddr), Pair, false>,
 }
 
 impl Detector for HttpAnomaly {

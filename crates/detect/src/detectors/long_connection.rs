@@ -122,7 +122,7 @@ struct Pair {
 pub struct LongConnection {
     cfg: Config,
     tiers: Tiers,
-    pairs: Keyed<(IpAddr, IpAddr), Pair>,
+    pairs: Keyed<(IpAddr, IpAddr), Pair, false>,
 }
 
 impl LongConnection {

@@ -152,7 +152,7 @@ pub struct Scan {
     cfg: Config,
     episodes: Keyed<Key, Episode>,
     /// Days on which each kind of scan crossed its threshold.
-    days: Keyed<Key, Vec<i64>>,
+    days: Keyed<Key, Vec<i64>, false>,
     hasher: RandomState,
     inbound: u64,
 }
@@ -219,7 +219,7 @@ fn report(
     cfg: &Config,
     key: Key,
     e: &mut Episode,
-    days: &mut Keyed<Key, Vec<i64>>,
+    days: &mut Keyed<Key, Vec<i64>, false>,
     cx: &mut Ctx<'_>,
 ) {
     let (n, threshold, external) = measure(cfg, &key, e, cx);

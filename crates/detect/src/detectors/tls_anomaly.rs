@@ -89,7 +89,7 @@ fn build(cx: &BuildCx<'_>) -> Result<Box<dyn Detector>, ConfigError> {
 /// The detector.
 pub struct TlsAnomaly {
     cfg: Config,
-    pairs: Keyed<(IpAddr, IpAddr), (Timestamp, u64)>,
+    pairs: Keyed<(IpAddr, IpAddr), (Timestamp, u64), false>,
 }
 
 impl Detector for TlsAnomaly {
