@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use std::hash::Hash;
 
 use dwell_model::{Conn, Proto, Timestamp};
-use tinyvec::TinyVec;
 use foldhash::fast::RandomState;
+use tinyvec::TinyVec;
 
 /// Ascending thresholds with the score each one earns: a value at or above
 /// `thresholds[i]` (and below `thresholds[i + 1]`) scores `scores[i]`.

@@ -53,8 +53,8 @@ use std::net::IpAddr;
 use dwell_model::{Body, Event, Kind, Peer, Proto, SourceRef, Stage, Technique, Timestamp};
 use foldhash::fast::RandomState;
 use serde_json::json;
-use tinyvec::ArrayVec;
 use std::hash::BuildHasher;
+use tinyvec::ArrayVec;
 
 use crate::ctx::{Ctx, Draft};
 use crate::detector_config;
@@ -353,7 +353,10 @@ impl Detector for Scan {
             let port = f.resp_p;
             full |= !self.add(Key::Vertical(f.orig_h, f.resp_h), ev, cx, |e| {
                 e.hard += u64::from(hard);
-                if e.targets.add_hash(port_hash) && e.ports.len() < e.ports.capacity() && !e.ports.contains(&port) {
+                if e.targets.add_hash(port_hash)
+                    && e.ports.len() < e.ports.capacity()
+                    && !e.ports.contains(&port)
+                {
                     e.ports.push(port);
                 }
             });
