@@ -21,6 +21,7 @@
 //! keys are dropped and counted. Hash maps use a per-process random seed (foldhash),
 //! never a fixed one: addresses and names are attacker-controlled.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::net::IpAddr;
 
@@ -294,41 +295,35 @@ impl Baselines {
         if oi {
             self.host_mut(f.orig_h, ts);
         }
+        let conn = matches!(ev.body, Body::Conn(_));
         // An address that never answered is not (yet) a host: a sweep of a subnet must not
         // grow the organisation by every address it tried.
         let answered = match &ev.body {
             Body::Conn(c) => answered(c),
             _ => true,
         };
-        if ri && answered {
-            self.host_mut(f.resp_h, ts);
-        }
-        if !matches!(ev.body, Body::Conn(_)) {
-            return;
-        }
-        // Roles from who serves whom.
-        if oi && ri && answered {
-            let service = match (f.resp_p, f.proto) {
-                (53, _) => Some(53),
-                (88, _) => Some(88),
-                _ => None,
-            };
-            if let Some(port) = service {
-                if let Some(h) = self.host_mut(f.resp_h, ts) {
-                    let set = if port == 53 { &mut h.dns_clients } else { &mut h.krb_clients };
-                    few_cap(set, f.orig_h, ROLE_CLIENTS);
-                }
-            }
-            if f.proto == Proto::Tcp && f.orig_h != f.resp_h {
-                if let Some(h) = self.host_mut(f.resp_h, ts) {
-                    few_cap(&mut h.server_clients, f.orig_h, SERVER_CLIENTS);
-                }
-            }
-        }
-        if ri && profile.is_external(f.orig_h) && f.proto != Proto::Icmp {
+        // Internet sources of connections to it (answered or not) make a host an edge.
+        let edge_source = conn && ri && profile.is_external(f.orig_h) && f.proto != Proto::Icmp;
+        if ri && (answered || edge_source) {
             if let Some(h) = self.host_mut(f.resp_h, ts) {
-                few_cap(&mut h.external_sources, f.orig_h, EDGE_SOURCES);
+                // Roles from who serves whom.
+                if conn && oi && answered {
+                    match f.resp_p {
+                        53 => few_cap(&mut h.dns_clients, f.orig_h, ROLE_CLIENTS),
+                        88 => few_cap(&mut h.krb_clients, f.orig_h, ROLE_CLIENTS),
+                        _ => {}
+                    }
+                    if f.proto == Proto::Tcp && f.orig_h != f.resp_h {
+                        few_cap(&mut h.server_clients, f.orig_h, SERVER_CLIENTS);
+                    }
+                }
+                if edge_source {
+                    few_cap(&mut h.external_sources, f.orig_h, EDGE_SOURCES);
+                }
             }
+        }
+        if !conn {
+            return;
         }
         // Prevalence counts flows between an internal host and an external unicast peer.
         let (host, peer) = match (oi, ri) {
@@ -418,26 +413,24 @@ impl Baselines {
     }
 
     fn host_mut(&mut self, ip: IpAddr, ts: Timestamp) -> Option<&mut HostStats> {
-        if !self.hosts.contains_key(&ip) {
-            if self.hosts.len() >= MAX_HOSTS {
+        let full = self.hosts.len() >= MAX_HOSTS;
+        let h = match self.hosts.entry(ip) {
+            Entry::Occupied(o) => o.into_mut(),
+            Entry::Vacant(_) if full => {
                 self.dropped_hosts += 1;
                 return None;
             }
-            self.hosts.insert(
-                ip,
-                HostStats {
-                    first_seen: ts,
-                    last_seen: ts,
-                    name: None,
-                    dns_queries: 0,
-                    dns_clients: Few::default(),
-                    krb_clients: Few::default(),
-                    external_sources: Few::default(),
-                    server_clients: Few::default(),
-                },
-            );
-        }
-        let h = self.hosts.get_mut(&ip)?;
+            Entry::Vacant(v) => v.insert(HostStats {
+                first_seen: ts,
+                last_seen: ts,
+                name: None,
+                dns_queries: 0,
+                dns_clients: Few::default(),
+                krb_clients: Few::default(),
+                external_sources: Few::default(),
+                server_clients: Few::default(),
+            }),
+        };
         h.first_seen = h.first_seen.min(ts);
         h.last_seen = h.last_seen.max(ts);
         Some(h)
