@@ -44,6 +44,7 @@
 //! **References.** MITRE ATT&CK TA0010; the public reporting's 35-day mean and 48-hour
 //! median time to exfiltration.
 
+use std::collections::hash_map::Entry;
 use std::net::IpAddr;
 
 use dwell_model::{Body, Event, Kind, Peer, SourceRef, Stage, Technique, Text, Timestamp};
@@ -370,20 +371,20 @@ impl Detector for DataEgress {
             cx.count("dropped.hosts_full", 1);
             return;
         };
-        if !h.dests.contains_key(&f.resp_h) {
-            // Two bounds: per host, and over all hosts (a scan-like spray to fresh
-            // addresses from every host must not grow state without end).
-            if h.dests.len() >= MAX_DESTS_PER_HOST || self.pairs_total >= self.cfg.max_pairs {
-                cx.count("dropped.destinations_full", 1);
-                return;
+        let held = h.dests.len();
+        let pair = match h.dests.entry(f.resp_h) {
+            Entry::Occupied(o) => o.into_mut(),
+            Entry::Vacant(v) => {
+                // Two bounds: per host, and over all hosts (a scan-like spray to fresh
+                // addresses from every host must not grow state without end).
+                if held >= MAX_DESTS_PER_HOST || self.pairs_total >= self.cfg.max_pairs {
+                    cx.count("dropped.destinations_full", 1);
+                    return;
+                }
+                self.pairs_total += 1;
+                v.insert(Pair { first: ts, last: ts, ..Pair::default() })
             }
-            self.pairs_total += 1;
-        }
-        let pair = h.dests.entry(f.resp_h).or_insert_with(|| Pair {
-            first: ts,
-            last: ts,
-            ..Pair::default()
-        });
+        };
         pair.first = pair.first.min(ts);
         pair.last = pair.last.max(ts);
         pair.bytes += up;
