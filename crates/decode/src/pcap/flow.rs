@@ -625,7 +625,15 @@ pub struct Meter {
     /// straight out of the table: the states are not moved again.
     #[allow(clippy::vec_box)]
     closing: Vec<Box<FlowState>>,
+    /// Boxes of reported flows, reused for new ones: a busy capture starts and ends
+    /// hundreds of thousands of flows, and each would otherwise cost an allocation and
+    /// a free of a few hundred bytes.
+    #[allow(clippy::vec_box)]
+    spare: Vec<Box<FlowState>>,
 }
+
+/// Most flow boxes kept for reuse.
+const SPARE_MAX: usize = 1024;
 
 impl Meter {
     /// A meter for `file`; `salt` varies the uids between files.
@@ -644,6 +652,7 @@ impl Meter {
             counters: Counters::default(),
             sh: Shared::default(),
             closing: Vec::new(),
+            spare: Vec::new(),
         }
     }
 
@@ -715,7 +724,7 @@ impl Meter {
                     ((p.src, p.sport), (p.dst, p.dport))
                 };
                 self.seq += 1;
-                let mut f = Box::new(FlowState {
+                let state = FlowState {
                     orig,
                     resp,
                     proto: p.proto,
@@ -732,7 +741,14 @@ impl Meter {
                     synack: false,
                     probes: PROBES,
                     vpn_hint: 0,
-                });
+                };
+                let mut f = match self.spare.pop() {
+                    Some(mut b) => {
+                        *b = state;
+                        b
+                    }
+                    None => Box::new(state),
+                };
                 if flipped {
                     f.history[0] = b'^';
                     f.hist_len = 1;
@@ -984,6 +1000,9 @@ impl Meter {
             },
             body: Body::Conn(Box::new(conn)),
         });
+        if self.spare.len() < SPARE_MAX {
+            self.spare.push(f);
+        }
     }
 }
 
