@@ -115,6 +115,9 @@ pub fn looks_like_tls(b: &[u8]) -> bool {
 
 impl Handshake {
     /// Feeds in-order bytes of one direction (0 = client, 1 = server).
+    ///
+    /// Whole records are read where they lie — in `data` when nothing is buffered, as
+    /// almost always — and only a record cut by the segment's end is kept for the next.
     pub fn feed(&mut self, dir: usize, data: &[u8]) {
         let Some(d) = self.dirs.get_mut(dir) else { return };
         if d.stopped {
@@ -124,13 +127,37 @@ impl Handshake {
             d.stopped = true;
             return;
         }
-        d.buf.extend_from_slice(data);
+        if d.buf.is_empty() {
+            let at = self.records(dir, data);
+            let d = &mut self.dirs[dir];
+            if !d.stopped {
+                d.buf.extend_from_slice(data.get(at..).unwrap_or_default());
+            }
+        } else {
+            let mut buf = std::mem::take(&mut d.buf);
+            buf.extend_from_slice(data);
+            let at = self.records(dir, &buf);
+            if at >= buf.len() || self.dirs[dir].stopped {
+                buf.clear();
+            } else if at > 0 {
+                buf.drain(..at);
+            }
+            self.dirs[dir].buf = buf;
+        }
+        // TLS 1.3: everything after the server hello is encrypted both ways.
+        if self.server.as_ref().is_some_and(|s| s.selected == Some(0x0304)) {
+            self.dirs[1].encrypted = true;
+        }
+    }
+
+    /// Reads the whole records at the start of `buf`; returns the bytes used.
+    fn records(&mut self, dir: usize, buf: &[u8]) -> usize {
         let mut at = 0;
         loop {
-            let d = &mut self.dirs[dir];
-            let Some(hdr) = d.buf.get(at..at + 5) else { break };
+            let Some(hdr) = buf.get(at..at + 5) else { break };
             let (ctype, major, len) =
                 (hdr[0], hdr[1], usize::from(u16::from_be_bytes([hdr[3], hdr[4]])));
+            let d = &mut self.dirs[dir];
             if !(20..=24).contains(&ctype) || major != 3 || len > 18_432 {
                 d.stopped = true;
                 if self.client.is_none() && self.server.is_none() {
@@ -138,17 +165,10 @@ impl Handshake {
                 }
                 break;
             }
-            if d.buf.len() < at + 5 + len {
-                break;
-            }
-            let body = at + 5..at + 5 + len;
+            let Some(body) = buf.get(at + 5..at + 5 + len) else { break };
             at += 5 + len;
             match ctype {
-                22 if !d.encrypted => {
-                    let Dir { buf, hs, .. } = d;
-                    hs.extend_from_slice(&buf[body]);
-                    self.handshake_messages(dir);
-                }
+                22 if !d.encrypted => self.handshake_bytes(dir, body),
                 22 => {}
                 20 => {
                     d.ccs = true;
@@ -169,16 +189,7 @@ impl Handshake {
                 _ => {}
             }
         }
-        let d = &mut self.dirs[dir];
-        if at >= d.buf.len() || d.stopped {
-            d.buf.clear();
-        } else if at > 0 {
-            d.buf.drain(..at);
-        }
-        // TLS 1.3: everything after the server hello is encrypted both ways.
-        if self.server.as_ref().is_some_and(|s| s.selected == Some(0x0304)) {
-            self.dirs[1].encrypted = true;
-        }
+        at
     }
 
     /// Stops reading one direction (a gap in the stream).
@@ -200,11 +211,19 @@ impl Handshake {
         self.failed || (self.dirs[0].stopped && self.dirs[1].stopped)
     }
 
-    fn handshake_messages(&mut self, dir: usize) {
-        let hs = std::mem::take(&mut self.dirs[dir].hs);
+    /// Handshake bytes of one record: whole messages are read where they lie when
+    /// nothing is pending, and only a message the record cut is kept for the next.
+    fn handshake_bytes(&mut self, dir: usize, body: &[u8]) {
         let mut at = 0;
+        if self.dirs[dir].hs.is_empty() {
+            self.messages(dir, body, &mut at);
+            let rest = body.get(at..).unwrap_or_default();
+            self.dirs[dir].hs.extend_from_slice(rest);
+            return;
+        }
+        let mut hs = std::mem::take(&mut self.dirs[dir].hs);
+        hs.extend_from_slice(body);
         self.messages(dir, &hs, &mut at);
-        let mut hs = hs;
         if at >= hs.len() {
             hs.clear();
         } else {
@@ -857,6 +876,71 @@ pub(crate) mod tests {
         rec.extend((hs.len() as u16).to_be_bytes());
         rec.extend(hs);
         rec
+    }
+
+    /// However a direction's bytes are cut into segments — records whole, cut, or many
+    /// in one segment; a handshake message spread over two records — the handshake
+    /// ends in the same state as when the bytes come at once.
+    #[test]
+    fn any_segmentation_gives_the_same_handshake() {
+        let ch = client_hello_record("a.example", &[0x1301, 0xc02f], &["h2"]);
+        let msg = &ch[5..];
+        let k = msg.len() / 3;
+        let rec = |ctype: u8, body: &[u8]| {
+            let mut r = vec![ctype, 3, 1];
+            r.extend((body.len() as u16).to_be_bytes());
+            r.extend(body);
+            r
+        };
+        let mut client = rec(22, &msg[..k]);
+        client.extend(rec(22, &msg[k..]));
+        client.extend([20, 3, 3, 0, 1, 1]);
+        client.extend(rec(23, &[0xaa; 40]));
+        let mut server = server_hello_record(0xc02f);
+        server.extend(rec(22, &[11, 0, 0, 9, 0, 0, 6, 0, 0, 3, 0x30, 0x01, 0x00]));
+        server.extend([20, 3, 3, 0, 1, 1]);
+        let whole = |cuts: &[usize], dir: usize, bytes: &[u8], h: &mut Handshake| {
+            let mut from = 0;
+            for &c in cuts.iter().chain([bytes.len()].iter()) {
+                h.feed(dir, &bytes[from..c.max(from)]);
+                from = c.max(from);
+            }
+        };
+        let mut once = Handshake::default();
+        once.feed(0, &client);
+        once.feed(1, &server);
+        assert!(once.client.is_some() && once.established() && once.certs.len() == 1);
+        let want = format!("{once:?}");
+        for (dir, len) in [(0, client.len()), (1, server.len())] {
+            for p in 0..=len {
+                let mut g = Handshake::default();
+                if dir == 0 {
+                    whole(&[p], 0, &client, &mut g);
+                    whole(&[], 1, &server, &mut g);
+                } else {
+                    whole(&[], 0, &client, &mut g);
+                    whole(&[p], 1, &server, &mut g);
+                }
+                assert_eq!(format!("{g:?}"), want, "dir {dir} cut at {p}");
+            }
+        }
+        let mut x = 0x1234_5678_9abc_def1u64;
+        for _ in 0..300 {
+            let mut cuts: Vec<usize> = (0..4)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    (x % (client.len() as u64 + 1)) as usize
+                })
+                .collect();
+            cuts.sort_unstable();
+            let mut h = Handshake::default();
+            whole(&cuts, 0, &client, &mut h);
+            let scuts: Vec<usize> = cuts.iter().map(|c| c * server.len() / client.len()).collect();
+            whole(&scuts, 1, &server, &mut h);
+            assert_eq!(format!("{h:?}"), want, "cuts {cuts:?}");
+        }
     }
 
     #[test]
