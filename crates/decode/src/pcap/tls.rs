@@ -153,8 +153,7 @@ impl Handshake {
     /// Reads the whole records at the start of `buf`; returns the bytes used.
     fn records(&mut self, dir: usize, buf: &[u8]) -> usize {
         let mut at = 0;
-        loop {
-            let Some(hdr) = buf.get(at..at + 5) else { break };
+        while let Some(hdr) = buf.get(at..at + 5) {
             let (ctype, major, len) =
                 (hdr[0], hdr[1], usize::from(u16::from_be_bytes([hdr[3], hdr[4]])));
             let d = &mut self.dirs[dir];
