@@ -69,13 +69,12 @@
 use std::collections::VecDeque;
 use std::net::IpAddr;
 
-use dwell_model::{Body, Event, Kind, Peer, Proto, SourceRef, Stage, Technique, Timestamp};
+use dwell_model::{Body, Event, Kind, Peer, Proto, Stage, Technique, Timestamp};
 use serde_json::json;
-use tinyvec::ArrayVec;
 
 use crate::ctx::{Ctx, Draft};
 use crate::detector_config;
-use crate::helpers::Keyed;
+use crate::helpers::{Keyed, Sources};
 use crate::meta::DetectorMeta;
 use crate::registry::{parse_config, BuildCx, ConfigError, Registration};
 use crate::Detector;
@@ -162,7 +161,7 @@ struct Pair {
     total: u64,
     tls: bool,
     last_eval: Timestamp,
-    sources: ArrayVec<[SourceRef; 5]>,
+    sources: Sources,
 }
 
 /// What a pair's check-ins look like.
@@ -473,9 +472,7 @@ impl Detector for Beaconing {
             }
             _ => pair.checkins.push_back((t, up)),
         }
-        if pair.sources.len() < pair.sources.capacity() {
-            pair.sources.push(ev.header.src);
-        }
+        pair.sources.push(ev.header.src);
     }
 
     fn on_watermark(&mut self, now: Timestamp, cx: &mut Ctx<'_>) {

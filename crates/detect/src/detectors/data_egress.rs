@@ -47,13 +47,13 @@
 use std::collections::hash_map::Entry;
 use std::net::IpAddr;
 
-use dwell_model::{Body, Event, Kind, Peer, SourceRef, Stage, Technique, Text, Timestamp};
+use dwell_model::{Body, Event, Kind, Peer, Stage, Technique, Text, Timestamp};
 use serde_json::json;
-use tinyvec::{ArrayVec, TinyVec};
+use tinyvec::TinyVec;
 
 use crate::ctx::{Ctx, Draft};
 use crate::detector_config;
-use crate::helpers::Keyed;
+use crate::helpers::{Keyed, Sources};
 use crate::meta::DetectorMeta;
 use crate::names::registered_domain;
 use crate::registry::{parse_config, BuildCx, ConfigError, Registration};
@@ -134,7 +134,7 @@ struct Pair {
     big: u64,
     /// The addresses of a group (per-address pairs leave it empty: the key says it).
     ips: Vec<IpAddr>,
-    sources: ArrayVec<[SourceRef; 5]>,
+    sources: Sources,
 }
 
 /// What one host uploaded, per destination address.
@@ -192,10 +192,8 @@ fn merge(p: &mut Pair, ip: IpAddr, q: &Pair) {
     if p.ips.len() < 4 && !p.ips.contains(&ip) {
         p.ips.push(ip);
     }
-    for s in &q.sources {
-        if p.sources.len() < p.sources.capacity() {
-            p.sources.push(*s);
-        }
+    for s in q.sources.iter() {
+        p.sources.push(s);
     }
 }
 
@@ -391,9 +389,7 @@ impl Detector for DataEgress {
         pair.flows += 1;
         if up >= 1_000_000 {
             pair.big += 1;
-            if pair.sources.len() < pair.sources.capacity() {
-                pair.sources.push(ev.header.src);
-            }
+            pair.sources.push(ev.header.src);
         }
         let day = ts.secs().div_euclid(86_400);
         match pair.days.iter_mut().find(|(d, _)| *d == day) {

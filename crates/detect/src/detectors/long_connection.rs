@@ -43,11 +43,11 @@ use std::net::IpAddr;
 
 use dwell_model::{Body, Event, Kind, Peer, Stage, Technique, Text, Timestamp};
 use serde_json::json;
-use tinyvec::{ArrayVec, TinyVec};
+use tinyvec::TinyVec;
 
 use crate::ctx::{Ctx, Draft};
 use crate::detector_config;
-use crate::helpers::{prevalence_multiplier, Keyed, PrevalenceWeights, Tiers};
+use crate::helpers::{prevalence_multiplier, Keyed, PrevalenceWeights, Sources, Tiers};
 use crate::meta::DetectorMeta;
 use crate::registry::{parse_config, BuildCx, ConfigError, Registration};
 use crate::Detector;
@@ -114,7 +114,7 @@ struct Pair {
     /// Ports and services (most pairs use one of each: kept inline).
     ports: TinyVec<[(u16, &'static str); 1]>,
     services: TinyVec<[Text; 1]>,
-    sources: ArrayVec<[dwell_model::SourceRef; 5]>,
+    sources: Sources,
     reported_tier: Option<usize>,
 }
 
@@ -241,9 +241,7 @@ impl Detector for LongConnection {
             }
         }
         // The first flows of the pair are the sources shown.
-        if pair.sources.len() < pair.sources.capacity() {
-            pair.sources.push(ev.header.src);
-        }
+        pair.sources.push(ev.header.src);
         let reached = self.tiers.tier(pair.total_s).map(|(t, _)| t);
         if reached > pair.reported_tier {
             pair.reported_tier = report(&self.tiers, &self.cfg, (host, peer), pair, cx);

@@ -50,13 +50,13 @@
 use std::collections::VecDeque;
 use std::net::IpAddr;
 
-use dwell_model::{Body, Event, Kind, Peer, Proto, SourceRef, Stage, Technique, Timestamp};
+use dwell_model::{Body, Event, Kind, Peer, Proto, Stage, Technique, Timestamp};
 use serde_json::json;
 use tinyvec::{ArrayVec, TinyVec};
 
 use crate::ctx::{Ctx, Draft};
 use crate::detector_config;
-use crate::helpers::{probe, Keyed, Probe};
+use crate::helpers::{probe, Keyed, Probe, Sources};
 use crate::meta::DetectorMeta;
 use crate::registry::{parse_config, BuildCx, ConfigError, Registration};
 use crate::Detector;
@@ -117,7 +117,7 @@ struct Pair {
     /// Days of activity (most pairs: one, kept inline).
     days: TinyVec<[i64; 2]>,
     ports: ArrayVec<[u16; 4]>,
-    sources: ArrayVec<[SourceRef; 5]>,
+    sources: Sources,
     last_eval: Timestamp,
     reported: bool,
 }
@@ -134,7 +134,7 @@ struct Refused {
     early: Vec<i64>,
     /// Start times of the latest attempts (µs), a ring.
     late: VecDeque<i64>,
-    sources: Vec<SourceRef>,
+    sources: Sources,
     last_eval: Timestamp,
 }
 
@@ -212,7 +212,7 @@ fn report_refused(
         attack.push(T_PORT);
     }
     d.attack = Some(attack);
-    d.sources = r.sources.clone();
+    d.sources = r.sources.to_vec();
     if let serde_json::Value::Object(m) = json!({
         "attempts": r.attempts,
         "span_s": span.round(),
@@ -315,9 +315,7 @@ impl Detector for RareDestination {
                             r.late.pop_front();
                         }
                     }
-                    if r.sources.len() < 5 {
-                        r.sources.push(ev.header.src);
-                    }
+                    r.sources.push(ev.header.src);
                 } else {
                     cx.count("dropped.refused_full", 1);
                 }
@@ -354,9 +352,7 @@ impl Detector for RareDestination {
         if !pair.ports.contains(&f.resp_p) && pair.ports.len() < pair.ports.capacity() {
             pair.ports.push(f.resp_p);
         }
-        if pair.sources.len() < pair.sources.capacity() {
-            pair.sources.push(ev.header.src);
-        }
+        pair.sources.push(ev.header.src);
     }
 
     fn on_watermark(&mut self, now: Timestamp, cx: &mut Ctx<'_>) {

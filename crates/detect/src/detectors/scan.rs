@@ -50,7 +50,7 @@
 
 use std::net::IpAddr;
 
-use dwell_model::{Body, Event, Kind, Peer, Proto, SourceRef, Stage, Technique, Timestamp};
+use dwell_model::{Body, Event, Kind, Peer, Proto, Stage, Technique, Timestamp};
 use foldhash::fast::RandomState;
 use serde_json::json;
 use std::hash::BuildHasher;
@@ -58,7 +58,7 @@ use tinyvec::ArrayVec;
 
 use crate::ctx::{Ctx, Draft};
 use crate::detector_config;
-use crate::helpers::{probe, Distinct, Keyed, Probe};
+use crate::helpers::{probe, Distinct, Keyed, Probe, Sources};
 use crate::meta::DetectorMeta;
 use crate::registry::{parse_config, BuildCx, ConfigError, Registration};
 use crate::Detector;
@@ -143,7 +143,7 @@ struct Episode {
     internet: Distinct,
     ports: ArrayVec<[u16; 12]>,
     hosts: Vec<IpAddr>,
-    sources: ArrayVec<[SourceRef; 5]>,
+    sources: Sources,
     reported: u64,
 }
 
@@ -189,9 +189,7 @@ impl Scan {
         e.first = e.first.min(ts);
         e.last = e.last.max(ts);
         e.probes += 1;
-        if e.sources.len() < e.sources.capacity() {
-            e.sources.push(ev.header.src);
-        }
+        e.sources.push(ev.header.src);
         what(e);
         true
     }
