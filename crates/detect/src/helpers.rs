@@ -251,7 +251,9 @@ impl<K: Hash + Eq + Clone, V, const CHANGES: bool> Keyed<K, V, CHANGES> {
 impl<K: Hash + Eq + Clone, V> Keyed<K, V, true> {
     /// Calls `f` on every key changed since the last drain, and clears the marks.
     pub fn drain_dirty(&mut self, mut f: impl FnMut(&K, &mut V)) {
-        for k in std::mem::take(&mut self.dirty) {
+        // The queue keeps its memory: it fills to about the same length every time.
+        let mut dirty = std::mem::take(&mut self.dirty);
+        for k in dirty.drain(..) {
             if let Some(s) = self.map.get_mut(&k) {
                 if s.dirty {
                     s.dirty = false;
@@ -259,6 +261,7 @@ impl<K: Hash + Eq + Clone, V> Keyed<K, V, true> {
                 }
             }
         }
+        self.dirty = dirty;
     }
 }
 
