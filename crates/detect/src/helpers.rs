@@ -116,11 +116,6 @@ impl Sources {
         self.len += 1;
     }
 
-    /// Whether no more are kept.
-    pub fn is_full(&self) -> bool {
-        usize::from(self.len) >= Self::MAX
-    }
-
     /// The references, in the order kept.
     pub fn iter(&self) -> impl Iterator<Item = SourceRef> + '_ {
         self.refs[..usize::from(self.len)].iter().map(|r| SourceRef {
@@ -558,12 +553,11 @@ mod tests {
             [r(0, 1), r(7, 123_456_789), r((1 << 20) - 1, (1 << 44) - 1), r(3, 0), r(1, 1 << 40)];
         s.push(r(1 << 20, 5)); // file id too large
         s.push(r(2, 1 << 44)); // record number too large
-        for g in given {
-            assert!(!s.is_full());
+        for (n, g) in given.into_iter().enumerate() {
+            assert_eq!(s.iter().count(), n);
             s.push(g);
         }
-        s.push(r(9, 9));
-        assert!(s.is_full());
+        s.push(r(9, 9)); // past the cap
         assert_eq!(s.to_vec(), given);
         assert_eq!(std::mem::size_of::<Sources>(), 48);
     }

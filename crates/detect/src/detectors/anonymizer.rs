@@ -44,12 +44,12 @@
 
 use std::net::IpAddr;
 
-use dwell_model::{Body, Event, Kind, Peer, SourceRef, Stage, Technique, Timestamp};
+use dwell_model::{Body, Event, Kind, Peer, Stage, Technique, Timestamp};
 use serde_json::json;
 
 use crate::ctx::{Ctx, Draft};
 use crate::detector_config;
-use crate::helpers::Keyed;
+use crate::helpers::{Keyed, Sources};
 use crate::meta::DetectorMeta;
 use crate::registry::{parse_config, BuildCx, ConfigError, Registration};
 use crate::Detector;
@@ -130,7 +130,7 @@ struct Seen {
     first: Timestamp,
     last: Timestamp,
     events: u64,
-    sources: Vec<SourceRef>,
+    sources: Sources,
 }
 
 /// The detector.
@@ -161,7 +161,7 @@ impl Anonymizer {
             first: ts,
             last: ts,
             events: 0,
-            sources: Vec::new(),
+            sources: Sources::default(),
         }) else {
             cx.count("dropped.pairs_full", 1);
             return;
@@ -175,9 +175,7 @@ impl Anonymizer {
             s.attack = attack;
             s.peer = peer;
         }
-        if s.sources.len() < 5 {
-            s.sources.push(ev.header.src);
-        }
+        s.sources.push(ev.header.src);
     }
 }
 
@@ -195,7 +193,7 @@ fn report(host: IpAddr, kind: &str, s: &Seen, cx: &mut Ctx<'_>) {
     d.discriminator = kind.to_string();
     d.peer = Some(s.peer.clone());
     d.attack = Some(s.attack.clone());
-    d.sources = s.sources.clone();
+    d.sources = s.sources.to_vec();
     if let serde_json::Value::Object(m) = json!({ "kind": kind, "events": s.events }) {
         d.evidence = m;
     }

@@ -39,14 +39,14 @@
 
 use std::net::IpAddr;
 
-use dwell_model::{Body, Event, Kind, Peer, SourceRef, Stage, Technique, Timestamp};
+use dwell_model::{Body, Event, Kind, Peer, Stage, Technique, Timestamp};
 use foldhash::fast::RandomState;
 use serde_json::json;
 use std::hash::BuildHasher;
 
 use crate::ctx::{Ctx, Draft};
 use crate::detector_config;
-use crate::helpers::{Distinct, Keyed};
+use crate::helpers::{Distinct, Keyed, Sources};
 use crate::meta::DetectorMeta;
 use crate::names::registered_domain;
 use crate::registry::{parse_config, BuildCx, ConfigError, Registration};
@@ -102,7 +102,7 @@ struct Bucket {
     last: Timestamp,
     domains: Distinct,
     examples: Vec<String>,
-    sources: Vec<SourceRef>,
+    sources: Sources,
     reported: u64,
     /// Day bucket: an hour of it was already reported (the day adds nothing then).
     hour_hit: bool,
@@ -160,7 +160,7 @@ fn report(cfg: &Config, host: IpAddr, c: &mut Client, cx: &mut Ctx<'_>) {
         d.end = b.last;
         d.discriminator = span.to_string();
         d.peer = Some(Peer { ip: None, domain: b.examples.first().cloned(), port: Some(53) });
-        d.sources = b.sources.clone();
+        d.sources = b.sources.to_vec();
         if let serde_json::Value::Object(m) = json!({
             "nxdomain_registered_domains": n,
             "window": span,
@@ -222,9 +222,7 @@ impl Detector for Dga {
                 if b.examples.len() < 6 {
                     b.examples.push(reg.clone());
                 }
-                if b.sources.len() < 5 {
-                    b.sources.push(ev.header.src);
-                }
+                b.sources.push(ev.header.src);
             }
         }
     }

@@ -53,13 +53,13 @@
 use std::hash::BuildHasher;
 use std::net::IpAddr;
 
-use dwell_model::{Body, DnsMsg, Event, Kind, Peer, SourceRef, Stage, Technique, Text, Timestamp};
+use dwell_model::{Body, DnsMsg, Event, Kind, Peer, Stage, Technique, Text, Timestamp};
 use foldhash::fast::RandomState;
 use serde_json::json;
 
 use crate::ctx::{Ctx, Draft};
 use crate::detector_config;
-use crate::helpers::{Hll, Keyed};
+use crate::helpers::{Hll, Keyed, Sources};
 use crate::meta::DetectorMeta;
 use crate::names::{entropy, registered_domain, subdomain};
 use crate::registry::{parse_config, BuildCx, ConfigError, Registration};
@@ -145,7 +145,7 @@ struct Pair {
     in_hour: u64,
     max_hour: u64,
     samples: Vec<Text>,
-    sources: Vec<SourceRef>,
+    sources: Sources,
     last_eval: Timestamp,
 }
 
@@ -229,7 +229,7 @@ fn report(cfg: &Config, key: &(IpAddr, Text), p: &mut Pair, cx: &mut Ctx<'_>) {
     } else {
         vec![T_DNS, T_TUN]
     });
-    d.sources = p.sources.clone();
+    d.sources = p.sources.to_vec();
     if let serde_json::Value::Object(m) = json!({
         "queries": p.queries,
         "distinct_names": distinct.round(),
@@ -342,9 +342,7 @@ impl Detector for DnsTunnel {
         if pair.samples.len() < 3 {
             pair.samples.push(Text::from(q));
         }
-        if pair.sources.len() < 5 {
-            pair.sources.push(ev.header.src);
-        }
+        pair.sources.push(ev.header.src);
     }
 
     fn on_watermark(&mut self, now: Timestamp, cx: &mut Ctx<'_>) {

@@ -37,12 +37,12 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use dwell_model::{Body, Event, Kind, Peer, SourceRef, Stage, Technique, Timestamp};
+use dwell_model::{Body, Event, Kind, Peer, Stage, Technique, Timestamp};
 use serde_json::json;
 
 use crate::ctx::{Ctx, Draft};
 use crate::detector_config;
-use crate::helpers::Keyed;
+use crate::helpers::{Keyed, Sources};
 use crate::intel::{Indicator, IntelSet};
 use crate::meta::DetectorMeta;
 use crate::registry::{parse_config, BuildCx, ConfigError, Registration};
@@ -128,7 +128,7 @@ struct Hit {
     count: u64,
     how: How,
     fields: Vec<&'static str>,
-    sources: Vec<SourceRef>,
+    sources: Sources,
 }
 
 /// The detector.
@@ -157,7 +157,7 @@ impl IntelMatch {
             count: 0,
             how,
             fields: Vec::new(),
-            sources: Vec::new(),
+            sources: Sources::default(),
         }) else {
             cx.count("dropped.tracked_full", 1);
             return;
@@ -173,9 +173,7 @@ impl IntelMatch {
         if !h.fields.contains(&field) && h.fields.len() < 8 {
             h.fields.push(field);
         }
-        if h.sources.len() < 5 {
-            h.sources.push(ev.header.src);
-        }
+        h.sources.push(ev.header.src);
         if first_hit {
             // State it at once; later hits are restated at watermarks.
             let d = draft(&self.cfg, host, h, cx);
@@ -238,7 +236,7 @@ fn draft(cfg: &Config, host: IpAddr, h: &Hit, cx: &Ctx<'_>) -> Draft {
         How::File => d.attack = Some(vec![T_TOOL]),
         How::Contact | How::Fingerprint => d.attack = Some(vec![T_APP]),
     }
-    d.sources = h.sources.clone();
+    d.sources = h.sources.to_vec();
     if let serde_json::Value::Object(m) = json!({
         "indicator": ind.value,
         "indicator_type": ind.kind.as_str(),

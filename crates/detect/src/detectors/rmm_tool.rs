@@ -37,12 +37,12 @@
 
 use std::net::IpAddr;
 
-use dwell_model::{Body, Event, Kind, Peer, SourceRef, Stage, Technique, Text, Timestamp};
+use dwell_model::{Body, Event, Kind, Peer, Stage, Technique, Text, Timestamp};
 use serde_json::json;
 
 use crate::ctx::{Ctx, Draft};
 use crate::detector_config;
-use crate::helpers::Keyed;
+use crate::helpers::{Keyed, Sources};
 use crate::meta::DetectorMeta;
 use crate::profile::{HostSpec, OrgProfile};
 use crate::registry::{parse_config, BuildCx, ConfigError, Registration};
@@ -101,7 +101,7 @@ struct Use {
     events: u64,
     names: Vec<Text>,
     verdict: Verdict,
-    sources: Vec<SourceRef>,
+    sources: Sources,
 }
 
 /// What the ledger says of one use.
@@ -230,7 +230,7 @@ impl Detector for RmmTool {
             events: 0,
             names: Vec::new(),
             verdict: v,
-            sources: Vec::new(),
+            sources: Sources::default(),
         }) else {
             cx.count("dropped.pairs_full", 1);
             return;
@@ -242,9 +242,7 @@ impl Detector for RmmTool {
         if u.names.len() < 4 && !u.names.iter().any(|n| &**n == name) {
             u.names.push(Text::from(name));
         }
-        if u.sources.len() < 5 {
-            u.sources.push(ev.header.src);
-        }
+        u.sources.push(ev.header.src);
         if u.events == 1 {
             let d = draft(&self.cfg, client, tool, u, cx);
             cx.emit(d);
@@ -301,7 +299,7 @@ fn draft(cfg: &Config, host: IpAddr, tool: &str, u: &Use, cx: &Ctx<'_>) -> Draft
     d.end = u.last;
     d.discriminator = tool.to_string();
     d.peer = Some(Peer { ip: None, domain: u.names.first().map(|n| n.to_string()), port: None });
-    d.sources = u.sources.clone();
+    d.sources = u.sources.to_vec();
     if u.inbound {
         d.attack = Some(vec![T_RMM, Technique::must("T1133")]);
     }
