@@ -10,8 +10,9 @@
 //!
 //! **Inputs.** `dns` events (Zeek `dns.log`, EVE `dns` queries).
 //!
-//! **Method.** Per (client host, registered domain): queries, distinct names
-//! (HyperLogLog, 256 bytes a key), the information their subdomains carry (length ×
+//! **Method.** Per (client host, registered domain): queries, distinct names (counted
+//! exactly up to 64, so the `min_distinct` decision is exact, then by a 256-byte
+//! HyperLogLog, never above the number of queries), the information their subdomains carry (length ×
 //! character entropy, bits, for distinct names), label lengths, the share of TXT/NULL
 //! queries (the record types tunnels use to bring data back), NXDOMAIN share and
 //! queries per hour. Queries a resolver forwards upstream are not the resolver's own
@@ -59,7 +60,7 @@ use serde_json::json;
 
 use crate::ctx::{Ctx, Draft};
 use crate::detector_config;
-use crate::helpers::{Hll, Keyed, Sources};
+use crate::helpers::{Distinct, Keyed, Sources};
 use crate::meta::DetectorMeta;
 use crate::names::{entropy, registered_domain, subdomain};
 use crate::registry::{parse_config, BuildCx, ConfigError, Registration};
@@ -131,14 +132,16 @@ struct Pair {
     first: Timestamp,
     last: Timestamp,
     queries: u64,
-    distinct: Hll,
+    /// Distinct names: exact up to 64 (the `min_distinct` decision is made on an exact
+    /// count), estimated above.
+    distinct: Distinct,
     bits_sum: f64,
     label_len_sum: u64,
     max_label: usize,
     txt_null: u64,
     nxdomain: u64,
     /// Distinct names whose subdomain is encoded data.
-    encoded: crate::helpers::Distinct,
+    encoded: Distinct,
     /// TXT answers that are encoded data.
     encoded_answers: u64,
     hour: i64,
@@ -157,11 +160,13 @@ pub struct DnsTunnel {
 }
 
 fn report(cfg: &Config, key: &(IpAddr, Text), p: &mut Pair, cx: &mut Ctx<'_>) {
-    let distinct = p.distinct.count();
     if p.queries == 0 {
         return;
     }
-    let bits = p.bits_sum / p.queries as f64 * distinct.min(p.queries as f64);
+    // An estimate above the number of queries is the estimate's error: there cannot be
+    // more distinct names than queries.
+    let distinct = (p.distinct.count() as f64).min(p.queries as f64);
+    let bits = p.bits_sum / p.queries as f64 * distinct;
     let burst = p.max_hour >= cfg.burst_per_hour;
     let encoded = p.encoded.count() + p.encoded_answers;
     let enc_hours = (p.last.secs_since(p.first) / 3600.0).max(1.0);

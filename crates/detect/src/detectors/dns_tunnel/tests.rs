@@ -241,3 +241,24 @@ fn real_tunnels_in_captures() {
         );
     }
 }
+
+/// The `min_distinct` line is drawn on an exact count: a burst cycling over 49 names
+/// stays quiet, over 50 names it is stated with exactly 50 (an estimate would put
+/// either on either side of the line), and the count never exceeds the queries.
+#[test]
+fn the_distinct_name_threshold_is_exact() {
+    let burst = |names: u64| {
+        let v: Vec<Event> = (0..400u64)
+            .map(|k| {
+                let q = format!("mail{}.relay.example-cdn.org", k % names);
+                ev::dns(k as f64 * 5.0, "10.0.0.5", "10.0.0.10", &q, 1, 0, &[])
+            })
+            .collect();
+        run(&mut det(), &v, &OrgProfile::default())
+    };
+    let quiet = burst(49);
+    assert!(quiet.is_empty(), "{:?}", quiet.iter().map(|p| &p.draft.summary).collect::<Vec<_>>());
+    let found = burst(50);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].draft.evidence["distinct_names"].as_f64(), Some(50.0));
+}
