@@ -446,20 +446,13 @@ fn convert(r: &Rec<'_>, stats: &mut FileStats, line_no: u64) -> Result<Converted
             let start = time(&f.start).unwrap_or(ts);
             let end = time(&f.end);
             let conn = Conn {
-                flow: need_flow()?,
                 service: t(&r.app_proto).filter(|s| &**s != "failed"),
                 duration: end.map(|e| e.secs_since(start).max(0.0)),
-                orig_bytes: None,
-                resp_bytes: None,
-                conn_state: None,
-                local_orig: None,
-                local_resp: None,
-                missed_bytes: None,
-                history: None,
                 orig_pkts: f.pkts_toserver.or(f.pkts),
                 orig_ip_bytes: f.bytes_toserver.or(f.bytes),
                 resp_pkts: f.pkts_toclient.or(if etype == "netflow" { Some(0) } else { None }),
                 resp_ip_bytes: f.bytes_toclient.or(if etype == "netflow" { Some(0) } else { None }),
+                ..Conn::new(need_flow()?)
             };
             return Ok(Some((start, Body::Conn(Box::new(conn)))));
         }
