@@ -29,6 +29,8 @@ use serde_json::{Map, Value};
 use crate::error::{AnomalyKind, FileStats};
 use crate::input::LineReader;
 
+mod binxml;
+
 /// Top-level keys of flat records that describe the record, not the event; they are
 /// not kept as fields (the message text alone is often larger than all the data).
 const FLAT_META: &[&str] = &[
@@ -419,16 +421,17 @@ fn from_flat(obj: &Map<String, Value>) -> Result<(Timestamp, WinEvent), String> 
     finish(created, channel, computer, provider, event_id, record_id, raw)
 }
 
-fn finish<K: AsRef<str>, V: AsRef<str>>(
+fn finish<K: FieldName, V: AsRef<str>, T: AsRef<str> + Into<Text>>(
     created: Option<Timestamp>,
-    channel: String,
-    computer: String,
-    provider: Option<String>,
+    channel: T,
+    computer: T,
+    provider: Option<T>,
     event_id: u32,
     record_id: Option<u64>,
     raw: Vec<(K, V)>,
 ) -> Result<(Timestamp, WinEvent), String> {
-    let kind = WinKind::classify(&channel, provider.as_deref().unwrap_or(""), event_id);
+    let kind =
+        WinKind::classify(channel.as_ref(), provider.as_ref().map_or("", |p| p.as_ref()), event_id);
     let fields = map_fields(kind, event_id, raw);
     // Sysmon's UtcTime is when the action happened; the record is written a moment later.
     let utc = fields
@@ -442,7 +445,7 @@ fn finish<K: AsRef<str>, V: AsRef<str>>(
             kind,
             computer: computer.into(),
             channel: channel.into(),
-            provider: provider.map(Text::from),
+            provider: provider.map(Into::into),
             event_id,
             record_id,
             fields,
@@ -453,7 +456,7 @@ fn finish<K: AsRef<str>, V: AsRef<str>>(
 /// Renames per record kind so that every source speaks Sysmon's vocabulary; names not
 /// listed stay as logged. Security 4688's `ProcessId` is the *creator*: it becomes
 /// `ParentProcessId` and `NewProcessId` becomes `ProcessId`.
-pub fn map_fields<K: AsRef<str>, V: AsRef<str>>(
+pub fn map_fields<K: FieldName, V: AsRef<str>>(
     kind: WinKind,
     event_id: u32,
     raw: Vec<(K, V)>,
@@ -474,8 +477,8 @@ pub fn map_fields<K: AsRef<str>, V: AsRef<str>>(
     };
     let mut out: Vec<(Text, Text)> = Vec::with_capacity(raw.len() + 1);
     let mut subject: (Option<String>, Option<String>) = (None, None);
-    for (k, v) in &raw {
-        let (k, v) = (k.as_ref(), v.as_ref());
+    for (key, v) in &raw {
+        let (k, v) = (key.as_ref(), v.as_ref());
         if kind == WinKind::Process && event_id == 4688 {
             match k {
                 "SubjectUserName" => subject.0 = Some(v.to_string()),
@@ -485,9 +488,11 @@ pub fn map_fields<K: AsRef<str>, V: AsRef<str>>(
         }
         let name: Text = match rename(k) {
             Some(n) => intern(n),
-            None => intern(k),
+            None => key.text(),
         };
-        let v: Text = if v.contains("%%") { render_message_codes(v).into() } else { v.into() };
+        let coded =
+            memchr::memchr_iter(b'%', v.as_bytes()).any(|i| v.as_bytes().get(i + 1) == Some(&b'%'));
+        let v: Text = if coded { render_message_codes(v).into() } else { v.into() };
         out.push((name, v));
     }
     // 4688 has no `User`; Sysmon writes `DOMAIN\name`.
@@ -503,13 +508,32 @@ pub fn map_fields<K: AsRef<str>, V: AsRef<str>>(
     out
 }
 
-thread_local! {
-    static NAMES: std::cell::RefCell<std::collections::HashMap<String, Text>> =
-        std::cell::RefCell::new(std::collections::HashMap::new());
+/// A field's name as a decoder has it: text to intern, or a name already shared.
+pub trait FieldName: AsRef<str> {
+    /// The shared name.
+    fn text(&self) -> Text {
+        intern(self.as_ref())
+    }
 }
 
-/// One shared allocation per field name (a few hundred distinct names in practice; the
-/// cache stops growing at 4096 so hostile input cannot make it grow without bound).
+impl FieldName for &str {}
+impl FieldName for String {}
+impl FieldName for Cow<'_, str> {}
+impl FieldName for Text {
+    fn text(&self) -> Text {
+        self.clone()
+    }
+}
+
+thread_local! {
+    static NAMES: std::cell::RefCell<
+        std::collections::HashMap<String, Text, foldhash::fast::RandomState>,
+    > = std::cell::RefCell::new(std::collections::HashMap::default());
+}
+
+/// One shared allocation per field name, and per channel, computer and provider of EVTX
+/// records (a few hundred distinct names in practice; the cache stops growing at 4096
+/// so hostile input cannot make it grow without bound).
 fn intern(name: &str) -> Text {
     NAMES.with(|m| {
         let mut m = m.borrow_mut();
@@ -628,6 +652,15 @@ pub struct EvtxDecoder {
     /// counts it (the file may be loaded by [`first_ts`](Self::first_ts), which has
     /// no statistics to count into).
     load_error: Option<String>,
+    /// Reads sound chunks straight from their BinXML (see [`binxml`]).
+    fast: binxml::Reader,
+    /// The fast reader's records of the current chunk.
+    decoded: Vec<(u64, binxml::Decoded)>,
+    /// Chunks read by the fast reader, and chunks left to the `evtx` crate with the
+    /// first reason (for tests and benchmarks).
+    pub(crate) chunks_fast: u64,
+    pub(crate) chunks_crate: u64,
+    pub(crate) crate_reason: Option<&'static str>,
 }
 
 enum EvtxSource {
@@ -748,6 +781,11 @@ impl EvtxDecoder {
             ordinal: 0,
             first_ts: None,
             load_error: None,
+            fast: binxml::Reader::default(),
+            decoded: Vec::new(),
+            chunks_fast: 0,
+            chunks_crate: 0,
+            crate_reason: None,
         }
     }
 
@@ -835,6 +873,30 @@ impl EvtxDecoder {
                     continue;
                 }
             };
+            let h = &data.header;
+            let (free, last) = (h.free_space_offset, h.last_event_record_id);
+            match self.fast.chunk(&data.data, free, last, &mut self.decoded) {
+                Ok(()) => {
+                    self.chunks_fast += 1;
+                    for (record, decoded) in self.decoded.drain(..) {
+                        self.ordinal += 1;
+                        stats.records += 1;
+                        match decoded {
+                            Ok((ts, w)) => {
+                                let ev = event(ts, self.file, record, w);
+                                *stats.events.entry(ev.kind()).or_default() += 1;
+                                self.queue.push_back(ev);
+                            }
+                            Err(why) => stats.anomaly(record, AnomalyKind::MissingField, why),
+                        }
+                    }
+                    continue;
+                }
+                Err(binxml::Unsupported(why)) => {
+                    self.chunks_crate += 1;
+                    self.crate_reason.get_or_insert(why);
+                }
+            }
             let mut parsed = match data.parse(self.settings.clone()) {
                 Ok(p) => p,
                 Err(e) => {
