@@ -288,7 +288,7 @@ pub fn to_json(ev: &Event, file: &str) -> Value {
             o.v("event_id", w.event_id);
             o.o("record_id", w.record_id);
             let data: Map<String, Value> =
-                w.fields.iter().map(|(k, v)| (k.to_string(), Value::from(&**v))).collect();
+                w.fields.iter().map(|(k, v)| (k.to_string(), Value::from(v))).collect();
             o.v("data", Value::Object(data));
         }
     }

@@ -23,7 +23,9 @@ use std::io::Read;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use dwell_model::{Body, Event, FileId, Header, SourceRef, Text, Timestamp, WinEvent, WinKind};
+use dwell_model::{
+    Body, Event, Fields, FileId, Header, SourceRef, Text, Timestamp, WinEvent, WinKind,
+};
 use serde_json::{Map, Value};
 
 use crate::error::{AnomalyKind, FileStats};
@@ -434,10 +436,8 @@ fn finish<K: FieldName, V: AsRef<str>, T: AsRef<str> + Into<Text>>(
         WinKind::classify(channel.as_ref(), provider.as_ref().map_or("", |p| p.as_ref()), event_id);
     let fields = map_fields(kind, event_id, raw);
     // Sysmon's UtcTime is when the action happened; the record is written a moment later.
-    let utc = fields
-        .iter()
-        .find(|(k, _)| &**k == "UtcTime")
-        .and_then(|(_, v)| Timestamp::parse_rfc3339(v));
+    let utc =
+        fields.iter().find(|(k, _)| *k == "UtcTime").and_then(|(_, v)| Timestamp::parse_rfc3339(v));
     let ts = utc.or(created).ok_or("no event time (TimeCreated, UtcTime, @timestamp)")?;
     Ok((
         ts,
@@ -460,7 +460,7 @@ pub fn map_fields<K: FieldName, V: AsRef<str>>(
     kind: WinKind,
     event_id: u32,
     raw: Vec<(K, V)>,
-) -> Vec<(Text, Text)> {
+) -> Fields {
     let rename = |k: &str| -> Option<&'static str> {
         match (kind, event_id, k) {
             (WinKind::Process, 4688, "NewProcessName") => Some("Image"),
@@ -475,7 +475,8 @@ pub fn map_fields<K: FieldName, V: AsRef<str>>(
             _ => None,
         }
     };
-    let mut out: Vec<(Text, Text)> = Vec::with_capacity(raw.len() + 1);
+    let bytes = raw.iter().map(|(_, v)| v.as_ref().len()).sum();
+    let mut out = Fields::with_capacity(raw.len() + 1, bytes);
     let mut subject: (Option<String>, Option<String>) = (None, None);
     for (key, v) in &raw {
         let (k, v) = (key.as_ref(), v.as_ref());
@@ -492,17 +493,20 @@ pub fn map_fields<K: FieldName, V: AsRef<str>>(
         };
         let coded =
             memchr::memchr_iter(b'%', v.as_bytes()).any(|i| v.as_bytes().get(i + 1) == Some(&b'%'));
-        let v: Text = if coded { render_message_codes(v).into() } else { v.into() };
-        out.push((name, v));
+        if coded {
+            out.push(name, &render_message_codes(v));
+        } else {
+            out.push(name, v);
+        }
     }
     // 4688 has no `User`; Sysmon writes `DOMAIN\name`.
     if let (WinKind::Process, 4688, (Some(user), dom)) = (kind, event_id, subject) {
-        if !out.iter().any(|(k, _)| &**k == "User") {
+        if !out.iter().any(|(k, _)| k == "User") {
             let u = match dom {
                 Some(d) if !d.is_empty() && d != "-" => format!("{d}\\{user}"),
                 _ => user,
             };
-            out.push(("User".into(), u.into()));
+            out.push(intern("User"), &u);
         }
     }
     out
@@ -570,12 +574,23 @@ const MESSAGE_CODES: &[(&str, &str)] = &[
 ];
 
 fn render_message_codes(v: &str) -> String {
-    let mut out = v.to_string();
-    for (code, name) in MESSAGE_CODES {
-        if out.contains(code) {
-            out = out.replace(code, name);
+    let mut out = String::with_capacity(v.len() + 32);
+    let mut rest = v;
+    while let Some(i) = rest.find("%%") {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        match MESSAGE_CODES.iter().find(|(code, _)| rest.starts_with(code)) {
+            Some((code, name)) => {
+                out.push_str(name);
+                rest = &rest[code.len()..];
+            }
+            None => {
+                out.push('%');
+                rest = &rest[1..];
+            }
         }
     }
+    out.push_str(rest);
     out
 }
 
@@ -1014,6 +1029,11 @@ mod tests {
             "TimeCreated": "2020-10-23T02:36:43Z", "AccessList": "%%1538\n\t\t\t\t%%4417\n"}));
         assert!(w.get("AccessList").unwrap().contains("READ_CONTROL"));
         assert!(w.get("AccessList").unwrap().contains("WriteData (or AddFile)"));
+        // Codes anywhere, unknown ones and stray percent signs kept as written.
+        assert_eq!(
+            render_message_codes("a%%1537b %%9999 %%%4417%% %%44170"),
+            "aDELETEb %%9999 %WriteData (or AddFile)%% WriteData (or AddFile)0"
+        );
     }
 
     #[test]

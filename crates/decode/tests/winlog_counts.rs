@@ -90,7 +90,7 @@ fn evtx_xml_and_json_renderings_agree() {
                 (j.kind, j.event_id, &j.computer, &j.channel)
             );
             // XML cannot carry control characters: the crate writes `_` for them there.
-            let clean = |f: &[(dwell_model::Text, dwell_model::Text)]| -> Vec<(String, String)> {
+            let clean = |f: &dwell_model::Fields| -> Vec<(String, String)> {
                 f.iter()
                     .filter(|(_, v)| !v.is_empty())
                     .map(|(k, v)| {

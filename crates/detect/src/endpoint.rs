@@ -1,7 +1,9 @@
 //! Shared helpers of the endpoint detectors: Windows paths, command lines, a bounded
 //! process table, and the finding builder that puts the computer on the entity.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use dwell_model::{Event, WinEvent};
 use foldhash::fast::RandomState;
@@ -62,11 +64,24 @@ pub fn mocked_windir(p: &str) -> bool {
 /// A command line normalised for matching: lower case, every Windows option dash
 /// (`-`, `/`, en dash, em dash, horizontal bar) made `/`, runs of spaces folded,
 /// caret escapes (`c^e^r^t^u^t^i^l`) removed.
-pub fn norm_cmdline(c: &str) -> String {
-    if c.is_ascii() {
-        return norm_cmdline_ascii(c.as_bytes());
+///
+/// Several detectors read the same record's command line; the last one normalised is
+/// kept (per thread), so that a record's is normalised once.
+pub fn norm_cmdline(c: &str) -> Rc<str> {
+    thread_local! {
+        static LAST: RefCell<(String, Rc<str>)> = RefCell::new((String::new(), Rc::from("")));
     }
-    norm_cmdline_chars(c)
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        if last.0 != c {
+            let n =
+                if c.is_ascii() { norm_cmdline_ascii(c.as_bytes()) } else { norm_cmdline_chars(c) };
+            last.0.clear();
+            last.0.push_str(c);
+            last.1 = Rc::from(n);
+        }
+        Rc::clone(&last.1)
+    })
 }
 
 /// [`norm_cmdline`] byte by byte for ASCII text (almost every command line): the same
@@ -161,18 +176,44 @@ pub const MAX_PROCS: usize = 500_000;
 /// image. Bounded: when full, it is cleared (the newest processes matter most).
 #[derive(Debug, Default)]
 pub struct ProcTable {
-    by_pid: HashMap<(String, u64), String, RandomState>,
+    /// Computer (short name, lower case) → process id → image.
+    by_host: HashMap<String, HashMap<u64, String, RandomState>, RandomState>,
+    len: usize,
+    /// The computer of the record at hand, built without allocating.
+    key: String,
 }
 
 impl ProcTable {
-    /// Records a process start.
+    /// Records a process start (or any record that names a process and its image: a
+    /// process already known with the same image is left as it is, without allocating).
     pub fn start(&mut self, w: &WinEvent) {
-        if let (Some(pid), Some(image)) = (w.get_u64("ProcessId"), w.get("Image")) {
-            if self.by_pid.len() >= MAX_PROCS {
-                self.by_pid.clear();
+        let (Some(pid), Some(image)) = (w.get_u64("ProcessId"), w.get("Image")) else {
+            return;
+        };
+        self.set_key(w);
+        if let Some(known) = self.by_host.get(self.key.as_str()).and_then(|m| m.get(&pid)) {
+            if known == image {
+                return;
             }
-            self.by_pid.insert((w.host_key(), pid), image.to_string());
         }
+        if self.len >= MAX_PROCS {
+            self.by_host.clear();
+            self.len = 0;
+        }
+        let procs = match self.by_host.get_mut(self.key.as_str()) {
+            Some(m) => m,
+            None => self.by_host.entry(self.key.clone()).or_default(),
+        };
+        if procs.insert(pid, image.to_string()).is_none() {
+            self.len += 1;
+        }
+    }
+
+    /// [`WinEvent::host_key`] into `self.key`.
+    fn set_key(&mut self, w: &WinEvent) {
+        self.key.clear();
+        let name = w.computer.split('.').next().unwrap_or(&w.computer).trim();
+        self.key.extend(name.chars().map(|c| c.to_ascii_lowercase()));
     }
 
     /// The parent image of a process record: `ParentImage` when logged, else the image
@@ -182,7 +223,7 @@ impl ProcTable {
             return Some(p.to_string());
         }
         let ppid = w.get_u64("ParentProcessId")?;
-        self.by_pid.get(&(w.host_key(), ppid)).cloned()
+        self.by_host.get(w.host_key().as_str())?.get(&ppid).cloned()
     }
 }
 
@@ -206,12 +247,12 @@ mod tests {
     #[test]
     fn command_lines() {
         assert_eq!(
-            norm_cmdline("CertUtil  -urlcache  -f http://x"),
+            &*norm_cmdline("CertUtil  -urlcache  -f http://x"),
             "certutil /urlcache /f http://x"
         );
-        assert_eq!(norm_cmdline("c^e^r^t^u^t^i^l \u{2013}decode a b"), "certutil /decode a b");
-        assert_eq!(norm_cmdline("a-b"), "a-b");
-        assert_eq!(norm_cmdline("x --install --silent a--b"), "x /install /silent a--b");
+        assert_eq!(&*norm_cmdline("c^e^r^t^u^t^i^l \u{2013}decode a b"), "certutil /decode a b");
+        assert_eq!(&*norm_cmdline("a-b"), "a-b");
+        assert_eq!(&*norm_cmdline("x --install --silent a--b"), "x /install /silent a--b");
         // The ASCII path and the character path agree on every ASCII text: all
         // strings of length 4 over the characters the rules treat specially.
         let alphabet = [b'-', b'^', b' ', b'\t', 0x0b, b'"', b'A', b'z', b'/'];

@@ -267,7 +267,7 @@ pub mod ev {
                 provider: None,
                 event_id: id,
                 record_id: None,
-                fields: fields.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect(),
+                fields: fields.iter().copied().collect(),
             })),
         }
     }

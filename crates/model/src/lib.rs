@@ -21,4 +21,4 @@ pub mod win;
 pub use event::*;
 pub use finding::*;
 pub use time::Timestamp;
-pub use win::{WinEvent, WinKind};
+pub use win::{Fields, WinEvent, WinKind};

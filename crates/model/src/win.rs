@@ -135,7 +135,67 @@ pub struct WinEvent {
     /// The log's own record number, when given.
     pub record_id: Option<u64>,
     /// Every data field, names as the module header says (Sysmon's where mapped).
-    pub fields: Vec<(Text, Text)>,
+    pub fields: Fields,
+}
+
+/// A record's data fields in order: names shared between records, the values of one
+/// record in one buffer (one allocation for all of them, not one each: a Sysmon record
+/// has twenty). Serialised as a list of `[name, value]` pairs.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Fields {
+    /// Each name with where its value ends in `values`.
+    names: Vec<(Text, u32)>,
+    values: String,
+}
+
+impl Fields {
+    /// Room for `n` fields whose values take `bytes` bytes.
+    pub fn with_capacity(n: usize, bytes: usize) -> Self {
+        Fields { names: Vec::with_capacity(n), values: String::with_capacity(bytes) }
+    }
+
+    /// Appends a field.
+    pub fn push(&mut self, name: Text, value: &str) {
+        self.values.push_str(value);
+        self.names.push((name, self.values.len() as u32));
+    }
+
+    /// The fields in order, `(name, value)`.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+        let mut start = 0usize;
+        self.names.iter().map(move |(name, end)| {
+            let end = *end as usize;
+            let v = self.values.get(start..end).unwrap_or("");
+            start = end;
+            (&**name, v)
+        })
+    }
+
+    /// How many fields.
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+}
+
+impl<K: Into<Text>, V: AsRef<str>> FromIterator<(K, V)> for Fields {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        let mut f = Fields::default();
+        for (k, v) in iter {
+            f.push(k.into(), v.as_ref());
+        }
+        f
+    }
+}
+
+impl Serialize for Fields {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
 }
 
 impl WinEvent {
@@ -145,9 +205,9 @@ impl WinEvent {
         let v = self
             .fields
             .iter()
-            .find(|(k, _)| &**k == name)
+            .find(|(k, _)| *k == name)
             .or_else(|| self.fields.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)))
-            .map(|(_, v)| &**v)?;
+            .map(|(_, v)| v)?;
         if v.is_empty() || v == "-" {
             None
         } else {
@@ -207,7 +267,7 @@ mod tests {
             provider: None,
             event_id: 1,
             record_id: None,
-            fields: vec![("IpAddress".into(), "-".into()), ("Mask".into(), "0x1F".into())],
+            fields: [("IpAddress", "-"), ("Mask", "0x1F")].into_iter().collect(),
         };
         assert_eq!(e.get("IpAddress"), None);
         assert_eq!(e.get_u64("mask"), Some(31));

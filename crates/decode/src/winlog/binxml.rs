@@ -23,6 +23,8 @@
 //! crate path field for field (test: `the_fast_path_equals_the_crate_path`).
 
 use std::collections::HashMap;
+use std::hash::BuildHasher;
+use std::sync::Arc;
 
 use dwell_model::{Text, Timestamp, WinEvent};
 use foldhash::fast::RandomState;
@@ -244,7 +246,7 @@ fn fuse(ops: &mut Vec<Op>, lits: &str, names: &mut Names) -> R<()> {
     Ok(())
 }
 
-#[derive(Default)]
+#[derive(Default, Debug)]
 struct Program {
     ops: Vec<Op>,
     lits: String,
@@ -438,6 +440,18 @@ fn left_out(dependency: u16, vals: &[Val]) -> bool {
             .is_some_and(|v| v.ty == ty::NULL || (v.ty == ty::BINXML && v.len == 0))
 }
 
+/// A template's identity across chunks: GUID, size, a hash of its bytes, and where it
+/// is defined (its bytes name strings by offset in the chunk).
+type TemplateKey = ([u8; 16], u32, u64, u32);
+
+/// A stored template program and the names it read from outside its own bytes,
+/// `(offset, name id)`.
+type Stored = (Arc<Program>, Vec<(u32, u32)>);
+
+/// Templates kept across chunks at most (a log has a few hundred; a hostile file could
+/// mint one per record).
+const MAX_STORED: usize = 4096;
+
 /// A record's event, or the reason `from_xml` would give for having none.
 pub(crate) type Decoded = Result<(Timestamp, WinEvent), String>;
 
@@ -448,9 +462,16 @@ pub(crate) struct Reader {
     chunk_names: HashMap<u32, u32, RandomState>,
     /// Compiled programs of the current chunk, by the offset of what they compile.
     compiled: HashMap<u32, usize, RandomState>,
-    programs: Vec<Program>,
-    /// Programs kept for reuse (their buffers) past the chunks that compiled them.
-    spare: Vec<Program>,
+    programs: Vec<Arc<Program>>,
+    /// Template programs across chunks, by content (see [`TemplateKey`]), with the
+    /// names the template uses from outside its own bytes and what they were.
+    store: HashMap<TemplateKey, Stored, RandomState>,
+    /// Names from outside the bytes being compiled, `(offset, id)`.
+    external: Vec<(u32, u32)>,
+    /// The bytes being compiled.
+    body: std::ops::Range<usize>,
+    /// Programs compiled so far.
+    compiles: u64,
     tree: Tree,
     /// Value tables, one per nesting depth.
     vals: Vec<Vec<Val>>,
@@ -464,7 +485,10 @@ impl Default for Reader {
             chunk_names: HashMap::default(),
             compiled: HashMap::default(),
             programs: Vec::new(),
-            spare: Vec::new(),
+            store: HashMap::default(),
+            external: Vec::new(),
+            body: 0..0,
+            compiles: 0,
             tree: Tree::default(),
             vals: Vec::new(),
             budget: 0,
@@ -486,7 +510,7 @@ impl Reader {
         let before = out.len();
         self.chunk_names.clear();
         self.compiled.clear();
-        self.spare.append(&mut self.programs);
+        self.programs.clear();
         self.budget = CHUNK_BUDGET;
         let r = self.records(data, free_space_offset, last_record_id, out);
         if r.is_err() {
@@ -579,14 +603,7 @@ impl Reader {
         }
         let p = match self.compiled.get(&(def as u32)) {
             Some(&p) => p,
-            None => {
-                let mut h = Cur { d: data, pos: def };
-                h.bytes(20)?;
-                let size = h.u32()? as usize;
-                let p = self.compile(data, h.pos, h.pos.saturating_add(size), true)?;
-                self.compiled.insert(def as u32, p);
-                p
-            }
+            None => self.template(data, def)?,
         };
         let n = c.u32()? as usize;
         let desc = c.bytes(n.checked_mul(4).ok_or(Unsupported("value count"))?)?;
@@ -611,23 +628,47 @@ impl Reader {
         r
     }
 
+    /// The program of the template defined at `def`, for this chunk: from the store
+    /// when a chunk before held the same template (the same bytes at the same offset,
+    /// reading the same names from outside them, as Windows writes each chunk), else
+    /// compiled and stored.
+    fn template(&mut self, data: &[u8], def: usize) -> R<usize> {
+        let mut h = Cur { d: data, pos: def };
+        h.bytes(4)?;
+        let guid = h.arr::<16>()?;
+        let size = h.u32()?;
+        let body = h.bytes(size as usize)?;
+        let key: TemplateKey = (guid, size, self.store.hasher().hash_one(body), def as u32);
+        if let Some((prog, external)) = self.store.get(&key) {
+            let (prog, external) = (Arc::clone(prog), external.clone());
+            let same = external.iter().all(|&(off, id)| self.name_at(data, off) == Ok(id));
+            if same {
+                self.programs.push(prog);
+                self.compiled.insert(def as u32, self.programs.len() - 1);
+                return Ok(self.programs.len() - 1);
+            }
+        }
+        let start = def + 24;
+        let p = self.compile(data, start, start + size as usize, true)?;
+        if self.store.len() >= MAX_STORED {
+            self.store.clear();
+        }
+        let stored = (Arc::clone(&self.programs[p]), self.external.clone());
+        self.store.insert(key, stored);
+        self.compiled.insert(def as u32, p);
+        Ok(p)
+    }
+
     /// Compiles the BinXML at `start..end` (to its end-of-stream token) into a program;
     /// template definitions (`definition`) carry a DependencyId on each element start.
     fn compile(&mut self, data: &[u8], start: usize, end: usize, definition: bool) -> R<usize> {
-        let mut p = self.spare.pop().unwrap_or_default();
-        p.ops.clear();
-        p.lits.clear();
-        let r = self.compile_into(&mut p, data, start, end, definition);
-        match r {
-            Ok(()) => {
-                self.programs.push(p);
-                Ok(self.programs.len() - 1)
-            }
-            Err(e) => {
-                self.spare.push(p);
-                Err(e)
-            }
-        }
+        let mut p = Program::default();
+        self.compiles += 1;
+        self.external.clear();
+        self.body = start..end;
+        self.compile_into(&mut p, data, start, end, definition)?;
+        self.programs.push(Arc::new(p));
+        Ok(self.programs.len() - 1)
     }
 
     fn compile_into(
@@ -701,6 +742,15 @@ impl Reader {
             let len = usize::from(c.u16()?);
             c.bytes(len * 2 + 2)?;
         }
+        let id = self.name_at(data, off)?;
+        if !self.body.contains(&(off as usize)) {
+            self.external.push((off, id));
+        }
+        Ok(id)
+    }
+
+    /// The name at string-table offset `off`.
+    fn name_at(&mut self, data: &[u8], off: u32) -> R<u32> {
         if let Some(&id) = self.chunk_names.get(&off) {
             return Ok(id);
         }
@@ -727,13 +777,14 @@ impl Reader {
 
     /// Replays program `p` over `vals` into the tree.
     fn run(&mut self, data: &[u8], p: usize, depth: usize, vals: &[Val]) -> R<()> {
-        let n_ops = self.programs.get(p).map_or(0, |p| p.ops.len());
+        let prog = Arc::clone(self.programs.get(p).ok_or(Unsupported("no such program"))?);
+        let n_ops = prog.ops.len();
         self.budget = self.budget.checked_sub(n_ops).ok_or(Unsupported("chunk render budget"))?;
         let mut i = 0;
         // Elements opened by this program: its root is never left out.
         let mut level = 0usize;
         while i < n_ops {
-            let op = self.programs[p].ops[i];
+            let op = prog.ops[i];
             i += 1;
             match op {
                 Op::Open { name, dependency, end } => {
@@ -752,7 +803,7 @@ impl Reader {
                 }
                 Op::Lit { from, to } => {
                     let at = self.tree.text.len();
-                    let lit = self.programs[p].lits.get(from as usize..to as usize).unwrap_or("");
+                    let lit = prog.lits.get(from as usize..to as usize).unwrap_or("");
                     self.tree.text.push_str(lit);
                     self.tree.took(at)?;
                 }
@@ -869,27 +920,35 @@ impl Reader {
 /// first NUL; a lone surrogate, a C0 control other than tab, LF and CR, and U+FFFE/FFFF
 /// become `_`. Runs of printable ASCII (nearly all of any log) are copied in blocks.
 fn utf16_xml(b: &[u8], out: &mut String) {
-    let mut units = b.chunks_exact(2).map(|u| u16::from_le_bytes([u[0], u[1]]));
+    // Eight units at a time while all are printable ASCII: each 16-bit lane below 0x80
+    // (no high bits), and at least 0x20 (adding 0x60 sets its 0x80 bit, with no carry
+    // out of the lane).
+    const HIGH: u128 = 0xff80_ff80_ff80_ff80_ff80_ff80_ff80_ff80;
+    const ADD: u128 = 0x0060_0060_0060_0060_0060_0060_0060_0060;
+    const BIT: u128 = 0x0080_0080_0080_0080_0080_0080_0080_0080;
     let mut block = [0u8; 128];
     let mut n = 0;
-    let mut rest: Option<u16> = None;
-    for u in units.by_ref() {
-        if (0x20..0x80).contains(&u) {
-            block[n] = u as u8;
-            n += 1;
-            if n == block.len() {
-                out.push_str(std::str::from_utf8(&block).unwrap_or_default());
-                n = 0;
-            }
-        } else {
-            rest = Some(u);
+    let mut i = 0;
+    while let Some(w) = b.get(i..i + 16) {
+        let mut a = [0u8; 16];
+        a.copy_from_slice(w);
+        let x = u128::from_le_bytes(a);
+        if x & HIGH != 0 || (x + ADD) & BIT != BIT {
             break;
         }
+        if n + 8 > block.len() {
+            out.push_str(std::str::from_utf8(&block[..n]).unwrap_or_default());
+            n = 0;
+        }
+        for k in 0..8 {
+            block[n + k] = a[2 * k];
+        }
+        n += 8;
+        i += 16;
     }
     out.push_str(std::str::from_utf8(&block[..n]).unwrap_or_default());
-    let Some(first) = rest else { return };
-    let tail = std::iter::once(first).chain(units).take_while(|&u| u != 0);
-    for ch in char::decode_utf16(tail) {
+    let units = b[i.min(b.len())..].chunks_exact(2).map(|u| u16::from_le_bytes([u[0], u[1]]));
+    for ch in char::decode_utf16(units.take_while(|&u| u != 0)) {
         let c = match ch {
             Ok(c) if (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) => '_',
             Ok('\u{fffe}' | '\u{ffff}') => '_',
@@ -1400,7 +1459,7 @@ mod tests {
         let (ts, first) = got[0].1.clone().unwrap();
         let (_, second) = got[1].1.clone().unwrap();
         let field = |w: &WinEvent, k: &str| {
-            w.fields.iter().find(|(n, _)| &**n == k).map(|(_, v)| v.to_string())
+            w.fields.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
         };
         assert_eq!(first.event_id, 1);
         assert_eq!(first.record_id, Some(42));
@@ -1523,5 +1582,101 @@ mod tests {
                 proptest::prop_assert_eq!(got, expect);
             }
         }
+    }
+
+    /// `utf16_xml` unit by unit, for comparison.
+    fn utf16_xml_plain(b: &[u8]) -> String {
+        let units = b.chunks_exact(2).map(|u| u16::from_le_bytes([u[0], u[1]]));
+        char::decode_utf16(units.take_while(|&u| u != 0))
+            .map(|c| match c {
+                Ok(c) if c < ' ' && !matches!(c, '\t' | '\n' | '\r') => '_',
+                Ok('\u{fffe}' | '\u{ffff}') | Err(_) => '_',
+                Ok(c) => c,
+            })
+            .collect()
+    }
+
+    proptest::proptest! {
+        /// Eight units at a time over printable ASCII, one at a time past it: the same
+        /// text as a plain walk, whatever the mix and wherever the runs break.
+        #[test]
+        fn utf16_in_blocks_equals_unit_by_unit(
+            units in proptest::collection::vec(
+                proptest::prop_oneof![
+                    8 => 0x20u16..0x7f,
+                    1 => 0u16..0x20,
+                    1 => 0x7fu16..0x800,
+                    1 => 0xd800u16..0xe000,
+                    1 => 0xfff0u16..=0xffff,
+                ],
+                0..400,
+            ),
+            odd in proptest::prelude::any::<bool>(),
+        ) {
+            let mut b: Vec<u8> = units.iter().flat_map(|u| u.to_le_bytes()).collect();
+            if odd {
+                b.push(b'x');
+            }
+            let mut out = String::from("pre:");
+            utf16_xml(&b, &mut out);
+            proptest::prop_assert_eq!(out, format!("pre:{}", utf16_xml_plain(&b)));
+        }
+    }
+
+    /// Where `external_attr`'s attribute name lies: outside the template, in the chunk.
+    const EXTERNAL_NAME: usize = 60_000;
+
+    /// A template whose Data element's attribute name is read from the chunk's string
+    /// area, not from the template's own bytes.
+    fn external_attr(base: usize) -> Vec<u8> {
+        let mut b = Bx { d: Vec::new(), base };
+        b.d.extend_from_slice(&[0x0f, 1, 1, 0]);
+        b.open("Event", Some(0xffff), false).u8(0x02);
+        b.open("System", Some(0xffff), false).u8(0x02);
+        b.open("EventID", Some(0xffff), false).u8(0x02).sub(0, false, ty::UINT16).u8(4);
+        b.open("TimeCreated", Some(0xffff), true);
+        b.attr("SystemTime").sub(1, false, ty::FILETIME).u8(0x03);
+        b.u8(4);
+        b.open("EventData", Some(0xffff), false).u8(0x02);
+        b.open("Data", Some(0xffff), true);
+        b.u8(0x06).u32(EXTERNAL_NAME as u32);
+        b.lit("Image").u8(0x02).sub(2, false, ty::STRING).u8(4);
+        b.u8(4).u8(4).u8(0);
+        b.d
+    }
+
+    /// The same template bytes at the same place in two chunks are compiled once, but
+    /// only while the names they read from outside themselves are the same.
+    #[test]
+    fn a_template_is_reused_across_chunks_only_with_the_same_names() {
+        let vals: Values = vec![
+            (ty::UINT16, 1u16.to_le_bytes().to_vec()),
+            (ty::FILETIME, FT_2024.to_le_bytes().to_vec()),
+            (ty::STRING, utf16z("c:\\windows\\system32\\cmd.exe")),
+        ];
+        let with_name = |name: &str| {
+            let mut c = chunk(&[(1, external_attr as Def, vals.clone())]);
+            let mut n = Bx::default();
+            n.u32(0).u16(0).u16(name.len() as u16).utf16(name).u16(0);
+            c[EXTERNAL_NAME..EXTERNAL_NAME + n.d.len()].copy_from_slice(&n.d);
+            c
+        };
+        let (named, other) = (with_name("Name"), with_name("Nome"));
+        let mut reader = Reader::default();
+        let mut compiled = Vec::new();
+        for c in [&named, &named, &other, &named, &named] {
+            assert_eq!(via_reader(&mut reader, c).unwrap(), via_crate(c.clone()));
+            compiled.push(reader.compiles);
+        }
+        // Compiled for the first chunk, reused for its copy, compiled again when the
+        // name outside changed (and when it changed back), then reused.
+        assert_eq!(compiled, [1, 1, 2, 3, 3]);
+        let field = |c: &[u8]| {
+            let (_, w) = via_reader(&mut Reader::default(), c).unwrap()[0].1.clone().unwrap();
+            w.fields.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>()
+        };
+        let image = "c:\\windows\\system32\\cmd.exe".to_string();
+        assert_eq!(field(&named), vec![("Image".to_string(), image.clone())]);
+        assert_eq!(field(&other), vec![("Data".to_string(), image)]);
     }
 }

@@ -626,15 +626,30 @@ fn args_match(rule: &Rule, cmd: &str) -> bool {
 /// shell (whose command line merely names the binary it launches), by arguments that
 /// only one binary takes (a renamed copy).
 fn find_rule(name: &str, original: &str, cmd: &str) -> Option<&'static Rule> {
-    RULES
-        .iter()
-        .find(|r| (r.bins.contains(&name) || r.bins.contains(&original)) && args_match(r, cmd))
-        .or_else(|| {
-            if SHELLS.contains(&name) || SHELLS.contains(&original) {
-                return None;
+    // Rules by binary name, in `RULES` order (built once).
+    static BY_BIN: std::sync::LazyLock<HashMap<&'static str, Vec<usize>>> =
+        std::sync::LazyLock::new(|| {
+            let mut m: HashMap<&'static str, Vec<usize>> = HashMap::new();
+            for (i, r) in RULES.iter().enumerate() {
+                for b in r.bins {
+                    m.entry(*b).or_default().push(i);
+                }
             }
-            RULES.iter().find(|r| r.args_identify && args_match(r, cmd))
-        })
+            m
+        });
+    let none: &[usize] = &[];
+    let (a, b) = (
+        BY_BIN.get(name).map_or(none, Vec::as_slice),
+        BY_BIN.get(original).map_or(none, Vec::as_slice),
+    );
+    let mut by_bin: Vec<usize> = a.iter().chain(b).copied().collect();
+    by_bin.sort_unstable();
+    by_bin.into_iter().map(|i| &RULES[i]).find(|r| args_match(r, cmd)).or_else(|| {
+        if SHELLS.contains(&name) || SHELLS.contains(&original) {
+            return None;
+        }
+        RULES.iter().find(|r| r.args_identify && args_match(r, cmd))
+    })
 }
 
 /// Programs that run other programs on an operator's behalf (indirect command

@@ -98,11 +98,12 @@ fn run_dialog_use_long_after_a_logon_or_without_rdp_is_silent() {
     // The list-order value, not a command.
     let mut mru = rdp_then_run(100.0, 5.0, "a");
     if let Body::Win(w) = &mut mru[1].body {
-        for (k, v) in w.fields.iter_mut() {
-            if &**k == "TargetObject" {
-                *v = "HKU\\S-1-5-21-1\\Software\\Microsoft\\Windows\\CurrentVersion\\Explorer\\RunMRU\\MRUList".into();
-            }
-        }
+        let mru_list = "HKU\\S-1-5-21-1\\Software\\Microsoft\\Windows\\CurrentVersion\\Explorer\\RunMRU\\MRUList";
+        w.fields = w
+            .fields
+            .iter()
+            .map(|(k, v)| (k, if k == "TargetObject" { mru_list } else { v }))
+            .collect();
     }
     assert!(run(&mut det(), &mru, &p).is_empty());
 }
