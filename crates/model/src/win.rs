@@ -171,6 +171,13 @@ impl Fields {
         })
     }
 
+    /// The value of the first field whose name `is`.
+    pub fn find(&self, is: impl Fn(&str) -> bool) -> Option<&str> {
+        let i = self.names.iter().position(|(n, _)| is(n))?;
+        let start = i.checked_sub(1).map_or(0, |p| self.names[p].1 as usize);
+        self.values.get(start..self.names[i].1 as usize)
+    }
+
     /// How many fields.
     pub fn len(&self) -> usize {
         self.names.len()
@@ -204,10 +211,8 @@ impl WinEvent {
     pub fn get(&self, name: &str) -> Option<&str> {
         let v = self
             .fields
-            .iter()
-            .find(|(k, _)| *k == name)
-            .or_else(|| self.fields.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)))
-            .map(|(_, v)| v)?;
+            .find(|k| k == name)
+            .or_else(|| self.fields.find(|k| k.eq_ignore_ascii_case(name)))?;
         if v.is_empty() || v == "-" {
             None
         } else {
@@ -270,6 +275,12 @@ mod tests {
             fields: [("IpAddress", "-"), ("Mask", "0x1F")].into_iter().collect(),
         };
         assert_eq!(e.get("IpAddress"), None);
+        assert_eq!(e.fields.find(|k| k == "IpAddress"), Some("-"));
+        assert_eq!(e.fields.find(|k| k == "Nope"), None);
+        let f: Fields = [("a", ""), ("b", "xy"), ("c", "z")].into_iter().collect();
+        assert_eq!(f.iter().collect::<Vec<_>>(), [("a", ""), ("b", "xy"), ("c", "z")]);
+        assert_eq!((f.find(|k| k == "a"), f.find(|k| k == "c")), (Some(""), Some("z")));
+        assert_eq!(serde_json::to_string(&f).unwrap(), r#"[["a",""],["b","xy"],["c","z"]]"#);
         assert_eq!(e.get_u64("mask"), Some(31));
         assert_eq!(e.host_key(), "ws5");
     }

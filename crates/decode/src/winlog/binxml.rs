@@ -885,7 +885,7 @@ impl Reader {
         let created = attr(TIME_CREATED, SYSTEM_TIME).and_then(Timestamp::parse_rfc3339);
         let record_id = text(EVENT_RECORD_ID)?.and_then(|s| s.parse().ok());
         let name_of = |id: u32| self.names.texts[id as usize].clone();
-        let mut raw: Vec<(Text, &str)> = Vec::new();
+        let mut raw: Vec<(Text, &str)> = Vec::with_capacity(n);
         if let Some(ed) = t.find(EVENT_DATA, 0, n) {
             for i in ed + 1..t.nodes[ed].end as usize {
                 if t.nodes[i].name != DATA {
@@ -922,38 +922,53 @@ impl Reader {
 fn utf16_xml(b: &[u8], out: &mut String) {
     // Eight units at a time while all are printable ASCII: each 16-bit lane below 0x80
     // (no high bits), and at least 0x20 (adding 0x60 sets its 0x80 bit, with no carry
-    // out of the lane).
+    // out of the lane). Anything else (a tab, a non-ASCII letter) is taken on its own,
+    // and the blocks resume after it.
     const HIGH: u128 = 0xff80_ff80_ff80_ff80_ff80_ff80_ff80_ff80;
     const ADD: u128 = 0x0060_0060_0060_0060_0060_0060_0060_0060;
     const BIT: u128 = 0x0080_0080_0080_0080_0080_0080_0080_0080;
     let mut block = [0u8; 128];
     let mut n = 0;
     let mut i = 0;
-    while let Some(w) = b.get(i..i + 16) {
-        let mut a = [0u8; 16];
-        a.copy_from_slice(w);
-        let x = u128::from_le_bytes(a);
-        if x & HIGH != 0 || (x + ADD) & BIT != BIT {
-            break;
+    let unit = |i: usize| b.get(i..i + 2).map(|u| u16::from_le_bytes([u[0], u[1]]));
+    loop {
+        while let Some(w) = b.get(i..i + 16) {
+            let mut a = [0u8; 16];
+            a.copy_from_slice(w);
+            let x = u128::from_le_bytes(a);
+            if x & HIGH != 0 || (x + ADD) & BIT != BIT {
+                break;
+            }
+            if n + 8 > block.len() {
+                out.push_str(std::str::from_utf8(&block[..n]).unwrap_or_default());
+                n = 0;
+            }
+            for k in 0..8 {
+                block[n + k] = a[2 * k];
+            }
+            n += 8;
+            i += 16;
         }
-        if n + 8 > block.len() {
-            out.push_str(std::str::from_utf8(&block[..n]).unwrap_or_default());
-            n = 0;
-        }
-        for k in 0..8 {
-            block[n + k] = a[2 * k];
-        }
-        n += 8;
-        i += 16;
-    }
-    out.push_str(std::str::from_utf8(&block[..n]).unwrap_or_default());
-    let units = b[i.min(b.len())..].chunks_exact(2).map(|u| u16::from_le_bytes([u[0], u[1]]));
-    for ch in char::decode_utf16(units.take_while(|&u| u != 0)) {
-        let c = match ch {
-            Ok(c) if (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) => '_',
-            Ok('\u{fffe}' | '\u{ffff}') => '_',
-            Ok(c) => c,
-            Err(_) => '_',
+        out.push_str(std::str::from_utf8(&block[..n]).unwrap_or_default());
+        n = 0;
+        // One character (a surrogate pair is one), or the end.
+        let Some(u) = unit(i).filter(|&u| u != 0) else { return };
+        i += 2;
+        let c = match u {
+            0xd800..=0xdbff => match unit(i) {
+                Some(lo @ 0xdc00..=0xdfff) => {
+                    i += 2;
+                    char::from_u32(
+                        0x10000 + ((u32::from(u) - 0xd800) << 10) + (u32::from(lo) - 0xdc00),
+                    )
+                    .unwrap_or('_')
+                }
+                _ => '_',
+            },
+            0xdc00..=0xdfff | 0xfffe | 0xffff => '_',
+            0x09 | 0x0a | 0x0d => char::from(u as u8),
+            0..=0x1f => '_',
+            _ => char::from_u32(u32::from(u)).unwrap_or('_'),
         };
         out.push(c);
     }
@@ -1597,6 +1612,10 @@ mod tests {
     }
 
     proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 2000, ..proptest::prelude::ProptestConfig::default()
+        })]
+
         /// Eight units at a time over printable ASCII, one at a time past it: the same
         /// text as a plain walk, whatever the mix and wherever the runs break.
         #[test]
