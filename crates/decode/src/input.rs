@@ -23,6 +23,9 @@ use crate::DecodeOptions;
 /// Bytes read from the start of a file to sniff its format.
 pub const SNIFF_BYTES: usize = 64 * 1024;
 
+/// Bytes of an EVTX file header: the prefix read of an EVTX file.
+const EVTX_HEADER: usize = 4096;
+
 /// A readable input with its first bytes already read (for sniffing).
 pub struct Opened {
     /// The sniffed prefix (decompressed), at most [`SNIFF_BYTES`].
@@ -67,8 +70,14 @@ pub fn from_reader(
     } else {
         Box::new(head)
     };
-    let mut prefix = vec![0u8; SNIFF_BYTES];
-    let got = read_full(&mut rest, &mut prefix)?;
+    // An EVTX file says so in its first bytes and is read by chunks later: its header
+    // (4 KiB) is all the prefix it needs, not the 64 KiB text formats are sniffed on.
+    let mut prefix = vec![0u8; EVTX_HEADER];
+    let mut got = read_full(&mut rest, &mut prefix)?;
+    if got == EVTX_HEADER && !prefix.starts_with(b"ElfFile\0") {
+        prefix.resize(SNIFF_BYTES, 0);
+        got += read_full(&mut rest, &mut prefix[EVTX_HEADER..])?;
+    }
     prefix.truncate(got);
     Ok(Opened { prefix, rest, gzip, file_size: size, raw_read, whole: None })
 }
