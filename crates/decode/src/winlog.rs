@@ -4,7 +4,9 @@
 //!   a few hundred records): a file on disk is read where the crate seeks, so memory
 //!   stays flat however large the file; a compressed one, or bytes handed over in
 //!   memory, is held whole. A chunk or a record the crate cannot parse is skipped and
-//!   counted; decoding goes on.
+//!   counted; decoding goes on. A sound chunk's records are read straight from their
+//!   BinXML (`binxml`), without the crate rendering XML; any other chunk goes through
+//!   the crate's XML, with the same result where both read it.
 //! * **JSON lines**, one record per line, sniffed per record:
 //!   - evtx_dump / EVTX-as-JSON: `{"Event": {"System": {...}, "EventData": {...}}}`;
 //!   - Winlogbeat / Elastic Common Schema: `{"winlog": {"event_id", "channel",
@@ -671,11 +673,6 @@ pub struct EvtxDecoder {
     fast: binxml::Reader,
     /// The fast reader's records of the current chunk.
     decoded: Vec<(u64, binxml::Decoded)>,
-    /// Chunks read by the fast reader, and chunks left to the `evtx` crate with the
-    /// first reason (for tests and benchmarks).
-    pub(crate) chunks_fast: u64,
-    pub(crate) chunks_crate: u64,
-    pub(crate) crate_reason: Option<&'static str>,
 }
 
 enum EvtxSource {
@@ -798,9 +795,6 @@ impl EvtxDecoder {
             load_error: None,
             fast: binxml::Reader::default(),
             decoded: Vec::new(),
-            chunks_fast: 0,
-            chunks_crate: 0,
-            crate_reason: None,
         }
     }
 
@@ -890,27 +884,21 @@ impl EvtxDecoder {
             };
             let h = &data.header;
             let (free, last) = (h.free_space_offset, h.last_event_record_id);
-            match self.fast.chunk(&data.data, free, last, &mut self.decoded) {
-                Ok(()) => {
-                    self.chunks_fast += 1;
-                    for (record, decoded) in self.decoded.drain(..) {
-                        self.ordinal += 1;
-                        stats.records += 1;
-                        match decoded {
-                            Ok((ts, w)) => {
-                                let ev = event(ts, self.file, record, w);
-                                *stats.events.entry(ev.kind()).or_default() += 1;
-                                self.queue.push_back(ev);
-                            }
-                            Err(why) => stats.anomaly(record, AnomalyKind::MissingField, why),
+            // A chunk the fast reader leaves (see `binxml`) goes through the crate below.
+            if self.fast.chunk(&data.data, free, last, &mut self.decoded).is_ok() {
+                for (record, decoded) in self.decoded.drain(..) {
+                    self.ordinal += 1;
+                    stats.records += 1;
+                    match decoded {
+                        Ok((ts, w)) => {
+                            let ev = event(ts, self.file, record, w);
+                            *stats.events.entry(ev.kind()).or_default() += 1;
+                            self.queue.push_back(ev);
                         }
+                        Err(why) => stats.anomaly(record, AnomalyKind::MissingField, why),
                     }
-                    continue;
                 }
-                Err(binxml::Unsupported(why)) => {
-                    self.chunks_crate += 1;
-                    self.crate_reason.get_or_insert(why);
-                }
+                continue;
             }
             let mut parsed = match data.parse(self.settings.clone()) {
                 Ok(p) => p,
@@ -923,7 +911,8 @@ impl EvtxDecoder {
                 self.ordinal += 1;
                 stats.records += 1;
                 // XML is the crate's native rendering; scanning it is several times
-                // cheaper than rendering JSON and parsing that back into a tree.
+                // cheaper than rendering JSON and parsing that back into a tree (and
+                // `binxml` reads the same fields without rendering, where it can).
                 let rec = match rec.and_then(|r| r.into_xml()) {
                     Ok(r) => r,
                     Err(e) => {
