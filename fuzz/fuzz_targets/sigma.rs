@@ -22,7 +22,7 @@ fuzz_target!(|data: &[u8]| {
             provider: None,
             event_id: 1,
             record_id: None,
-            fields: vec![("Image".into(), "C:\\Windows\\System32\\cmd.exe".into()), ("CommandLine".into(), text.into())],
+            fields: [("Image", "C:\\Windows\\System32\\cmd.exe"), ("CommandLine", text)].into_iter().collect(),
         })),
     };
     let _ = set.matches(&ev).count();

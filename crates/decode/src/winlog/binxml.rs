@@ -460,8 +460,9 @@ pub(crate) struct Reader {
     names: Names,
     /// Name id per string-table offset, for the current chunk.
     chunk_names: HashMap<u32, u32, RandomState>,
-    /// Compiled programs of the current chunk, by the offset of what they compile.
-    compiled: HashMap<u32, usize, RandomState>,
+    /// Compiled programs of the current chunk, by the offset of what they compile and
+    /// whether it is a template definition (a stream of elements is not).
+    compiled: HashMap<(u32, bool), usize, RandomState>,
     programs: Vec<Arc<Program>>,
     /// Template programs across chunks, by content (see [`TemplateKey`]), with the
     /// names the template uses from outside its own bytes and what they were.
@@ -573,7 +574,7 @@ impl Reader {
                     self.instance(data, &mut c, depth)?;
                 }
                 _ => {
-                    let key = c.pos as u32;
+                    let key = (c.pos as u32, false);
                     let p = match self.compiled.get(&key) {
                         Some(&p) => p,
                         None => {
@@ -601,7 +602,7 @@ impl Reader {
             let size = c.u32()? as usize;
             c.bytes(size)?;
         }
-        let p = match self.compiled.get(&(def as u32)) {
+        let p = match self.compiled.get(&(def as u32, true)) {
             Some(&p) => p,
             None => self.template(data, def)?,
         };
@@ -644,7 +645,7 @@ impl Reader {
             let same = external.iter().all(|&(off, id)| self.name_at(data, off) == Ok(id));
             if same {
                 self.programs.push(prog);
-                self.compiled.insert(def as u32, self.programs.len() - 1);
+                self.compiled.insert((def as u32, true), self.programs.len() - 1);
                 return Ok(self.programs.len() - 1);
             }
         }
@@ -655,7 +656,7 @@ impl Reader {
         }
         let stored = (Arc::clone(&self.programs[p]), self.external.clone());
         self.store.insert(key, stored);
-        self.compiled.insert(def as u32, p);
+        self.compiled.insert((def as u32, true), p);
         Ok(p)
     }
 
