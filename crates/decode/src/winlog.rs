@@ -480,7 +480,7 @@ pub fn map_fields<K: FieldName, V: AsRef<str>>(
     let bytes = raw.iter().map(|(_, v)| v.as_ref().len()).sum();
     let mut out = Fields::with_capacity(raw.len() + 1, bytes);
     let mut subject: (Option<String>, Option<String>) = (None, None);
-    for (key, v) in &raw {
+    for (key, v) in raw {
         let (k, v) = (key.as_ref(), v.as_ref());
         if kind == WinKind::Process && event_id == 4688 {
             match k {
@@ -491,7 +491,7 @@ pub fn map_fields<K: FieldName, V: AsRef<str>>(
         }
         let name: Text = match rename(k) {
             Some(n) => intern(n),
-            None => key.text(),
+            None => key.into_text(),
         };
         let coded =
             memchr::memchr_iter(b'%', v.as_bytes()).any(|i| v.as_bytes().get(i + 1) == Some(&b'%'));
@@ -515,9 +515,9 @@ pub fn map_fields<K: FieldName, V: AsRef<str>>(
 }
 
 /// A field's name as a decoder has it: text to intern, or a name already shared.
-pub trait FieldName: AsRef<str> {
+pub trait FieldName: AsRef<str> + Sized {
     /// The shared name.
-    fn text(&self) -> Text {
+    fn into_text(self) -> Text {
         intern(self.as_ref())
     }
 }
@@ -526,8 +526,8 @@ impl FieldName for &str {}
 impl FieldName for String {}
 impl FieldName for Cow<'_, str> {}
 impl FieldName for Text {
-    fn text(&self) -> Text {
-        self.clone()
+    fn into_text(self) -> Text {
+        self
     }
 }
 
