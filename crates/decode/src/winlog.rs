@@ -793,7 +793,7 @@ impl EvtxDecoder {
             ordinal: 0,
             first_ts: None,
             load_error: None,
-            fast: binxml::Reader::default(),
+            fast: binxml::Reader::take(),
             decoded: Vec::new(),
         }
     }
@@ -931,6 +931,13 @@ impl EvtxDecoder {
                 }
             }
         }
+    }
+}
+
+impl Drop for EvtxDecoder {
+    /// The fast reader (its names and compiled templates) serves the next file.
+    fn drop(&mut self) {
+        std::mem::take(&mut self.fast).keep();
     }
 }
 

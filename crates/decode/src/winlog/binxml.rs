@@ -450,7 +450,7 @@ type Stored = (Arc<Program>, Vec<(u32, u32)>);
 
 /// Templates kept across chunks at most (a log has a few hundred; a hostile file could
 /// mint one per record).
-const MAX_STORED: usize = 4096;
+const MAX_STORED: usize = 1024;
 
 /// A record's event, or the reason `from_xml` would give for having none.
 pub(crate) type Decoded = Result<(Timestamp, WinEvent), String>;
@@ -497,7 +497,24 @@ impl Default for Reader {
     }
 }
 
+thread_local! {
+    /// A reader a finished file left behind: the next file on this thread starts with
+    /// its names and compiled templates (a collection of small logs from one fleet
+    /// shares its templates).
+    static KEPT: std::cell::RefCell<Option<Reader>> = const { std::cell::RefCell::new(None) };
+}
+
 impl Reader {
+    /// The reader the last file on this thread left ([`Reader::keep`]), or a new one.
+    pub(crate) fn take() -> Reader {
+        KEPT.with(|k| k.borrow_mut().take()).unwrap_or_default()
+    }
+
+    /// Leaves this reader for the next file on this thread.
+    pub(crate) fn keep(self) {
+        KEPT.with(|k| *k.borrow_mut() = Some(self));
+    }
+
     /// Every record of a chunk (its 64 KiB and its parsed header's `free_space_offset` and
     /// `last_event_record_id`), as `(record id, event)`, appended to `out`; `Err` if
     /// the chunk needs the `evtx` crate (then `out` is as it was).
