@@ -41,6 +41,9 @@ pub struct Opened {
     /// The whole input when it was handed over in memory uncompressed; `prefix` is then
     /// a copy of its start and `rest` is empty.
     pub whole: Option<Vec<u8>>,
+    /// A second handle on the file on disk (shares its read position), for decoders
+    /// that seek (EVTX) instead of streaming; `None` for input from memory or a reader.
+    pub disk: Option<File>,
 }
 
 /// Opens a file, detects gzip by magic, and reads the sniffing prefix.
@@ -50,7 +53,10 @@ pub fn open(path: &Path, opts: &DecodeOptions) -> io::Result<Opened> {
     if meta.is_dir() {
         return Err(io::Error::other("is a directory"));
     }
-    from_reader(Box::new(file), meta.len(), opts)
+    let disk = file.try_clone().ok();
+    let mut opened = from_reader(Box::new(file), meta.len(), opts)?;
+    opened.disk = disk;
+    Ok(opened)
 }
 
 /// Like [`open`], over any reader (`size` is only reported, e.g. for progress).
@@ -79,7 +85,7 @@ pub fn from_reader(
         got += read_full(&mut rest, &mut prefix[EVTX_HEADER..])?;
     }
     prefix.truncate(got);
-    Ok(Opened { prefix, rest, gzip, file_size: size, raw_read, whole: None })
+    Ok(Opened { prefix, rest, gzip, file_size: size, raw_read, whole: None, disk: None })
 }
 
 /// Counts bytes read from the underlying file.
@@ -127,6 +133,7 @@ pub fn from_memory(bytes: Vec<u8>, opts: &DecodeOptions) -> io::Result<Opened> {
         gzip: false,
         file_size: len,
         raw_read: Arc::new(AtomicU64::new(len)),
+        disk: None,
         whole: Some(bytes),
     })
 }

@@ -87,12 +87,13 @@ pub struct FileDecoder {
 impl FileDecoder {
     /// Opens `path`, sniffs its format and prepares to stream its events as `file`.
     pub fn open(path: &Path, file: FileId, opts: &DecodeOptions) -> Result<Self, DecodeError> {
-        let opened = input::open(path, opts)
+        let mut opened = input::open(path, opts)
             .map_err(|e| DecodeError { path: path.to_path_buf(), kind: DecodeErrorKind::Io(e) })?;
+        let disk = opened.disk.take();
         let mut d = Self::from_opened(path, opened, file, opts, None)?;
         // A plain EVTX file is read where the crate seeks, a chunk at a time.
-        if let (Inner::Evtx(e), false) = (&mut d.inner, d.gzip) {
-            e.read_from_disk(path, d.raw_read.clone());
+        if let (Inner::Evtx(e), false, Some(f)) = (&mut d.inner, d.gzip, disk) {
+            e.read_from_disk(f, d.raw_read.clone());
         }
         Ok(d)
     }

@@ -655,8 +655,8 @@ impl WinJsonDecoder {
 /// inputs does not load each of them twice.
 pub struct EvtxDecoder {
     src: EvtxSource,
-    /// The file on disk, when the decoder reads one.
-    disk: Option<std::path::PathBuf>,
+    /// The file on disk, when the decoder reads one (until it is loaded).
+    disk: Option<std::fs::File>,
     settings: Arc<evtx::ParserSettings>,
     file: FileId,
     queue: VecDeque<Event>,
@@ -762,10 +762,10 @@ fn header_first_ts(buf: &[u8]) -> Option<Timestamp> {
 /// Where an EVTX file on disk starts, reading only the first record header of each
 /// chunk (536 bytes per 64 KiB), for ordering inputs before any is decoded; `None` if
 /// it has no readable chunk.
-fn evtx_first_ts(path: &std::path::Path) -> Option<Timestamp> {
+fn evtx_first_ts(f: &mut std::fs::File) -> Option<Timestamp> {
     use std::io::{Seek, SeekFrom};
-    let mut f = std::fs::File::open(path).ok()?;
     let mut magic = [0u8; 8];
+    f.seek(SeekFrom::Start(0)).ok()?;
     if f.read_exact(&mut magic).is_err() || &magic != b"ElfFile\0" {
         return None;
     }
@@ -798,12 +798,12 @@ impl EvtxDecoder {
         }
     }
 
-    /// Reads a plain file on disk a chunk at a time instead of from the stream it was
-    /// opened with; `progress` receives how far reading has got.
-    pub(crate) fn read_from_disk(&mut self, path: &std::path::Path, progress: Arc<AtomicU64>) {
+    /// Reads a plain file on disk (`file`, a handle on it) a chunk at a time instead of
+    /// from the stream it was opened with; `progress` receives how far reading has got.
+    pub(crate) fn read_from_disk(&mut self, file: std::fs::File, progress: Arc<AtomicU64>) {
         if matches!(self.src, EvtxSource::Pending(..)) {
             self.src = EvtxSource::PendingFile(progress);
-            self.disk = Some(path.to_path_buf());
+            self.disk = Some(file);
         }
     }
 
@@ -811,9 +811,10 @@ impl EvtxDecoder {
     /// whole (EVTX needs random access; the input layer caps decompressed size).
     fn load(&mut self) {
         let src = std::mem::replace(&mut self.src, EvtxSource::Done);
-        if let (EvtxSource::PendingFile(furthest), Some(path)) = (&src, &self.disk) {
+        if let (EvtxSource::PendingFile(furthest), Some(mut f)) = (&src, self.disk.take()) {
+            use std::io::{Seek, SeekFrom};
             let furthest = furthest.clone();
-            let parsed = std::fs::File::open(path).map_err(|e| e.to_string()).and_then(|f| {
+            let parsed = f.seek(SeekFrom::Start(0)).map_err(|e| e.to_string()).and_then(|_| {
                 evtx::EvtxParser::from_read_seek(DiskFile { f, pos: 0, furthest })
                     .map_err(|e| format!("not a readable EVTX file: {e}"))
             });
@@ -850,8 +851,8 @@ impl EvtxDecoder {
     /// disk by seeking to each chunk's first record, for a stream by loading it.
     pub fn first_ts(&mut self) -> Option<Timestamp> {
         if self.first_ts.is_none() {
-            match &self.disk {
-                Some(path) => self.first_ts = evtx_first_ts(path),
+            match &mut self.disk {
+                Some(f) => self.first_ts = evtx_first_ts(f),
                 None => self.load(),
             }
         }
