@@ -139,12 +139,18 @@ impl Names {
     /// past it, chunks with new names are left to the crate.
     const MAX: usize = 1 << 16;
 
+    /// The table with the known names at their ids.
     fn new() -> Self {
         let mut n = Names { ids: HashMap::default(), texts: Vec::new() };
         for k in Self::KNOWN {
             let _ = n.id(k);
         }
         n
+    }
+
+    /// No table yet (nothing allocated): a reader made only to be replaced costs nothing.
+    fn empty() -> Self {
+        Names { ids: HashMap::default(), texts: Vec::new() }
     }
 
     fn id(&mut self, s: &str) -> R<u32> {
@@ -482,7 +488,7 @@ pub(crate) struct Reader {
 impl Default for Reader {
     fn default() -> Self {
         Reader {
-            names: Names::new(),
+            names: Names::empty(),
             chunk_names: HashMap::default(),
             compiled: HashMap::default(),
             programs: Vec::new(),
@@ -526,6 +532,9 @@ impl Reader {
         out: &mut Vec<(u64, Decoded)>,
     ) -> R<()> {
         let before = out.len();
+        if self.names.texts.is_empty() {
+            self.names = Names::new();
+        }
         self.chunk_names.clear();
         self.compiled.clear();
         self.programs.clear();
