@@ -1435,9 +1435,9 @@ mod tests {
         b.d
     }
 
-    /// System values and a UserData whose content is a BinXML value: elements written
-    /// in place (no template), names defined in place.
-    fn user_data(base: usize) -> Vec<u8> {
+    /// A template's start at `base`: `<Event><System>` with `EventID` (value 0) and
+    /// `TimeCreated` (value 1), System left open.
+    fn system_start(base: usize) -> Bx {
         let mut b = Bx { d: Vec::new(), base };
         b.d.extend_from_slice(&[0x0f, 1, 1, 0]);
         b.open("Event", Some(0xffff), false).u8(0x02);
@@ -1445,6 +1445,13 @@ mod tests {
         b.open("EventID", Some(0xffff), false).u8(0x02).sub(0, false, ty::UINT16).u8(4);
         b.open("TimeCreated", Some(0xffff), true);
         b.attr("SystemTime").sub(1, false, ty::FILETIME).u8(0x03);
+        b
+    }
+
+    /// System values and a UserData whose content is a BinXML value: elements written
+    /// in place (no template), names defined in place.
+    fn user_data(base: usize) -> Vec<u8> {
+        let mut b = system_start(base);
         b.open("Channel", Some(0xffff), false).u8(0x02).lit("Security").u8(4);
         b.u8(4);
         b.open("UserData", Some(0xffff), false).u8(0x02).sub(2, false, ty::BINXML);
@@ -1675,13 +1682,7 @@ mod tests {
     /// A template whose Data element's attribute name is read from the chunk's string
     /// area, not from the template's own bytes.
     fn external_attr(base: usize) -> Vec<u8> {
-        let mut b = Bx { d: Vec::new(), base };
-        b.d.extend_from_slice(&[0x0f, 1, 1, 0]);
-        b.open("Event", Some(0xffff), false).u8(0x02);
-        b.open("System", Some(0xffff), false).u8(0x02);
-        b.open("EventID", Some(0xffff), false).u8(0x02).sub(0, false, ty::UINT16).u8(4);
-        b.open("TimeCreated", Some(0xffff), true);
-        b.attr("SystemTime").sub(1, false, ty::FILETIME).u8(0x03);
+        let mut b = system_start(base);
         b.u8(4);
         b.open("EventData", Some(0xffff), false).u8(0x02);
         b.open("Data", Some(0xffff), true);
