@@ -24,7 +24,8 @@ pub struct InputFile {
     pub log_hint: Option<String>,
     /// Size on disk.
     pub size: u64,
-    /// Time of the first event, if the file has one (to open rotated logs in time order).
+    /// Time of the first event, if the file has one (to open rotated logs in time order;
+    /// not read when the run has a single file, which has nothing to be ordered with).
     pub first_ts: Option<dwell_model::Timestamp>,
 }
 
@@ -55,6 +56,9 @@ impl Inputs {
         if paths.is_empty() {
             return Err(EngineError::Usage("no input given".into()));
         }
+        // Every candidate first: with one file there is nothing to order, and where it
+        // starts need not be read before decoding.
+        let mut candidates: Vec<(PathBuf, bool)> = Vec::new();
         for p in paths {
             let meta = std::fs::metadata(p).map_err(|e| {
                 EngineError::Input(DecodeError { path: p.clone(), kind: DecodeErrorKind::Io(e) })
@@ -67,16 +71,19 @@ impl Inputs {
                         kind: DecodeErrorKind::Io(e),
                     })
                 })?;
-                for f in found {
-                    match sniff_file(&f, opts) {
-                        Ok(i) => inputs.files.push(i),
-                        Err(e) => {
-                            inputs.skipped.push(Skipped { path: f, reason: e.kind.to_string() })
-                        }
-                    }
-                }
+                candidates.extend(found.into_iter().map(|f| (f, true)));
             } else {
-                inputs.files.push(sniff_file(p, opts).map_err(EngineError::Input)?);
+                candidates.push((p.clone(), false));
+            }
+        }
+        let order = candidates.len() > 1;
+        for (f, in_dir) in candidates {
+            match sniff_file(&f, opts, order) {
+                Ok(i) => inputs.files.push(i),
+                Err(e) if in_dir => {
+                    inputs.skipped.push(Skipped { path: f, reason: e.kind.to_string() })
+                }
+                Err(e) => return Err(EngineError::Input(e)),
             }
         }
         if inputs.files.is_empty() {
@@ -113,9 +120,10 @@ impl Inputs {
     }
 }
 
-fn sniff_file(path: &Path, opts: &DecodeOptions) -> Result<InputFile, DecodeError> {
+/// A file's format, size and (when inputs are to be ordered, `order`) where it starts.
+fn sniff_file(path: &Path, opts: &DecodeOptions, order: bool) -> Result<InputFile, DecodeError> {
     let mut d = FileDecoder::open(path, FileId(0), opts)?;
-    let first_ts = d.first_ts_hint();
+    let first_ts = if order { d.first_ts_hint() } else { None };
     Ok(InputFile {
         path: path.to_path_buf(),
         format: d.format(),
