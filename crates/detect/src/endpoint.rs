@@ -190,7 +190,7 @@ impl ProcTable {
         let (Some(pid), Some(image)) = (w.get_u64("ProcessId"), w.get("Image")) else {
             return;
         };
-        self.set_key(w);
+        dwell_model::win::short_host_into(&w.computer, &mut self.key);
         if let Some(known) = self.by_host.get(self.key.as_str()).and_then(|m| m.get(&pid)) {
             if known == image {
                 return;
@@ -207,13 +207,6 @@ impl ProcTable {
         if procs.insert(pid, image.to_string()).is_none() {
             self.len += 1;
         }
-    }
-
-    /// [`WinEvent::host_key`] into `self.key`.
-    fn set_key(&mut self, w: &WinEvent) {
-        self.key.clear();
-        let name = w.computer.split('.').next().unwrap_or(&w.computer).trim();
-        self.key.extend(name.chars().map(|c| c.to_ascii_lowercase()));
     }
 
     /// The parent image of a process record: `ParentImage` when logged, else the image

@@ -238,7 +238,17 @@ impl WinEvent {
 
 /// A host name's first label, lower case (`WORKSTATION5.theshire.local` → `workstation5`).
 pub fn short_host(name: &str) -> String {
-    name.split('.').next().unwrap_or(name).trim().to_ascii_lowercase()
+    let mut out = String::new();
+    short_host_into(name, &mut out);
+    out
+}
+
+/// [`short_host`] written into `out` (cleared first), for callers that look keys up
+/// per record without allocating.
+pub fn short_host_into(name: &str, out: &mut String) {
+    out.clear();
+    let label = name.split('.').next().unwrap_or(name).trim();
+    out.extend(label.chars().map(|c| c.to_ascii_lowercase()));
 }
 
 #[cfg(test)]
