@@ -65,21 +65,23 @@ pub fn from_reader(
     size: u64,
     opts: &DecodeOptions,
 ) -> io::Result<Opened> {
-    let mut magic = [0u8; 2];
-    let n = read_full(&mut raw, &mut magic)?;
+    // The first block is read from the file in one call: an EVTX file's header (4 KiB)
+    // is all the prefix it needs, not the 64 KiB text formats are sniffed on.
+    let mut head = vec![0u8; EVTX_HEADER];
+    let n = read_full(&mut raw, &mut head)?;
+    head.truncate(n);
     let raw_read = Arc::new(AtomicU64::new(n as u64));
     let counted = Counting { inner: raw, count: raw_read.clone() };
-    let head = io::Cursor::new(magic[..n].to_vec()).chain(counted);
-    let gzip = n == 2 && magic == [0x1f, 0x8b];
-    let mut rest: Box<dyn Read + Send> = if gzip {
-        Box::new(Capped::new(MultiGzDecoder::new(head), opts.max_decompressed))
+    let gzip = head.starts_with(&[0x1f, 0x8b]);
+    let (mut rest, mut prefix, mut got): (Box<dyn Read + Send>, _, _) = if gzip {
+        let inflated = MultiGzDecoder::new(io::Cursor::new(head).chain(counted));
+        let mut rest = Box::new(Capped::new(inflated, opts.max_decompressed));
+        let mut prefix = vec![0u8; EVTX_HEADER];
+        let got = read_full(&mut rest, &mut prefix)?;
+        (rest, prefix, got)
     } else {
-        Box::new(head)
+        (Box::new(counted), head, n)
     };
-    // An EVTX file says so in its first bytes and is read by chunks later: its header
-    // (4 KiB) is all the prefix it needs, not the 64 KiB text formats are sniffed on.
-    let mut prefix = vec![0u8; EVTX_HEADER];
-    let mut got = read_full(&mut rest, &mut prefix)?;
     if got == EVTX_HEADER && !prefix.starts_with(b"ElfFile\0") {
         prefix.resize(SNIFF_BYTES, 0);
         got += read_full(&mut rest, &mut prefix[EVTX_HEADER..])?;

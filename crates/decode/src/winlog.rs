@@ -679,37 +679,22 @@ enum EvtxSource {
     /// Not read yet: the stream and the file's size (to read it in one allocation).
     Pending(Box<dyn Read + Send>, u64),
     /// Not read yet: a plain file on disk (the decoder's `disk`), read a chunk at a time
-    /// where the crate seeks (no copy of the whole file in memory); bytes read go to the
-    /// progress counter.
-    PendingFile(Arc<AtomicU64>),
+    /// where the crate seeks (no copy of the whole file in memory); the end of each chunk
+    /// read goes to the progress counter; the file's size.
+    PendingFile(Arc<AtomicU64>, u64),
     Ready(evtx::IntoIterChunks<std::io::Cursor<Vec<u8>>>),
-    ReadyFile(evtx::IntoIterChunks<DiskFile>),
+    /// The crate reads the `File` itself: `std` reads a file into a vector's spare
+    /// capacity as it is, where a wrapper's `read` would have each 64 KiB chunk buffer
+    /// zeroed first.
+    ReadyFile(evtx::IntoIterChunks<std::fs::File>, Arc<AtomicU64>),
     /// Unreadable, already counted.
     Done,
 }
 
-/// A file read through seeks, reporting how far into it reading has got.
-pub(crate) struct DiskFile {
-    f: std::fs::File,
-    pos: u64,
-    furthest: Arc<AtomicU64>,
-}
-
-impl Read for DiskFile {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.f.read(buf)?;
-        self.pos += n as u64;
-        self.furthest.fetch_max(self.pos, Ordering::Relaxed);
-        Ok(n)
-    }
-}
-
-impl std::io::Seek for DiskFile {
-    fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
-        self.pos = self.f.seek(to)?;
-        Ok(self.pos)
-    }
-}
+/// Bytes of an EVTX file header, where the first chunk starts.
+const EVTX_HEADER: u64 = 4096;
+/// Bytes of an EVTX chunk.
+const EVTX_CHUNK: u64 = 65_536;
 
 /// Bytes of a chunk's start that hold its first record's header.
 const CHUNK_PREFIX: usize = 512 + 24;
@@ -738,7 +723,7 @@ fn earliest_chunk_ts(
     mut prefix_at: impl FnMut(u64) -> Option<[u8; CHUNK_PREFIX]>,
 ) -> Option<Timestamp> {
     let mut best: Option<i64> = None;
-    let mut off = 4096u64;
+    let mut off = EVTX_HEADER;
     while let Some(chunk) = prefix_at(off) {
         if !chunk.starts_with(b"ElfChnk\0") {
             break;
@@ -746,7 +731,7 @@ fn earliest_chunk_ts(
         if let Some(us) = chunk_first_ts(&chunk) {
             best = Some(best.map_or(us, |b| b.min(us)));
         }
-        off += 65_536;
+        off += EVTX_CHUNK;
     }
     best.map(Timestamp)
 }
@@ -759,22 +744,34 @@ fn header_first_ts(buf: &[u8]) -> Option<Timestamp> {
     })
 }
 
-/// Where an EVTX file on disk starts, reading only the first record header of each
-/// chunk (536 bytes per 64 KiB), for ordering inputs before any is decoded; `None` if
-/// it has no readable chunk.
-fn evtx_first_ts(f: &mut std::fs::File) -> Option<Timestamp> {
-    use std::io::{Seek, SeekFrom};
-    let mut magic = [0u8; 8];
-    f.seek(SeekFrom::Start(0)).ok()?;
-    if f.read_exact(&mut magic).is_err() || &magic != b"ElfFile\0" {
-        return None;
-    }
+/// Where an EVTX file on disk of `size` bytes starts, reading only the first record
+/// header of each chunk (536 bytes per 64 KiB, one positioned read each), for ordering
+/// inputs before any is decoded; `None` if it has no readable chunk. The file header
+/// was read when the file was sniffed as EVTX.
+fn evtx_first_ts(f: &std::fs::File, size: u64) -> Option<Timestamp> {
     earliest_chunk_ts(|off| {
+        if off.checked_add(CHUNK_PREFIX as u64)? > size {
+            return None;
+        }
         let mut buf = [0u8; CHUNK_PREFIX];
-        f.seek(SeekFrom::Start(off)).ok()?;
-        f.read_exact(&mut buf).ok()?;
+        read_exact_at(f, &mut buf, off).ok()?;
         Some(buf)
     })
+}
+
+/// Fills `buf` from `f` at `off`: one `pread` where there is one.
+fn read_exact_at(f: &std::fs::File, buf: &mut [u8], off: u64) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::FileExt::read_exact_at(f, buf, off)
+    }
+    #[cfg(not(unix))]
+    {
+        use std::io::{Seek, SeekFrom};
+        let mut f = f;
+        f.seek(SeekFrom::Start(off))?;
+        f.read_exact(buf)
+    }
 }
 
 impl EvtxDecoder {
@@ -801,8 +798,8 @@ impl EvtxDecoder {
     /// Reads a plain file on disk (`file`, a handle on it) a chunk at a time instead of
     /// from the stream it was opened with; `progress` receives how far reading has got.
     pub(crate) fn read_from_disk(&mut self, file: std::fs::File, progress: Arc<AtomicU64>) {
-        if matches!(self.src, EvtxSource::Pending(..)) {
-            self.src = EvtxSource::PendingFile(progress);
+        if let EvtxSource::Pending(_, size) = self.src {
+            self.src = EvtxSource::PendingFile(progress, size);
             self.disk = Some(file);
         }
     }
@@ -811,17 +808,16 @@ impl EvtxDecoder {
     /// whole (EVTX needs random access; the input layer caps decompressed size).
     fn load(&mut self) {
         let src = std::mem::replace(&mut self.src, EvtxSource::Done);
-        if let (EvtxSource::PendingFile(furthest), Some(mut f)) = (&src, self.disk.take()) {
+        if let (EvtxSource::PendingFile(furthest, _), Some(mut f)) = (&src, self.disk.take()) {
             use std::io::{Seek, SeekFrom};
-            let furthest = furthest.clone();
             let parsed = f.seek(SeekFrom::Start(0)).map_err(|e| e.to_string()).and_then(|_| {
-                evtx::EvtxParser::from_read_seek(DiskFile { f, pos: 0, furthest })
+                evtx::EvtxParser::from_read_seek(f)
                     .map_err(|e| format!("not a readable EVTX file: {e}"))
             });
             match parsed {
                 Ok(p) => {
                     let p = p.with_configuration((*self.settings).clone());
-                    self.src = EvtxSource::ReadyFile(p.into_chunks());
+                    self.src = EvtxSource::ReadyFile(p.into_chunks(), furthest.clone());
                 }
                 Err(e) => self.load_error = Some(e),
             }
@@ -851,9 +847,11 @@ impl EvtxDecoder {
     /// disk by seeking to each chunk's first record, for a stream by loading it.
     pub fn first_ts(&mut self) -> Option<Timestamp> {
         if self.first_ts.is_none() {
-            match &mut self.disk {
-                Some(f) => self.first_ts = evtx_first_ts(f),
-                None => self.load(),
+            match (&self.disk, &self.src) {
+                (Some(f), EvtxSource::PendingFile(_, size)) => {
+                    self.first_ts = evtx_first_ts(f, *size)
+                }
+                _ => self.load(),
             }
         }
         self.first_ts
@@ -873,7 +871,14 @@ impl EvtxDecoder {
             }
             let chunk = match &mut self.src {
                 EvtxSource::Ready(chunks) => chunks.next()?,
-                EvtxSource::ReadyFile(chunks) => chunks.next()?,
+                EvtxSource::ReadyFile(chunks, furthest) => {
+                    let chunk = chunks.next()?;
+                    if let Ok(evtx::EvtxChunkData { number: Some(n), .. }) = &chunk {
+                        let end = EVTX_HEADER + (n + 1) * EVTX_CHUNK;
+                        furthest.fetch_max(end, Ordering::Relaxed);
+                    }
+                    chunk
+                }
                 _ => return None,
             };
             let mut data = match chunk {

@@ -54,6 +54,11 @@ fn every_windows_log_decodes_completely() {
                 let crate_count = p.records_json_value().count() as u64;
                 assert_eq!(st.records, crate_count, "{}", row.rel);
                 assert_eq!(events, crate_count, "{}: {:?}", row.rel, st.anomalies);
+                // Progress (bytes read, for the progress bar) reaches the end of the
+                // last chunk: the file's size, for these files of whole chunks.
+                let size = std::fs::metadata(&row.path).unwrap().len();
+                assert_eq!((size - 4096) % 65_536, 0, "{}", row.rel);
+                assert_eq!(d.progress(), size, "{}", row.rel);
             }
             Format::WinJson => {
                 assert_eq!(events, lines(&row.path), "{}: {:?}", row.rel, st.anomalies);

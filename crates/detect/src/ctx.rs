@@ -161,16 +161,13 @@ impl FindingSink {
 
     /// All findings, sorted by (time, detector, entity) as the spec orders them.
     pub fn into_sorted(self) -> Vec<Pending> {
-        let mut v: Vec<Pending> = self.by_id.into_values().collect();
-        v.sort_by(|a, b| {
-            (a.draft.time, a.meta.id, a.draft.entity.key(), &a.id).cmp(&(
-                b.draft.time,
-                b.meta.id,
-                b.draft.entity.key(),
-                &b.id,
-            ))
+        // Each entity's key is built once, not at every comparison.
+        let mut v: Vec<(String, Pending)> =
+            self.by_id.into_values().map(|p| (p.draft.entity.key(), p)).collect();
+        v.sort_by(|(ka, a), (kb, b)| {
+            (a.draft.time, a.meta.id, ka, &a.id).cmp(&(b.draft.time, b.meta.id, kb, &b.id))
         });
-        v
+        v.into_iter().map(|(_, p)| p).collect()
     }
 }
 
