@@ -176,9 +176,16 @@ pub mod synthetic {
 
 /// CPU seconds (user + system) this process has used so far, from `/proc/self/stat`.
 pub fn cpu_seconds() -> f64 {
+    let (user, sys) = cpu_split();
+    user + sys
+}
+
+/// CPU seconds this process has used so far in user and in system (kernel) mode, from
+/// `/proc/self/stat` (clock ticks of 10 ms).
+pub fn cpu_split() -> (f64, f64) {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     let after = stat.rsplit_once(')').map(|x| x.1).unwrap_or("");
     let f: Vec<&str> = after.split_whitespace().collect();
     let t = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (t(11) + t(12)) / 100.0
+    (t(11) / 100.0, t(12) / 100.0)
 }

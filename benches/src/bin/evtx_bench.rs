@@ -1,12 +1,14 @@
 //! Windows event logs through dwell against the `evtx` crate's own JSON rendering, in
 //! one run.
 //!
-//! `evtx_bench [ROUNDS] PATH...` (files or directories of `.evtx`): each round first
-//! renders every record of every file to JSON text with the `evtx` crate — what
-//! `evtx_dump -o json` does before writing — then runs `dwell analyze`'s whole pipeline
-//! on the same files: decoding, the field mapping, every detector (and the Sigma rules
-//! when `DWELL_SIGMA` names a directory), correlation. It prints records per CPU-second
-//! for both and their ratio.
+//! `evtx_bench [ROUNDS] PATH...` (files or directories of `.evtx`): the floor renders
+//! every record of every file to JSON text with the `evtx` crate — what `evtx_dump -o
+//! json` does before writing — and dwell runs `analyze`'s whole pipeline on the same
+//! files: decoding, the field mapping, every detector (and the Sigma rules when
+//! `DWELL_SIGMA` names a directory), correlation. Each does ROUNDS rounds, in
+//! alternating blocks. It prints records per CPU-second (user and system time apart)
+//! for both and their ratio. With `DWELL_BENCH_NO_FLOOR` set only dwell runs (to
+//! profile it alone).
 //!
 //! `--copies N` measures one large log instead of many small ones: the chunks of every
 //! file, N times over, are written under one file header into a temporary `.evtx`
@@ -134,21 +136,6 @@ fn main() {
             }
         }
     }
-    // The floor: every record rendered to JSON text by the evtx crate.
-    let c0 = dwell_bench::cpu_seconds();
-    let mut floor_records = 0u64;
-    let mut json_bytes = 0u64;
-    for _ in 0..rounds {
-        for f in &files {
-            let Ok(mut p) = evtx::EvtxParser::from_path(f) else { continue };
-            for r in p.records_json().flatten() {
-                floor_records += 1;
-                json_bytes += r.data.len() as u64;
-            }
-        }
-    }
-    let floor_s = dwell_bench::cpu_seconds() - c0;
-    // dwell: the whole analyze pipeline on the same files.
     let sigma: Vec<PathBuf> =
         std::env::var_os("DWELL_SIGMA").map(PathBuf::from).into_iter().collect();
     let (intel, _, _) = match config::load_rules(&[] as &[&Path], &sigma) {
@@ -160,31 +147,62 @@ fn main() {
         }
     };
     let opts = RunOptions::default();
-    let c1 = dwell_bench::cpu_seconds();
-    let mut dwell_records = 0u64;
-    let mut findings = 0usize;
-    for _ in 0..rounds {
-        let inputs = match Inputs::resolve(&files, &opts.decode) {
-            Ok(i) => i,
-            Err(e) => {
-                eprintln!("{e}");
-                let _ = std::fs::remove_file(&big);
-                std::process::exit(2);
-            }
-        };
-        match dwell_engine::analyze(inputs, Default::default(), Arc::clone(&intel), &opts, |_| {}) {
-            Ok(a) => {
-                dwell_records += a.stats.events;
-                findings = a.findings.len();
-            }
-            Err(e) => {
-                eprintln!("{e}");
-                let _ = std::fs::remove_file(&big);
-                std::process::exit(1);
+    // The floor: every record rendered to JSON text by the evtx crate.
+    let floor_round = |records: &mut u64, bytes: &mut u64| {
+        for f in &files {
+            let Ok(mut p) = evtx::EvtxParser::from_path(f) else { continue };
+            for r in p.records_json().flatten() {
+                *records += 1;
+                *bytes += r.data.len() as u64;
             }
         }
+    };
+    // dwell: the whole analyze pipeline on the same files.
+    let dwell_round = |records: &mut u64, findings: &mut usize| -> Result<(), (i32, String)> {
+        let inputs = Inputs::resolve(&files, &opts.decode).map_err(|e| (2, e.to_string()))?;
+        let a =
+            dwell_engine::analyze(inputs, Default::default(), Arc::clone(&intel), &opts, |_| {})
+                .map_err(|e| (1, e.to_string()))?;
+        *records += a.stats.events;
+        *findings = a.findings.len();
+        Ok(())
+    };
+    // The two run in alternating blocks of rounds, each block starting with the one
+    // the last block ended with, so that drift in the machine's speed (other load,
+    // clock changes) falls on both alike. A block spans many 10 ms ticks of the CPU
+    // clock the kernel reports.
+    let blocks = rounds.clamp(1, 20);
+    let no_floor = std::env::var_os("DWELL_BENCH_NO_FLOOR").is_some();
+    let (mut floor_records, mut json_bytes, mut dwell_records, mut findings) =
+        (0u64, 0u64, 0u64, 0);
+    let (mut floor_cpu, mut dwell_cpu) = ((0.0f64, 0.0f64), (0.0f64, 0.0f64));
+    for b in 0..blocks {
+        let n = rounds / blocks + usize::from(b < rounds % blocks);
+        for floor_now in if no_floor {
+            vec![false]
+        } else if b % 2 == 0 {
+            vec![true, false]
+        } else {
+            vec![false, true]
+        } {
+            let c0 = dwell_bench::cpu_split();
+            for _ in 0..n {
+                if floor_now {
+                    floor_round(&mut floor_records, &mut json_bytes);
+                } else if let Err((code, e)) = dwell_round(&mut dwell_records, &mut findings) {
+                    eprintln!("{e}");
+                    let _ = std::fs::remove_file(&big);
+                    std::process::exit(code);
+                }
+            }
+            let c1 = dwell_bench::cpu_split();
+            let acc = if floor_now { &mut floor_cpu } else { &mut dwell_cpu };
+            acc.0 += c1.0 - c0.0;
+            acc.1 += c1.1 - c0.1;
+        }
     }
-    let dwell_s = dwell_bench::cpu_seconds() - c1;
+    let ((floor_user, floor_sys), (dwell_user, dwell_sys)) = (floor_cpu, dwell_cpu);
+    let (floor_s, dwell_s) = (floor_user + floor_sys, dwell_user + dwell_sys);
     let _ = std::fs::remove_file(&big);
     let rate = |n: u64, s: f64| n as f64 / s.max(1e-9);
     println!(
@@ -193,16 +211,18 @@ fn main() {
         if sigma.is_empty() { "none".to_string() } else { intel.sigma.len().to_string() }
     );
     println!(
-        "evtx crate JSON rendering: {floor_records} records ({:.1} MB JSON) in {floor_s:.2} CPU-s = {:.0} records/CPU-s",
+        "evtx crate JSON rendering: {floor_records} records ({:.1} MB JSON) in {floor_s:.2} CPU-s ({floor_user:.2} user, {floor_sys:.2} system) = {:.0} records/CPU-s",
         json_bytes as f64 / 1e6,
         rate(floor_records, floor_s)
     );
     println!(
-        "dwell analyze (decode + all detectors + correlation): {dwell_records} events in {dwell_s:.2} CPU-s = {:.0} records/CPU-s ({findings} findings per round)",
+        "dwell analyze (decode + all detectors + correlation): {dwell_records} events in {dwell_s:.2} CPU-s ({dwell_user:.2} user, {dwell_sys:.2} system) = {:.0} records/CPU-s ({findings} findings per round)",
         rate(dwell_records, dwell_s)
     );
-    println!(
-        "ratio dwell/floor: {:.2}",
-        rate(dwell_records, dwell_s) / rate(floor_records, floor_s)
-    );
+    if !no_floor {
+        println!(
+            "ratio dwell/floor: {:.2}",
+            rate(dwell_records, dwell_s) / rate(floor_records, floor_s)
+        );
+    }
 }

@@ -134,17 +134,24 @@ fn sniff_file(path: &Path, opts: &DecodeOptions, order: bool) -> Result<InputFil
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    let mut entries: Vec<PathBuf> =
-        std::fs::read_dir(dir)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    entries.sort();
-    for p in entries {
+    // The entry's type comes with the directory listing; only a symbolic link needs a
+    // look at what it points to.
+    let mut entries: Vec<(PathBuf, Option<std::fs::FileType>)> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| (e.path(), e.file_type().ok())))
+        .collect();
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    for (p, ty) in entries {
         let hidden = p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.'));
         if hidden {
             continue;
         }
-        if p.is_dir() {
+        let (is_dir, is_file) = match ty {
+            Some(t) if !t.is_symlink() => (t.is_dir(), t.is_file()),
+            _ => (p.is_dir(), p.is_file()),
+        };
+        if is_dir {
             walk(&p, out)?;
-        } else if p.is_file() {
+        } else if is_file {
             out.push(p);
         }
     }

@@ -171,11 +171,43 @@ impl Fields {
         })
     }
 
-    /// The value of the first field whose name `is`.
-    pub fn find(&self, is: impl Fn(&str) -> bool) -> Option<&str> {
-        let i = self.names.iter().position(|(n, _)| is(n))?;
+    /// The value of the field named `name`, else of the first whose name equals it in
+    /// ASCII case-insensitively: one pass, names of another length skipped unread.
+    pub fn named(&self, name: &str) -> Option<&str> {
+        let want = name.as_bytes();
+        let mut loose = None;
+        for (i, (n, _)) in self.names.iter().enumerate() {
+            let n = n.as_bytes();
+            if n.len() != want.len() {
+                continue;
+            }
+            // One pass over the bytes tells equal, equal but for case, or different
+            // (names are short: a loop beats a call to `memcmp`).
+            let mut exact = true;
+            let mut same = true;
+            for (a, b) in n.iter().zip(want) {
+                if a != b {
+                    exact = false;
+                    if !a.eq_ignore_ascii_case(b) {
+                        same = false;
+                        break;
+                    }
+                }
+            }
+            if exact {
+                return self.value(i);
+            }
+            if same && loose.is_none() {
+                loose = Some(i);
+            }
+        }
+        self.value(loose?)
+    }
+
+    /// The value of field `i`.
+    fn value(&self, i: usize) -> Option<&str> {
         let start = i.checked_sub(1).map_or(0, |p| self.names[p].1 as usize);
-        self.values.get(start..self.names[i].1 as usize)
+        self.values.get(start..self.names.get(i)?.1 as usize)
     }
 
     /// How many fields.
@@ -209,10 +241,7 @@ impl WinEvent {
     /// A field's value by name (exact, then ASCII case-insensitive); empty values and
     /// Windows' `-` placeholder count as absent.
     pub fn get(&self, name: &str) -> Option<&str> {
-        let v = self
-            .fields
-            .find(|k| k == name)
-            .or_else(|| self.fields.find(|k| k.eq_ignore_ascii_case(name)))?;
+        let v = self.fields.named(name)?;
         if v.is_empty() || v == "-" {
             None
         } else {
@@ -285,11 +314,17 @@ mod tests {
             fields: [("IpAddress", "-"), ("Mask", "0x1F")].into_iter().collect(),
         };
         assert_eq!(e.get("IpAddress"), None);
-        assert_eq!(e.fields.find(|k| k == "IpAddress"), Some("-"));
-        assert_eq!(e.fields.find(|k| k == "Nope"), None);
+        assert_eq!(e.fields.named("IpAddress"), Some("-"));
+        assert_eq!(e.fields.named("Nope"), None);
         let f: Fields = [("a", ""), ("b", "xy"), ("c", "z")].into_iter().collect();
         assert_eq!(f.iter().collect::<Vec<_>>(), [("a", ""), ("b", "xy"), ("c", "z")]);
-        assert_eq!((f.find(|k| k == "a"), f.find(|k| k == "c")), (Some(""), Some("z")));
+        assert_eq!((f.named("a"), f.named("c")), (Some(""), Some("z")));
+        // An exact name wins over an earlier one that differs only in case.
+        let g: Fields = [("image", "1"), ("Image", "2"), ("IMAGE", "3")].into_iter().collect();
+        assert_eq!(
+            (g.named("Image"), g.named("iMAGE"), g.named("Imag")),
+            (Some("2"), Some("1"), None)
+        );
         assert_eq!(serde_json::to_string(&f).unwrap(), r#"[["a",""],["b","xy"],["c","z"]]"#);
         assert_eq!(e.get_u64("mask"), Some(31));
         assert_eq!(e.host_key(), "ws5");

@@ -949,8 +949,10 @@ impl Reader {
 fn utf16_xml(b: &[u8], out: &mut String) {
     // Eight units at a time while all are printable ASCII: each 16-bit lane below 0x80
     // (no high bits), and at least 0x20 (adding 0x60 sets its 0x80 bit, with no carry
-    // out of the lane). Anything else (a tab, a non-ASCII letter) is taken on its own,
-    // and the blocks resume after it.
+    // out of the lane). A unit that ends a run of blocks is taken on its own: printable
+    // ASCII (a string's last few characters) joins the block all the same; anything else
+    // (a tab, a non-ASCII letter) is written after what the block holds, and the blocks
+    // resume after it.
     const HIGH: u128 = 0xff80_ff80_ff80_ff80_ff80_ff80_ff80_ff80;
     const ADD: u128 = 0x0060_0060_0060_0060_0060_0060_0060_0060;
     const BIT: u128 = 0x0080_0080_0080_0080_0080_0080_0080_0080;
@@ -958,6 +960,11 @@ fn utf16_xml(b: &[u8], out: &mut String) {
     let mut n = 0;
     let mut i = 0;
     let unit = |i: usize| b.get(i..i + 2).map(|u| u16::from_le_bytes([u[0], u[1]]));
+    let flush = |block: &[u8], out: &mut String| {
+        if !block.is_empty() {
+            out.push_str(std::str::from_utf8(block).unwrap_or_default());
+        }
+    };
     loop {
         while let Some(w) = b.get(i..i + 16) {
             let mut a = [0u8; 16];
@@ -967,7 +974,7 @@ fn utf16_xml(b: &[u8], out: &mut String) {
                 break;
             }
             if n + 8 > block.len() {
-                out.push_str(std::str::from_utf8(&block[..n]).unwrap_or_default());
+                flush(&block[..n], out);
                 n = 0;
             }
             for k in 0..8 {
@@ -976,11 +983,23 @@ fn utf16_xml(b: &[u8], out: &mut String) {
             n += 8;
             i += 16;
         }
-        out.push_str(std::str::from_utf8(&block[..n]).unwrap_or_default());
-        n = 0;
         // One character (a surrogate pair is one), or the end.
-        let Some(u) = unit(i).filter(|&u| u != 0) else { return };
+        let Some(u) = unit(i).filter(|&u| u != 0) else {
+            flush(&block[..n], out);
+            return;
+        };
         i += 2;
+        if (0x20..0x80).contains(&u) {
+            if n == block.len() {
+                flush(&block[..n], out);
+                n = 0;
+            }
+            block[n] = u as u8;
+            n += 1;
+            continue;
+        }
+        flush(&block[..n], out);
+        n = 0;
         let c = match u {
             0xd800..=0xdbff => match unit(i) {
                 Some(lo @ 0xdc00..=0xdfff) => {
