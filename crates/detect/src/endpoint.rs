@@ -1,6 +1,7 @@
 //! Shared helpers of the endpoint detectors: Windows paths, command lines, a bounded
 //! process table, and the finding builder that puts the computer on the entity.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -12,9 +13,15 @@ use crate::ctx::{Ctx, Draft};
 
 /// Lower-case file name of a Windows (or POSIX) path: `C:\Windows\System32\cmd.exe` →
 /// `cmd.exe`.
-pub fn base(path: &str) -> String {
+pub fn base(path: &str) -> Cow<'_, str> {
     let p = path.trim().trim_matches('"');
-    p.rsplit(['\\', '/']).next().unwrap_or(p).to_ascii_lowercase()
+    let b = p.rsplit(['\\', '/']).next().unwrap_or(p);
+    // Most names are lower case already: borrowed then, not copied.
+    if b.bytes().any(|c| c.is_ascii_uppercase()) {
+        Cow::Owned(b.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(b)
+    }
 }
 
 /// Lower-case directory of a path, with a trailing backslash (`c:\windows\system32\`).
@@ -211,12 +218,12 @@ impl ProcTable {
 
     /// The parent image of a process record: `ParentImage` when logged, else the image
     /// last started with the parent's id on the same computer.
-    pub fn parent_image(&self, w: &WinEvent) -> Option<String> {
+    pub fn parent_image<'a>(&'a self, w: &'a WinEvent) -> Option<&'a str> {
         if let Some(p) = w.get("ParentImage") {
-            return Some(p.to_string());
+            return Some(p);
         }
         let ppid = w.get_u64("ParentProcessId")?;
-        self.by_host.get(w.host_key().as_str())?.get(&ppid).cloned()
+        self.by_host.get(w.host_key().as_str())?.get(&ppid).map(String::as_str)
     }
 }
 

@@ -142,7 +142,7 @@ impl Detector for CredentialAccess {
                 }
                 let (s, d) = (base(src), base(dst));
                 let trace = w.get("CallTrace").unwrap_or("").to_ascii_lowercase();
-                if d == "lsass.exe" && !LSASS_READERS.contains(&s.as_str()) {
+                if d == "lsass.exe" && !LSASS_READERS.contains(&&*s) {
                     let (score, how) = if any(&trace, &["dbghelp.dll", "dbgcore.dll"]) {
                         (90.0, " through MiniDumpWriteDump")
                     } else if trace.contains("unknown(") {
@@ -156,10 +156,7 @@ impl Detector for CredentialAccess {
                         t("T1003.001"),
                         format!("{src} opened LSASS with read rights ({mask:#x}){how}"),
                     )
-                } else if RMM_PROCESSES.contains(&d.as_str())
-                    && s != d
-                    && !LSASS_READERS.contains(&s.as_str())
-                {
+                } else if RMM_PROCESSES.contains(&&*d) && s != d && !LSASS_READERS.contains(&&*s) {
                     ("rmm_memory_read", 70.0, t("T1555"), format!("{src} read the memory of {dst} ({mask:#x}): the tool's stored credentials"))
                 } else {
                     return;

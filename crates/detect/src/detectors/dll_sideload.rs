@@ -218,16 +218,16 @@ fn judge(image: &str, loaded: &str) -> Vec<(f64, String, Technique)> {
             t("T1548.002"),
         ));
     }
-    if PAIRS.contains(&(exe.as_str(), dll.as_str())) && !library_dir(&dll_dir) {
+    if PAIRS.contains(&(&*exe, &*dll)) && !library_dir(&dll_dir) {
         out.push((80.0, format!("{exe} with {dll} is a known side-loading pair"), t("T1574.002")));
     }
-    if PHANTOM_DLLS.contains(&dll.as_str()) {
+    if PHANTOM_DLLS.contains(&&*dll) {
         out.push((
             75.0,
             format!("{dll} is a DLL Windows looks for but does not ship"),
             t("T1574.001"),
         ));
-    } else if SYSTEM_DLLS.contains(&dll.as_str()) && !library_dir(&dll_dir) {
+    } else if SYSTEM_DLLS.contains(&&*dll) && !library_dir(&dll_dir) {
         out.push((
             70.0,
             format!("{dll} is a System32 library's name, loaded from {dll_dir}"),

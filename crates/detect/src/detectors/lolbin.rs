@@ -697,7 +697,7 @@ impl Lolbin {
                 let job = w.get("Id").unwrap_or("").to_ascii_lowercase();
                 let Some(creator) = self.bits_jobs.get(&job).cloned() else { return };
                 let name = base(&creator);
-                if !BITS_ABUSERS.contains(&name.as_str()) {
+                if !BITS_ABUSERS.contains(&&*name) {
                     return;
                 }
                 let lurl = url.to_ascii_lowercase();
@@ -755,8 +755,8 @@ impl Lolbin {
         cx: &mut Ctx<'_>,
     ) {
         let parent = self.procs.parent_image(w).unwrap_or_default();
-        let pname = base(&parent);
-        let (rule, score, stage, attack, what) = if WEB_PARENTS.contains(&pname.as_str())
+        let pname = base(parent);
+        let (rule, score, stage, attack, what) = if WEB_PARENTS.contains(&&*pname)
             && SHELLS.contains(&name)
         {
             (
@@ -766,7 +766,7 @@ impl Lolbin {
                 vec![t("T1190"), t("T1505.003"), t("T1059")],
                 format!("the server process {pname} started a shell ({name}): a web shell or an exploited service"),
             )
-        } else if PROXY_PARENTS.contains(&pname.as_str()) && name != pname {
+        } else if PROXY_PARENTS.contains(&&*pname) && name != pname {
             (
                 "indirect_execution",
                 60.0,
@@ -842,14 +842,14 @@ impl Detector for Lolbin {
         let mut score = rule.score;
         let mut why: Vec<String> = Vec::new();
         let parent = self.procs.parent_image(w).unwrap_or_default();
-        let pname = base(&parent);
-        if WEB_PARENTS.contains(&pname.as_str()) {
+        let pname = base(parent);
+        if WEB_PARENTS.contains(&&*pname) {
             score += 15.0;
             why.push(format!("started by a web server process ({pname}): a web shell"));
-        } else if RMM_PARENTS.contains(&pname.as_str()) {
+        } else if RMM_PARENTS.contains(&&*pname) {
             score += 15.0;
             why.push(format!("started from a remote-management agent ({pname})"));
-        } else if REMOTE_PARENTS.contains(&pname.as_str()) {
+        } else if REMOTE_PARENTS.contains(&&*pname) {
             score += 15.0;
             why.push(format!("started by a remote-execution host ({pname})"));
         }
@@ -892,7 +892,7 @@ impl Detector for Lolbin {
             "image": image,
             "original_file_name": w.get("OriginalFileName"),
             "command_line": w.get("CommandLine"),
-            "parent_image": if parent.is_empty() { None } else { Some(parent.clone()) },
+            "parent_image": if parent.is_empty() { None } else { Some(parent) },
             "user": w.get("User"),
             "earlier_days": seen_days,
         });

@@ -267,7 +267,7 @@ fn service_command(name: &str, image_path: &str) -> Option<Hit> {
             format!("a service {name} that runs a command line ({image_path})"),
         ));
     }
-    if NOT_SERVICES.contains(&bin.as_str()) {
+    if NOT_SERVICES.contains(&&*bin) {
         return Some(hit(
             "program_as_service",
             70.0,
@@ -402,7 +402,7 @@ impl RemoteExecution {
                         }
                     }
                 }
-                let parent = base(&self.procs.parent_image(w).unwrap_or_default());
+                let parent = base(self.procs.parent_image(w).unwrap_or_default());
                 let child = base(image);
                 let impacket = any(
                     &cmd,
@@ -412,8 +412,8 @@ impl RemoteExecution {
                         "1> \\\\localhost\\admin$\\",
                     ],
                 );
-                match parent.as_str() {
-                    "wmiprvse.exe" if !WMI_OWN_CHILDREN.contains(&child.as_str()) => Some(hit(
+                match &*parent {
+                    "wmiprvse.exe" if !WMI_OWN_CHILDREN.contains(&&*child) => Some(hit(
                         "wmi_child",
                         if impacket { 85.0 } else { 70.0 },
                         &[t("T1047")],
@@ -435,13 +435,13 @@ impl RemoteExecution {
                             format!("{parent} started {child} with its output sent to an administrative share (Impacket dcomexec)"),
                         ))
                     }
-                    "mmc.exe" if SHELLS.contains(&child.as_str()) => Some(hit(
+                    "mmc.exe" if SHELLS.contains(&&*child) => Some(hit(
                         "dcom_child",
                         65.0,
                         &[t("T1021.003")],
                         format!("the management console started {child} (MMC20.Application over DCOM)"),
                     )),
-                    "services.exe" if SHELLS.contains(&child.as_str()) => Some(hit(
+                    "services.exe" if SHELLS.contains(&&*child) => Some(hit(
                         "service_shell",
                         75.0,
                         &[t("T1569.002")],
@@ -562,7 +562,7 @@ impl RemoteExecution {
             WinKind::ImageLoad => {
                 let image = base(w.get("Image").unwrap_or(""));
                 let loaded = base(w.get("ImageLoaded").unwrap_or(""));
-                if loaded == "taskschd.dll" && SHELLS.contains(&image.as_str()) {
+                if loaded == "taskschd.dll" && SHELLS.contains(&&*image) {
                     if let Some(pid) = w.get_u64("ProcessId") {
                         if self.task_loads.len() >= 10_000 {
                             self.task_loads.clear();
@@ -583,9 +583,7 @@ impl RemoteExecution {
                     // builds, custom C#).
                     let full = w.get("Image").unwrap_or("");
                     let shells = ["powershell.exe", "pwsh.exe", "winrs.exe"];
-                    if user_writable(&full.to_ascii_lowercase())
-                        && !shells.contains(&image.as_str())
-                    {
+                    if user_writable(&full.to_ascii_lowercase()) && !shells.contains(&&*image) {
                         let dst = remote_ip(w.get("DestinationIp"))?;
                         let mut h = hit(
                             "winrm_from_tool",
@@ -620,8 +618,7 @@ impl RemoteExecution {
                         return Some(h);
                     }
                 }
-                if !initiated && matches!(image.as_str(), "explorer.exe" | "mmc.exe" | "mshta.exe")
-                {
+                if !initiated && matches!(&*image, "explorer.exe" | "mmc.exe" | "mshta.exe") {
                     let src = remote_ip(w.get("SourceIp"))?;
                     let mut h = hit(
                         "dcom_inbound",

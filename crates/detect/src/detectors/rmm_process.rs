@@ -188,7 +188,7 @@ impl Detector for RmmProcess {
         }
         let parent = base(w.get("ParentImage").unwrap_or(""));
         if matches!(
-            parent.as_str(),
+            &*parent,
             "cmd.exe"
                 | "powershell.exe"
                 | "pwsh.exe"
