@@ -152,12 +152,15 @@ pub struct RmmProcess {
 
 fn tool_of(image: &str, original: &str, company: &str) -> Option<&'static str> {
     let name = base(image);
-    let original = original.to_ascii_lowercase();
-    let company = company.to_ascii_lowercase();
+    // Our lists are lower case; the record's names are compared regardless of case,
+    // without copying them (a company name is short: a plain scan beats a searcher).
+    let company = company.as_bytes();
+    let in_company =
+        |c: &str| company.windows(c.len()).any(|w| w.eq_ignore_ascii_case(c.as_bytes()));
     EXES.iter()
-        .find(|(e, _)| *e == name || *e == original)
+        .find(|(e, _)| *e == name || e.eq_ignore_ascii_case(original))
         .map(|(_, t)| *t)
-        .or_else(|| COMPANIES.iter().find(|(c, _)| company.contains(c)).map(|(_, t)| *t))
+        .or_else(|| COMPANIES.iter().find(|(c, _)| in_company(c)).map(|(_, t)| *t))
 }
 
 impl Detector for RmmProcess {

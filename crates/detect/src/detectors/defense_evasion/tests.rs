@@ -11,6 +11,27 @@ fn tamper_commands() {
         tamper_command("netsh advfirewall set allprofiles state off").unwrap().0,
         "firewall_off"
     );
+    // One command for each alternative of each rule: none may be lost to the
+    // `TAMPER_WORDS` shortcut.
+    for (cmd, rule) in [
+        ("fltmc unload sysmondrv", "sysmon_tamper"),
+        ("sysmon64 -u", "sysmon_tamper"),
+        ("sc.exe stop Sysmon64", "sysmon_tamper"),
+        ("net stop sysmon", "sysmon_tamper"),
+        ("powershell Stop-Service Sysmon", "sysmon_tamper"),
+        ("fltmc.exe unload SomeFilter", "sysmon_tamper"),
+        ("powershell Set-MpPreference -DisableIOAVProtection 1", "defender_tamper"),
+        ("powershell Add-MpPreference -ExclusionPath C:\\x", "defender_tamper"),
+        ("sc config WinDefend start= disabled", "defender_tamper"),
+        ("sc stop windefend", "defender_tamper"),
+        ("netsh firewall set opmode disable", "firewall_off"),
+        ("netsh firewall set opmode mode=disable", "firewall_off"),
+        ("powershell Set-NetFirewallProfile -Enabled False", "firewall_off"),
+        ("auditpol /clear /y", "audit_policy_cleared"),
+        ("auditpol /set /category:* /success:disable", "audit_policy_cleared"),
+    ] {
+        assert_eq!(tamper_command(cmd).map(|t| t.0), Some(rule), "{cmd}");
+    }
     assert!(tamper_command("netsh advfirewall show allprofiles").is_none());
     assert!(tamper_command("sc query sysmon").is_none());
     assert!(tamper_command("powershell Get-MpPreference").is_none());
