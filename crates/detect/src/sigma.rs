@@ -17,9 +17,12 @@
 //! family of modifiers, unknown log sources) is *not* compiled and comes back with the
 //! reason; nothing is skipped silently.
 
+use std::borrow::Cow;
+use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use dwell_model::{Body, Event, Kind, Stage, Technique, WinEvent};
 use yaml_rust2::{Yaml, YamlLoader};
@@ -206,10 +209,10 @@ impl RuleSet {
 
     /// The rules an event matches.
     pub fn matches<'a>(&'a self, ev: &Event) -> impl Iterator<Item = &'a Rule> + 'a {
-        let view = View::of(ev);
         let idx = self.by_kind.get(&ev.kind()).map(Vec::as_slice).unwrap_or(&[]);
         let mut hits = Vec::new();
-        if let Some(view) = view {
+        if !idx.is_empty() {
+            let view = View::of(ev);
             for &i in idx {
                 let r = &self.rules[i];
                 if r.source_ok(&view) && r.eval(&r.cond, &view) {
@@ -716,7 +719,9 @@ impl Glob {
 }
 
 impl Pattern {
-    fn test(&self, v: Option<&str>, lower: &mut Option<String>) -> bool {
+    /// Tests value `v`; `lower` gives its lower-case form (built once per record and
+    /// field, shared by every rule).
+    fn test(&self, v: Option<&str>, lower: &dyn Fn() -> Option<Rc<str>>) -> bool {
         match self {
             Pattern::Null => v.is_none_or(str::is_empty),
             Pattern::Text { glob, cased } => {
@@ -724,8 +729,7 @@ impl Pattern {
                 if *cased {
                     glob.test(v)
                 } else {
-                    let l = lower.get_or_insert_with(|| v.to_lowercase());
-                    glob.test(l)
+                    lower().is_some_and(|l| glob.test(&l))
                 }
             }
             Pattern::Re(re) => v.is_some_and(|v| re.is_match(v)),
@@ -736,50 +740,82 @@ impl Pattern {
     }
 }
 
-/// The record as Sigma sees it: named fields.
-enum View<'a> {
+/// The record as Sigma sees it: named fields, with what every rule of the record
+/// shares built once — the lower-case form of each value asked for, of the channel, and
+/// of all values for keyword selections.
+struct View<'a> {
+    rec: Rec<'a>,
+    /// Lower-case values asked for so far, by field name (`None`: no such field).
+    lower: RefCell<Vec<(String, Option<Rc<str>>)>>,
+    /// Every value and its lower-case form, on first use by a keyword selection.
+    all: OnceCell<Vec<(String, Rc<str>)>>,
+    /// The channel in lower case, for log sources.
+    channel: String,
+}
+
+enum Rec<'a> {
     Win(&'a WinEvent),
     Net(Vec<(&'static str, String)>),
 }
 
 impl<'a> View<'a> {
-    fn of(ev: &'a Event) -> Option<View<'a>> {
-        Some(match &ev.body {
-            Body::Win(w) => View::Win(w),
-            other => View::Net(net_fields(other)),
-        })
+    fn of(ev: &'a Event) -> View<'a> {
+        let rec = match &ev.body {
+            Body::Win(w) => Rec::Win(w),
+            other => Rec::Net(net_fields(other)),
+        };
+        let channel = match &rec {
+            Rec::Win(w) => w.channel.to_ascii_lowercase(),
+            Rec::Net(_) => String::new(),
+        };
+        View { rec, lower: RefCell::new(Vec::new()), all: OnceCell::new(), channel }
     }
 
-    fn get(&self, name: &str) -> Option<String> {
-        match self {
-            View::Win(w) => {
+    fn get(&self, name: &str) -> Option<Cow<'_, str>> {
+        match &self.rec {
+            Rec::Win(w) => {
                 match name {
-                    "EventID" | "EventId" => return Some(w.event_id.to_string()),
-                    "Channel" => return Some(w.channel.to_string()),
+                    "EventID" | "EventId" => return Some(Cow::Owned(w.event_id.to_string())),
+                    "Channel" => return Some(Cow::Borrowed(&w.channel)),
                     "Computer" | "ComputerName" | "Hostname" => {
-                        return Some(w.computer.to_string())
+                        return Some(Cow::Borrowed(&w.computer))
                     }
                     "Provider_Name" | "Provider" => {
-                        return w.provider.as_deref().map(str::to_string)
+                        return w.provider.as_deref().map(Cow::Borrowed)
                     }
                     _ => {}
                 }
                 w.fields
                     .iter()
                     .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                    .map(|(_, v)| v.to_string())
+                    .map(|(_, v)| Cow::Borrowed(v))
             }
-            View::Net(f) => {
-                f.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone())
-            }
+            Rec::Net(f) => f
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| Cow::Borrowed(v.as_str())),
         }
     }
 
-    fn all_values(&self) -> Vec<String> {
-        match self {
-            View::Win(w) => w.fields.iter().map(|(_, v)| v.to_string()).collect(),
-            View::Net(f) => f.iter().map(|(_, v)| v.clone()).collect(),
+    /// The lower-case form of field `name`, whose value is `v`.
+    fn lower(&self, name: &str, v: Option<&str>) -> Option<Rc<str>> {
+        let mut seen = self.lower.borrow_mut();
+        if let Some((_, l)) = seen.iter().find(|(n, _)| n == name) {
+            return l.clone();
         }
+        let l: Option<Rc<str>> = v.map(|v| Rc::from(v.to_lowercase()));
+        seen.push((name.to_string(), l.clone()));
+        l
+    }
+
+    fn all_values(&self) -> &[(String, Rc<str>)] {
+        self.all.get_or_init(|| {
+            let pair = |v: &str| (v.to_string(), Rc::from(v.to_lowercase()));
+            match &self.rec {
+                Rec::Win(w) => w.fields.iter().map(|(_, v)| pair(v)).collect(),
+                Rec::Net(f) => f.iter().map(|(_, v)| pair(v)).collect(),
+            }
+        })
     }
 }
 
@@ -858,9 +894,9 @@ fn net_fields(b: &Body) -> Vec<(&'static str, String)> {
 
 impl Rule {
     fn source_ok(&self, v: &View<'_>) -> bool {
-        let View::Win(w) = v else { return self.source.channel.is_none() };
+        let Rec::Win(w) = &v.rec else { return self.source.channel.is_none() };
         if let Some(c) = self.source.channel {
-            if !w.channel.to_ascii_lowercase().contains(c) {
+            if !v.channel.contains(c) {
                 return false;
             }
         }
@@ -882,11 +918,11 @@ fn field_test(t: &FieldTest, v: &View<'_>) -> bool {
     if let Some(want) = t.exists {
         return val.as_deref().is_some_and(|x| !x.is_empty()) == want;
     }
-    let mut lower = None;
+    let lower = || v.lower(&t.field, val.as_deref());
     if t.all {
-        t.patterns.iter().all(|p| p.test(val.as_deref(), &mut lower))
+        t.patterns.iter().all(|p| p.test(val.as_deref(), &lower))
     } else {
-        t.patterns.iter().any(|p| p.test(val.as_deref(), &mut lower))
+        t.patterns.iter().any(|p| p.test(val.as_deref(), &lower))
     }
 }
 
@@ -896,12 +932,7 @@ fn sel_test(s: &Selection, v: &View<'_>) -> bool {
         Selection::Any(groups) => groups.iter().any(|g| g.iter().all(|t| field_test(t, v))),
         Selection::Keywords(pats) => {
             let vals = v.all_values();
-            pats.iter().any(|p| {
-                vals.iter().any(|x| {
-                    let mut l = None;
-                    p.test(Some(x), &mut l)
-                })
-            })
+            pats.iter().any(|p| vals.iter().any(|(x, l)| p.test(Some(x), &|| Some(l.clone()))))
         }
     }
 }
