@@ -17,7 +17,6 @@
 //! family of modifiers, unknown log sources) is *not* compiled and comes back with the
 //! reason; nothing is skipped silently.
 
-use std::borrow::Cow;
 use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -107,6 +106,9 @@ enum Pattern {
 #[derive(Debug, Clone)]
 struct FieldTest {
     field: String,
+    /// The field's number in its rule set (every test of one name shares it), under
+    /// which a record's value is looked up once for all rules.
+    slot: usize,
     patterns: Vec<Pattern>,
     /// `|all`: every pattern must match (else any).
     all: bool,
@@ -167,6 +169,8 @@ pub struct Rule {
 pub struct RuleSet {
     rules: Vec<Rule>,
     by_kind: HashMap<Kind, Vec<usize>>,
+    /// The field names the rules test, numbered.
+    slots: HashMap<String, usize>,
 }
 
 /// What loading a directory gave.
@@ -182,8 +186,19 @@ pub struct SigmaReport {
 
 impl RuleSet {
     /// Adds a compiled rule.
-    pub fn push(&mut self, r: Rule) {
+    pub fn push(&mut self, mut r: Rule) {
         let i = self.rules.len();
+        for sel in &mut r.selections {
+            let tests: Vec<&mut FieldTest> = match sel {
+                Selection::All(ts) => ts.iter_mut().collect(),
+                Selection::Any(groups) => groups.iter_mut().flatten().collect(),
+                Selection::Keywords(_) => Vec::new(),
+            };
+            for t in tests {
+                let n = self.slots.len();
+                t.slot = *self.slots.entry(t.field.clone()).or_insert(n);
+            }
+        }
         for k in &r.source.kinds {
             self.by_kind.entry(*k).or_default().push(i);
         }
@@ -452,7 +467,7 @@ fn tests(v: &Yaml) -> Result<Vec<FieldTest>, String> {
             }
         }
         let patterns = if exists.is_some() { Vec::new() } else { values(val, &mods)? };
-        out.push(FieldTest { field, patterns, all, exists });
+        out.push(FieldTest { field, slot: 0, patterns, all, exists });
     }
     Ok(out)
 }
@@ -740,13 +755,39 @@ impl Pattern {
     }
 }
 
-/// The record as Sigma sees it: named fields, with what every rule of the record
-/// shares built once — the lower-case form of each value asked for, of the channel, and
-/// of all values for keyword selections.
+/// A field's value: borrowed from the record, or made for it (`EventID`, network
+/// fields).
+#[derive(Clone)]
+enum Val<'a> {
+    Of(&'a str),
+    Made(Rc<str>),
+}
+
+impl std::ops::Deref for Val<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        match self {
+            Val::Of(s) => s,
+            Val::Made(s) => s,
+        }
+    }
+}
+
+/// A field of the record looked up by some rule: its value and, once a
+/// case-insensitive pattern asked, its lower-case form.
+struct Slot<'a> {
+    slot: usize,
+    val: Option<Val<'a>>,
+    lower: Option<Option<Rc<str>>>,
+}
+
+/// The record as Sigma sees it: named fields, with what the rules of the record share
+/// built once — each field they test (looked up by name once, lower-cased at most once),
+/// the lower-case channel, and all values for keyword selections.
 struct View<'a> {
     rec: Rec<'a>,
-    /// Lower-case values asked for so far, by field name (`None`: no such field).
-    lower: RefCell<Vec<(String, Option<Rc<str>>)>>,
+    /// The fields looked up so far (a handful per record).
+    seen: RefCell<Vec<Slot<'a>>>,
     /// Every value and its lower-case form, on first use by a keyword selection.
     all: OnceCell<Vec<(String, Rc<str>)>>,
     /// The channel in lower case, for log sources.
@@ -768,44 +809,45 @@ impl<'a> View<'a> {
             Rec::Win(w) => w.channel.to_ascii_lowercase(),
             Rec::Net(_) => String::new(),
         };
-        View { rec, lower: RefCell::new(Vec::new()), all: OnceCell::new(), channel }
+        View { rec, seen: RefCell::new(Vec::new()), all: OnceCell::new(), channel }
     }
 
-    fn get(&self, name: &str) -> Option<Cow<'_, str>> {
+    /// The value of the field a test reads.
+    fn get(&self, t: &FieldTest) -> Option<Val<'a>> {
+        let mut seen = self.seen.borrow_mut();
+        if let Some(s) = seen.iter().find(|s| s.slot == t.slot) {
+            return s.val.clone();
+        }
+        let val = self.fetch(&t.field);
+        seen.push(Slot { slot: t.slot, val: val.clone(), lower: None });
+        val
+    }
+
+    /// The lower-case value of the field a test reads (after [`get`](Self::get)).
+    fn lower(&self, t: &FieldTest) -> Option<Rc<str>> {
+        let mut seen = self.seen.borrow_mut();
+        let s = seen.iter_mut().find(|s| s.slot == t.slot)?;
+        let val = &s.val;
+        s.lower.get_or_insert_with(|| val.as_deref().map(|v| Rc::from(v.to_lowercase()))).clone()
+    }
+
+    fn fetch(&self, name: &str) -> Option<Val<'a>> {
         match &self.rec {
             Rec::Win(w) => {
                 match name {
-                    "EventID" | "EventId" => return Some(Cow::Owned(w.event_id.to_string())),
-                    "Channel" => return Some(Cow::Borrowed(&w.channel)),
-                    "Computer" | "ComputerName" | "Hostname" => {
-                        return Some(Cow::Borrowed(&w.computer))
-                    }
-                    "Provider_Name" | "Provider" => {
-                        return w.provider.as_deref().map(Cow::Borrowed)
-                    }
+                    "EventID" | "EventId" => return Some(Val::Made(w.event_id.to_string().into())),
+                    "Channel" => return Some(Val::Of(&w.channel)),
+                    "Computer" | "ComputerName" | "Hostname" => return Some(Val::Of(&w.computer)),
+                    "Provider_Name" | "Provider" => return w.provider.as_deref().map(Val::Of),
                     _ => {}
                 }
-                w.fields
-                    .iter()
-                    .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                    .map(|(_, v)| Cow::Borrowed(v))
+                w.fields.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| Val::Of(v))
             }
             Rec::Net(f) => f
                 .iter()
                 .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                .map(|(_, v)| Cow::Borrowed(v.as_str())),
+                .map(|(_, v)| Val::Made(Rc::from(v.as_str()))),
         }
-    }
-
-    /// The lower-case form of field `name`, whose value is `v`.
-    fn lower(&self, name: &str, v: Option<&str>) -> Option<Rc<str>> {
-        let mut seen = self.lower.borrow_mut();
-        if let Some((_, l)) = seen.iter().find(|(n, _)| n == name) {
-            return l.clone();
-        }
-        let l: Option<Rc<str>> = v.map(|v| Rc::from(v.to_lowercase()));
-        seen.push((name.to_string(), l.clone()));
-        l
     }
 
     fn all_values(&self) -> &[(String, Rc<str>)] {
@@ -914,11 +956,11 @@ impl Rule {
 }
 
 fn field_test(t: &FieldTest, v: &View<'_>) -> bool {
-    let val = v.get(&t.field);
+    let val = v.get(t);
     if let Some(want) = t.exists {
         return val.as_deref().is_some_and(|x| !x.is_empty()) == want;
     }
-    let lower = || v.lower(&t.field, val.as_deref());
+    let lower = || v.lower(t);
     if t.all {
         t.patterns.iter().all(|p| p.test(val.as_deref(), &lower))
     } else {

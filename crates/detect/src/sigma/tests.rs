@@ -190,3 +190,52 @@ fn escapes_and_a_trailing_backslash_under_contains() {
     assert_eq!(hits(&s, &p("x", "a*b")), 1);
     assert_eq!(hits(&s, &p("x", "axxb")), 0);
 }
+
+/// Rules in one set share each record's field lookups and lower-case forms: a set of
+/// rules over the same fields — case-sensitive and not, names differing in case, a
+/// field some records lack, `exists`, `null`, keywords — matches each record exactly
+/// as every rule does alone.
+#[test]
+fn rules_sharing_fields_match_as_they_do_alone() {
+    let detections = [
+        "  sel:\n    CommandLine|contains: 'urlcache'\n  condition: sel",
+        "  sel:\n    CommandLine|contains|cased: 'URLCACHE'\n  condition: sel",
+        "  sel:\n    commandline|contains: 'URLcache'\n  condition: sel",
+        "  sel:\n    CommandLine|endswith: '-f'\n    Image|endswith: '\\certutil.exe'\n  condition: sel",
+        "  sel:\n    Image|endswith|cased: '\\CertUtil.exe'\n  condition: sel",
+        "  sel:\n    OriginalFileName: 'CertUtil.exe'\n  condition: sel",
+        "  sel:\n    OriginalFileName: null\n  condition: sel",
+        "  sel:\n    OriginalFileName|exists: true\n  condition: sel",
+        "  sel:\n    - 'urlcache'\n  condition: sel",
+        "  a:\n    Image|endswith: '\\certutil.exe'\n  b:\n    CommandLine|contains: 'decode'\n  condition: a and not b",
+    ];
+    let mut all = RuleSet::default();
+    let alone: Vec<RuleSet> = detections
+        .iter()
+        .map(|d| {
+            all.push(rule(&proc_rule(d)));
+            set(&proc_rule(d))
+        })
+        .collect();
+    let mut with_original = p("C:\\Windows\\System32\\CertUtil.exe", "certutil -decode a b");
+    if let Body::Win(w) = &mut with_original.body {
+        w.fields.push("OriginalFileName".into(), "CertUtil.exe");
+    }
+    let records = [
+        p("C:\\Windows\\System32\\certutil.exe", "certutil -URLCACHE -f"),
+        p("C:\\Windows\\System32\\CertUtil.exe", "CertUtil -urlcache -split -f"),
+        p("C:\\Tools\\x.exe", "x.exe urlcache"),
+        with_original,
+    ];
+    let mut fired = 0;
+    for (n, e) in records.iter().enumerate() {
+        let want: Vec<usize> = (0..alone.len()).filter(|&i| hits(&alone[i], e) == 1).collect();
+        let got: Vec<usize> = all
+            .matches(e)
+            .map(|r| all.rules.iter().position(|x| std::ptr::eq(x, r)).unwrap())
+            .collect();
+        assert_eq!(got, want, "record {n}");
+        fired += got.len();
+    }
+    assert!(fired >= 12, "the rules must fire on these records: {fired}");
+}
