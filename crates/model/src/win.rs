@@ -174,30 +174,15 @@ impl Fields {
     /// The value of the field named `name`, else of the first whose name equals it in
     /// ASCII case-insensitively: one pass, names of another length skipped unread.
     pub fn named(&self, name: &str) -> Option<&str> {
-        let want = name.as_bytes();
         let mut loose = None;
         for (i, (n, _)) in self.names.iter().enumerate() {
-            let n = n.as_bytes();
-            if n.len() != want.len() {
+            if n.len() != name.len() {
                 continue;
             }
-            // One pass over the bytes tells equal, equal but for case, or different
-            // (names are short: a loop beats a call to `memcmp`).
-            let mut exact = true;
-            let mut same = true;
-            for (a, b) in n.iter().zip(want) {
-                if a != b {
-                    exact = false;
-                    if !a.eq_ignore_ascii_case(b) {
-                        same = false;
-                        break;
-                    }
-                }
-            }
-            if exact {
+            if **n == *name {
                 return self.value(i);
             }
-            if same && loose.is_none() {
+            if loose.is_none() && n.eq_ignore_ascii_case(name) {
                 loose = Some(i);
             }
         }
