@@ -27,14 +27,16 @@
 //!
 //! **References.** Sigma specification (sigmahq.io); SigmaHQ rule repository.
 
+use std::sync::Arc;
+
 use dwell_model::{Body, Event, Kind, Stage, Technique};
 use serde_json::json;
 
 use crate::ctx::{Ctx, Draft};
 use crate::detector_config;
+use crate::intel::IntelSet;
 use crate::meta::DetectorMeta;
 use crate::registry::{parse_config, BuildCx, ConfigError, Registration};
-use crate::sigma::RuleSet;
 use crate::Detector;
 
 detector_config! {
@@ -78,12 +80,14 @@ fn build(cx: &BuildCx<'_>) -> Result<Box<dyn Detector>, ConfigError> {
             })
         }
     };
-    Ok(Box::new(Sigma { rules: cx.intel.sigma.clone(), min }))
+    Ok(Box::new(Sigma { intel: Arc::clone(cx.intel), min }))
 }
 
 /// The detector.
 pub struct Sigma {
-    rules: RuleSet,
+    /// The run's indicator set, whose `sigma` rules this evaluates (shared, not copied:
+    /// the rules and their prefilter are built once per set, not once per run).
+    intel: Arc<IntelSet>,
     min: f64,
 }
 
@@ -93,11 +97,11 @@ impl Detector for Sigma {
     }
 
     fn inputs(&self) -> Vec<Kind> {
-        self.rules.kinds()
+        self.intel.sigma.kinds()
     }
 
     fn on_event(&mut self, ev: &Event, cx: &mut Ctx<'_>) {
-        for r in self.rules.matches(ev) {
+        for r in self.intel.sigma.matches(ev) {
             let score = r.level.score();
             if score < self.min {
                 continue;

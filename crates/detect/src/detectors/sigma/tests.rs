@@ -2,11 +2,11 @@ use super::*;
 use crate::testing::{ev, profile_with_internal, run};
 
 fn det(yaml: &str) -> Sigma {
-    let mut rules = RuleSet::default();
+    let mut intel = IntelSet::default();
     for r in crate::sigma::compile_text(yaml, std::path::Path::new("t.yml")).unwrap() {
-        rules.push(r);
+        intel.sigma.push(r);
     }
-    Sigma { rules, min: 35.0 }
+    Sigma { intel: Arc::new(intel), min: 35.0 }
 }
 
 const RULE: &str = "title: Certutil download\nid: r1\nlevel: high\ntags: [attack.command-and-control, attack.t1105]\nlogsource:\n  category: process_creation\n  product: windows\ndetection:\n  sel:\n    Image|endswith: '\\certutil.exe'\n    CommandLine|contains|windash: '-urlcache'\n  condition: sel\n";
