@@ -25,7 +25,7 @@
 //! a record's values, lower-cased, are scanned once for all those literals together
 //! (Aho-Corasick), and a rule none of whose literals occurs is not evaluated. A rule
 //! without such literals is always evaluated. The answer is the same as evaluating
-//! every rule (tested over all shared SigmaHQ rules and Windows logs).
+//! every rule (tested over all shared SigmaHQ rules and Windows and Zeek logs).
 
 use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
