@@ -196,10 +196,14 @@ struct Prefilter {
     /// `None` when no rule has literals (or the automaton could not be built).
     scan: Option<AhoCorasick>,
     literals: usize,
+    /// Per event kind, the fields whose values are scanned: those the kind's rules test
+    /// (a literal comes from a field test, or from a keyword list, which reads every
+    /// value: then `None`, all of them).
+    fields: HashMap<Kind, Option<Vec<String>>>,
 }
 
 impl Prefilter {
-    fn build(rules: &[Rule]) -> Prefilter {
+    fn build(rules: &[Rule], by_kind: &HashMap<Kind, Vec<usize>>) -> Prefilter {
         let mut ids: HashMap<String, usize> = HashMap::new();
         let mut literals: Vec<String> = Vec::new();
         let needs = rules
@@ -228,14 +232,36 @@ impl Prefilter {
                 .build(&literals)
                 .ok()
         };
-        Prefilter { needs, scan, literals: literals.len() }
+        let fields = by_kind
+            .iter()
+            .map(|(k, idx)| {
+                let mut names: Vec<String> = Vec::new();
+                for r in idx.iter().filter_map(|&i| rules.get(i)) {
+                    for sel in &r.selections {
+                        let tests: Vec<&FieldTest> = match sel {
+                            Selection::All(ts) => ts.iter().collect(),
+                            Selection::Any(groups) => groups.iter().flatten().collect(),
+                            Selection::Keywords(_) => return (*k, None),
+                        };
+                        for t in tests {
+                            if !names.iter().any(|n| n.eq_ignore_ascii_case(&t.field)) {
+                                names.push(t.field.clone());
+                            }
+                        }
+                    }
+                }
+                (*k, Some(names))
+            })
+            .collect();
+        Prefilter { needs, scan, literals: literals.len(), fields }
     }
 
     /// Which literals occur in the record's lower-case values.
-    fn present(&self, v: &View<'_>) -> Option<Vec<bool>> {
+    fn present(&self, v: &View<'_>, kind: Kind) -> Option<Vec<bool>> {
         let ac = self.scan.as_ref()?;
         let mut seen = vec![false; self.literals];
-        for text in v.lower_values() {
+        let fields = self.fields.get(&kind).and_then(Option::as_deref);
+        for text in v.lower_values(fields) {
             for m in ac.find_overlapping_iter(text.as_str()) {
                 if let Some(s) = seen.get_mut(m.pattern().as_usize()) {
                     *s = true;
@@ -383,8 +409,8 @@ impl RuleSet {
         let mut hits = Vec::new();
         if !idx.is_empty() {
             let view = View::of(ev);
-            let pf = self.prefilter.get_or_init(|| Prefilter::build(&self.rules));
-            let present = pf.present(&view);
+            let pf = self.prefilter.get_or_init(|| Prefilter::build(&self.rules, &self.by_kind));
+            let present = pf.present(&view, ev.kind());
             for &i in idx {
                 let r = &self.rules[i];
                 if let (Some(present), Some(Some(needs))) = (&present, pf.needs.get(i)) {
@@ -1024,12 +1050,20 @@ impl<'a> View<'a> {
         }
     }
 
-    /// Every value a rule can read, lower-cased one by one (as fields are for patterns):
-    /// the data fields and, for Windows, the event id, channel, computer and provider.
-    fn lower_values(&self) -> Vec<String> {
+    /// The values of `fields` (every value when `None`), lower-cased one by one as fields
+    /// are for patterns: the data fields whose names equal one of them regardless of case
+    /// (the one a test reads is among them) and, for Windows, the event id, channel,
+    /// computer and provider.
+    fn lower_values(&self, fields: Option<&[String]>) -> Vec<String> {
+        let wanted = |k: &str| fields.is_none_or(|f| f.iter().any(|n| n.eq_ignore_ascii_case(k)));
         match &self.rec {
             Rec::Win(w) => {
-                let mut out: Vec<String> = w.fields.iter().map(|(_, v)| v.to_lowercase()).collect();
+                let mut out: Vec<String> = w
+                    .fields
+                    .iter()
+                    .filter(|(k, _)| wanted(k))
+                    .map(|(_, v)| v.to_lowercase())
+                    .collect();
                 out.push(w.event_id.to_string());
                 out.push(w.channel.to_lowercase());
                 out.push(w.computer.to_lowercase());
@@ -1038,7 +1072,9 @@ impl<'a> View<'a> {
                 }
                 out
             }
-            Rec::Net(f) => f.iter().map(|(_, v)| v.to_lowercase()).collect(),
+            Rec::Net(f) => {
+                f.iter().filter(|(k, _)| wanted(k)).map(|(_, v)| v.to_lowercase()).collect()
+            }
         }
     }
 

@@ -266,7 +266,7 @@ fn the_prefilter_changes_no_answer() {
             fired += got.len();
             let kind_rules = s.by_kind.get(&e.kind()).map_or(0, Vec::len);
             let pf = s.prefilter.get().unwrap();
-            if let Some(present) = pf.present(&View::of(&e)) {
+            if let Some(present) = pf.present(&View::of(&e), e.kind()) {
                 let idx = s.by_kind.get(&e.kind()).map(Vec::as_slice).unwrap_or(&[]);
                 let passed = idx
                     .iter()
