@@ -188,7 +188,7 @@ pub struct RuleSet {
 }
 
 /// The literals of every rule (see the module text) and one automaton over all of them.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 struct Prefilter {
     /// Per rule: literal numbers one of which a matching record holds; `None`: no such
     /// literals (the rule is always evaluated).
