@@ -655,8 +655,6 @@ impl WinJsonDecoder {
 /// inputs does not load each of them twice.
 pub struct EvtxDecoder {
     src: EvtxSource,
-    /// The file on disk, when the decoder reads one (until it is loaded).
-    disk: Option<std::fs::File>,
     settings: Arc<evtx::ParserSettings>,
     file: FileId,
     queue: VecDeque<Event>,
@@ -678,10 +676,10 @@ pub struct EvtxDecoder {
 enum EvtxSource {
     /// Not read yet: the stream and the file's size (to read it in one allocation).
     Pending(Box<dyn Read + Send>, u64),
-    /// Not read yet: a plain file on disk (the decoder's `disk`), read a chunk at a time
-    /// where the crate seeks (no copy of the whole file in memory); the end of each chunk
-    /// read goes to the progress counter; the file's size.
-    PendingFile(Arc<AtomicU64>, u64),
+    /// Not read yet: a plain file on disk, read a chunk at a time where the crate seeks
+    /// (no copy of the whole file in memory); the end of each chunk read goes to the
+    /// progress counter; the file's size.
+    PendingFile(std::fs::File, Arc<AtomicU64>, u64),
     Ready(evtx::IntoIterChunks<std::io::Cursor<Vec<u8>>>),
     /// The crate reads the `File` itself: `std` reads a file into a vector's spare
     /// capacity as it is, where a wrapper's `read` would have each 64 KiB chunk buffer
@@ -783,7 +781,6 @@ impl EvtxDecoder {
             .validate_checksums(false);
         EvtxDecoder {
             src: EvtxSource::Pending(reader, size),
-            disk: None,
             settings: Arc::new(settings),
             file,
             queue: VecDeque::new(),
@@ -799,8 +796,7 @@ impl EvtxDecoder {
     /// from the stream it was opened with; `progress` receives how far reading has got.
     pub(crate) fn read_from_disk(&mut self, file: std::fs::File, progress: Arc<AtomicU64>) {
         if let EvtxSource::Pending(_, size) = self.src {
-            self.src = EvtxSource::PendingFile(progress, size);
-            self.disk = Some(file);
+            self.src = EvtxSource::PendingFile(file, progress, size);
         }
     }
 
@@ -808,7 +804,7 @@ impl EvtxDecoder {
     /// whole (EVTX needs random access; the input layer caps decompressed size).
     fn load(&mut self) {
         let src = std::mem::replace(&mut self.src, EvtxSource::Done);
-        if let (EvtxSource::PendingFile(furthest, _), Some(mut f)) = (&src, self.disk.take()) {
+        if let EvtxSource::PendingFile(mut f, furthest, _) = src {
             use std::io::{Seek, SeekFrom};
             let parsed = f.seek(SeekFrom::Start(0)).map_err(|e| e.to_string()).and_then(|_| {
                 evtx::EvtxParser::from_read_seek(f)
@@ -817,7 +813,7 @@ impl EvtxDecoder {
             match parsed {
                 Ok(p) => {
                     let p = p.with_configuration((*self.settings).clone());
-                    self.src = EvtxSource::ReadyFile(p.into_chunks(), furthest.clone());
+                    self.src = EvtxSource::ReadyFile(p.into_chunks(), furthest);
                 }
                 Err(e) => self.load_error = Some(e),
             }
@@ -847,10 +843,8 @@ impl EvtxDecoder {
     /// disk by seeking to each chunk's first record, for a stream by loading it.
     pub fn first_ts(&mut self) -> Option<Timestamp> {
         if self.first_ts.is_none() {
-            match (&self.disk, &self.src) {
-                (Some(f), EvtxSource::PendingFile(_, size)) => {
-                    self.first_ts = evtx_first_ts(f, *size)
-                }
+            match &self.src {
+                EvtxSource::PendingFile(f, _, size) => self.first_ts = evtx_first_ts(f, *size),
                 _ => self.load(),
             }
         }
