@@ -26,6 +26,9 @@ pub const SNIFF_BYTES: usize = 64 * 1024;
 /// Bytes of an EVTX file header: the prefix read of an EVTX file.
 const EVTX_HEADER: usize = 4096;
 
+/// How an EVTX file starts.
+pub(crate) const EVTX_MAGIC: &[u8] = b"ElfFile\0";
+
 /// A readable input with its first bytes already read (for sniffing).
 pub struct Opened {
     /// The sniffed prefix (decompressed), at most [`SNIFF_BYTES`].
@@ -48,13 +51,15 @@ pub struct Opened {
 
 /// Opens a file, detects gzip by magic, and reads the sniffing prefix.
 pub fn open(path: &Path, opts: &DecodeOptions) -> io::Result<Opened> {
-    let file = File::open(path)?;
+    let mut file = File::open(path)?;
     let meta = file.metadata()?;
     if meta.is_dir() {
         return Err(io::Error::other("is a directory"));
     }
-    let disk = file.try_clone().ok();
-    let mut opened = from_reader(Box::new(file), meta.len(), opts)?;
+    let head = read_head(&mut file)?;
+    // Only an EVTX file is read by seeking, through a second handle.
+    let disk = if head.starts_with(EVTX_MAGIC) { file.try_clone().ok() } else { None };
+    let mut opened = from_head(head, Box::new(file), meta.len(), opts)?;
     opened.disk = disk;
     Ok(opened)
 }
@@ -65,11 +70,28 @@ pub fn from_reader(
     size: u64,
     opts: &DecodeOptions,
 ) -> io::Result<Opened> {
-    // The first block is read from the file in one call: an EVTX file's header (4 KiB)
-    // is all the prefix it needs, not the 64 KiB text formats are sniffed on.
+    let head = read_head(&mut raw)?;
+    from_head(head, raw, size, opts)
+}
+
+/// The first block of a stream, read in one call where the source allows: an EVTX
+/// file's header (4 KiB) is all the prefix it needs, not the 64 KiB text formats are
+/// sniffed on.
+fn read_head(raw: &mut dyn Read) -> io::Result<Vec<u8>> {
     let mut head = vec![0u8; EVTX_HEADER];
-    let n = read_full(&mut raw, &mut head)?;
+    let n = read_full(raw, &mut head)?;
     head.truncate(n);
+    Ok(head)
+}
+
+/// [`from_reader`] once the first block (`head`) has been read from `raw`.
+fn from_head(
+    head: Vec<u8>,
+    raw: Box<dyn Read + Send>,
+    size: u64,
+    opts: &DecodeOptions,
+) -> io::Result<Opened> {
+    let n = head.len();
     let raw_read = Arc::new(AtomicU64::new(n as u64));
     let counted = Counting { inner: raw, count: raw_read.clone() };
     let gzip = head.starts_with(&[0x1f, 0x8b]);
@@ -82,7 +104,7 @@ pub fn from_reader(
     } else {
         (Box::new(counted), head, n)
     };
-    if got == EVTX_HEADER && !prefix.starts_with(b"ElfFile\0") {
+    if got == EVTX_HEADER && !prefix.starts_with(EVTX_MAGIC) {
         prefix.resize(SNIFF_BYTES, 0);
         got += read_full(&mut rest, &mut prefix[EVTX_HEADER..])?;
     }

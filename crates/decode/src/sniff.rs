@@ -69,7 +69,7 @@ pub fn sniff(prefix: &[u8]) -> Result<Format, DecodeErrorKind> {
     if crate::pcap::reader::is_capture(prefix) {
         return Ok(Format::Pcap);
     }
-    if prefix.starts_with(b"ElfFile\0") {
+    if prefix.starts_with(crate::input::EVTX_MAGIC) {
         return Ok(Format::Evtx);
     }
     if let Some(what) = binary_magic(prefix) {
