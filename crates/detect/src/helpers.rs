@@ -5,9 +5,7 @@
 //! Every structure here is bounded: a cap on keys with a drop counter, or a fixed number
 //! of bins. Detectors compose them; none of them reads a clock — time is passed in.
 
-use std::collections::hash_map::Entry;
-use std::collections::HashMap;
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash};
 
 use dwell_model::{Conn, FileId, Proto, SourceRef, Timestamp};
 use foldhash::fast::RandomState;
@@ -138,13 +136,16 @@ impl Sources {
 /// drains (it judges each key as it changes) uses `Keyed<K, V, false>`, which keeps no
 /// queue: a queue nobody drains would grow with every key ever seen.
 ///
-/// Values live in a slab (a vector with a free list) and the hash index maps each key to
-/// its slot: the index's entries stay small whatever the value's size, so growing it
-/// moves a few bytes per key instead of every value, the queue of changed keys holds
-/// slot numbers (draining it costs no hash lookup), and eviction walks the slab in order.
+/// Keys and values live in a slab (a vector with a free list) and the hash index holds
+/// only slot numbers, 4 bytes a key: the index of a few hundred thousand keys fits in
+/// the processor's cache, so a lookup costs one trip to memory (the slot, to compare
+/// the key) where a map holding keys or values costs two; growing the index moves no
+/// values; the queue of changed keys holds slot numbers (draining it costs no lookup);
+/// eviction walks the slab in order.
 #[derive(Debug)]
 pub struct Keyed<K, V, const CHANGES: bool = true> {
-    index: HashMap<K, u32, RandomState>,
+    index: hashbrown::HashTable<u32>,
+    hasher: RandomState,
     slots: Vec<Option<Slot<K, V>>>,
     free: Vec<u32>,
     dirty: Vec<u32>,
@@ -164,11 +165,17 @@ struct Slot<K, V> {
     dirty: bool,
 }
 
-impl<K: Hash + Eq + Clone, V, const CHANGES: bool> Keyed<K, V, CHANGES> {
+/// The key in slot `at`, if the slot is in use.
+fn slot_key<K, V>(slots: &[Option<Slot<K, V>>], at: u32) -> Option<&K> {
+    slots.get(at as usize)?.as_ref().map(|s| &s.key)
+}
+
+impl<K: Hash + Eq, V, const CHANGES: bool> Keyed<K, V, CHANGES> {
     /// An empty map holding at most `cap` keys.
     pub fn new(cap: usize) -> Self {
         Keyed {
-            index: HashMap::default(),
+            index: hashbrown::HashTable::new(),
+            hasher: RandomState::default(),
             slots: Vec::new(),
             free: Vec::new(),
             dirty: Vec::new(),
@@ -179,32 +186,49 @@ impl<K: Hash + Eq + Clone, V, const CHANGES: bool> Keyed<K, V, CHANGES> {
         }
     }
 
+    /// The slot of `key`, if present.
+    fn find(&self, key: &K) -> Option<u32> {
+        let slots = &self.slots;
+        let h = self.hasher.hash_one(key);
+        self.index.find(h, |&at| slot_key(slots, at) == Some(key)).copied()
+    }
+
     /// The value of `key`, created with `init` if absent; `None` (and a drop counted) if
     /// the key is new and the map is full. Marks the key changed and touched at `now`.
-    pub fn upsert(&mut self, key: &K, now: Timestamp, init: impl FnOnce() -> V) -> Option<&mut V> {
+    pub fn upsert(&mut self, key: &K, now: Timestamp, init: impl FnOnce() -> V) -> Option<&mut V>
+    where
+        K: Clone,
+    {
         // One hash lookup whether the key is new or not.
         let full = self.index.len() >= self.cap;
-        let at = match self.index.entry(key.clone()) {
-            Entry::Occupied(o) => *o.get(),
-            Entry::Vacant(_) if full => {
+        let Keyed { index, hasher, slots, free, .. } = self;
+        let h = hasher.hash_one(key);
+        let entry = index.entry(
+            h,
+            |&at| slot_key(slots, at) == Some(key),
+            |&at| slot_key(slots, at).map_or(0, |k| hasher.hash_one(k)),
+        );
+        let at = match entry {
+            hashbrown::hash_table::Entry::Occupied(o) => *o.get(),
+            hashbrown::hash_table::Entry::Vacant(_) if full => {
                 self.dropped += 1;
                 return None;
             }
-            Entry::Vacant(v) => {
+            hashbrown::hash_table::Entry::Vacant(v) => {
                 let slot = Slot { key: key.clone(), value: init(), last: now, dirty: false };
-                let at = match self.free.pop() {
+                let at = match free.pop() {
                     Some(at) => {
-                        if let Some(s) = self.slots.get_mut(at as usize) {
+                        if let Some(s) = slots.get_mut(at as usize) {
                             *s = Some(slot);
                         }
                         at
                     }
                     None => {
-                        self.slots.push(Some(slot));
-                        (self.slots.len() - 1) as u32
+                        slots.push(Some(slot));
+                        (slots.len() - 1) as u32
                     }
                 };
-                *v.insert(at)
+                *v.insert(at).get()
             }
         };
         self.touch(at, now)
@@ -223,13 +247,13 @@ impl<K: Hash + Eq + Clone, V, const CHANGES: bool> Keyed<K, V, CHANGES> {
 
     /// The value of `key` if present, marked changed and touched at `now` (never creates).
     pub fn get_mut(&mut self, key: &K, now: Timestamp) -> Option<&mut V> {
-        let at = *self.index.get(key)?;
+        let at = self.find(key)?;
         self.touch(at, now)
     }
 
     /// The value of `key`, if present.
     pub fn get(&self, key: &K) -> Option<&V> {
-        let at = *self.index.get(key)?;
+        let at = self.find(key)?;
         self.slots.get(at as usize)?.as_ref().map(|s| &s.value)
     }
 
@@ -256,8 +280,11 @@ impl<K: Hash + Eq + Clone, V, const CHANGES: bool> Keyed<K, V, CHANGES> {
             if let Some(s) = entry.take() {
                 // A queued slot number left behind is skipped: the slot is empty, or
                 // reused and not yet marked.
-                self.index.remove(&s.key);
-                self.free.push(at as u32);
+                let at = at as u32;
+                if let Ok(e) = self.index.find_entry(self.hasher.hash_one(&s.key), |&i| i == at) {
+                    e.remove();
+                }
+                self.free.push(at);
                 self.evicted += 1;
                 f(&s.key, s.value);
             }
@@ -275,7 +302,7 @@ impl<K: Hash + Eq + Clone, V, const CHANGES: bool> Keyed<K, V, CHANGES> {
     }
 }
 
-impl<K: Hash + Eq + Clone, V> Keyed<K, V, true> {
+impl<K: Hash + Eq, V> Keyed<K, V, true> {
     /// Calls `f` on every key changed since the last drain, and clears the marks.
     pub fn drain_dirty(&mut self, mut f: impl FnMut(&K, &mut V)) {
         // The queue keeps its memory: it fills to about the same length every time.
