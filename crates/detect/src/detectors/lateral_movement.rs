@@ -283,14 +283,15 @@ impl Detector for LateralMovement {
             return;
         }
         let (src, dst) = (f.orig_h, f.resp_h);
-        let admin = self.is_admin(src, cx);
-        let edge = cx.baselines().is_edge(src, cx.profile());
+        // Who the source is, asked only of the few events that can make a finding.
+        let edge = |cx: &Ctx<'_>| cx.baselines().is_edge(src, cx.profile());
         match &ev.body {
             Body::DceRpc(d) => {
                 let (Some(e), Some(op)) = (d.endpoint.as_deref(), d.operation.as_deref()) else {
                     return;
                 };
                 let Some(act) = rpc_act(e, op) else { return };
+                let (admin, edge) = (self.is_admin(src, cx), edge(cx));
                 let ts = ev.ts();
                 let flood = if act == RpcAct::NetlogonAuth {
                     if self.netlogon.len() >= 100_000 && !self.netlogon.contains_key(&(src, dst)) {
@@ -394,6 +395,7 @@ impl Detector for LateralMovement {
                     .any(|x| name.to_ascii_lowercase().ends_with(x));
                 let admin_share = share == "ADMIN$" || (share.len() == 2 && share.ends_with('$'));
                 if admin_share && write && exe {
+                    let admin = self.is_admin(src, cx);
                     let what = format!("executable {name} written to {path}");
                     self.emit(
                         ev,
@@ -442,7 +444,7 @@ impl Detector for LateralMovement {
                 let fanout = s.recent.len();
                 let admin = self.is_admin(src, cx);
                 let to_dc = cx.baselines().is_dc(dst);
-                if edge && !admin {
+                if edge(cx) && !admin {
                     let what = format!("{proto} from an internet-facing host into the network");
                     self.emit(
                         ev,
