@@ -450,7 +450,8 @@ pub fn write(
     recs.sort_by_key(|r| (r.ts, r.host));
     let dir = out.join("endpoint");
     std::fs::create_dir_all(&dir)?;
-    let mut f = std::io::BufWriter::new(std::fs::File::create(dir.join("winlogbeat.jsonl"))?);
+    let mut f =
+        std::io::BufWriter::new(crate::out::OutFile::create(&dir.join("winlogbeat.jsonl"))?);
     for (i, r) in recs.iter().enumerate() {
         let host = &w.hosts[r.host];
         let provider = match r.channel {

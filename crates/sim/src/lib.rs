@@ -7,7 +7,8 @@
 //! * [`attack`]: the smash-and-grab and low-and-slow scenarios, stage by stage;
 //! * [`zeek`]: the Zeek TSV writers; [`pcap`] and [`wire`]: the same sessions as
 //!   packets (`capture.pcap`); [`endpoint`]: Windows records (`--endpoint`);
-//! * [`truth`]: `truth.json` and [`eval`]: scoring findings and incidents against it.
+//! * [`truth`]: `truth.json` and [`eval`]: scoring findings and incidents against it;
+//! * [`out`]: output files that hand what they wrote to the disk instead of the cache.
 //!
 //! Generation streams hour by hour (memory is bounded by one hour of sessions) and is
 //! deterministic: the same seed writes the same bytes.
@@ -16,6 +17,7 @@ pub mod attack;
 pub mod benign;
 pub mod endpoint;
 pub mod eval;
+pub mod out;
 pub mod pcap;
 pub mod rng;
 pub mod session;

@@ -23,10 +23,10 @@
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
+use crate::out::OutFile;
 use crate::rng::mix;
 use crate::session::{Proto, Session, State};
 use crate::wire::{self, Chunk, Script};
@@ -52,7 +52,7 @@ struct Queued {
 
 /// Writes sessions as packets, in time order.
 pub struct Writer {
-    out: BufWriter<File>,
+    out: BufWriter<OutFile>,
     heap: BinaryHeap<Reverse<Queued>>,
     seq: u64,
     ip_id: u16,
@@ -118,7 +118,7 @@ struct Pkt {
 impl Writer {
     /// Creates `path` and writes the pcap file header.
     pub fn create(path: &Path) -> io::Result<Writer> {
-        let mut out = BufWriter::with_capacity(1 << 20, File::create(path)?);
+        let mut out = BufWriter::with_capacity(1 << 20, OutFile::create(path)?);
         out.write_all(&0xa1b2_c3d4u32.to_le_bytes())?;
         out.write_all(&2u16.to_le_bytes())?;
         out.write_all(&4u16.to_le_bytes())?;

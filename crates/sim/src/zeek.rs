@@ -5,12 +5,12 @@
 //! values escaped as Zeek escapes them (backslash doubled, tab and newline as `\xNN`).
 
 use std::collections::HashSet;
-use std::fs::File;
 use std::io::{self, Write};
 use std::path::Path;
 
 use dwell_decode::zeek::out::{header, stamp, CONN, DNS, HTTP, SSL, X509};
 
+use crate::out::OutFile;
 use crate::rng::mix;
 use crate::session::{App, Proto, Session};
 use crate::world::World;
@@ -18,7 +18,7 @@ use crate::world::World;
 /// One log file. Lines are built straight into its buffer (not in a line buffer copied
 /// again into a `BufWriter`) and the buffer goes to the file a megabyte at a time.
 struct Log {
-    file: File,
+    file: OutFile,
     buf: Vec<u8>,
     lines: u64,
 }
@@ -39,7 +39,7 @@ impl Log {
     fn create(dir: &Path, path: &str, schema: (&str, &str), open_us: i64) -> io::Result<Log> {
         let mut buf = Vec::with_capacity(LOG_FLUSH + 64 * 1024);
         header(&mut buf, path, schema, open_us)?;
-        Ok(Log { file: File::create(dir.join(format!("{path}.log")))?, buf, lines: 0 })
+        Ok(Log { file: OutFile::create(&dir.join(format!("{path}.log")))?, buf, lines: 0 })
     }
 
     /// Ends the line built at the end of the buffer; writes the buffer out when full.
