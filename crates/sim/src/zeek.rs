@@ -452,4 +452,36 @@ mod tests {
         assert_eq!(esc("\\\\FS01\\DATA"), "\\\\\\\\FS01\\\\DATA");
         assert_eq!(esc("a\tb"), "a\\x09b");
     }
+
+    /// Numbers and addresses read as `std` formats them, appended after what was there,
+    /// at every digit count's edges and over many random values.
+    #[test]
+    fn numbers_and_addresses_as_std_writes_them() {
+        let mut values = vec![0, u64::MAX, u64::MAX - 1];
+        for k in 0..20 {
+            let p = 10u64.pow(k);
+            values.extend([p - 1, p, p + 1]);
+        }
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            values.push(x >> (x % 64));
+        }
+        for v in values {
+            let mut b = b"x\t".to_vec();
+            push_u64(&mut b, v);
+            assert_eq!(b, format!("x\t{v}").as_bytes());
+            let ip = (v ^ (v >> 32)) as u32;
+            let mut b = b"y".to_vec();
+            push_ip(&mut b, ip);
+            assert_eq!(b, format!("y{}", std::net::Ipv4Addr::from(ip)).as_bytes());
+        }
+        for ip in [0u32, u32::MAX, 0x0a00_0001, 0x6464_6464, 0x0909_0909, 0x0a63_640a] {
+            let mut b = Vec::new();
+            push_ip(&mut b, ip);
+            assert_eq!(b, std::net::Ipv4Addr::from(ip).to_string().as_bytes());
+        }
+    }
 }
