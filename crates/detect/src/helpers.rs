@@ -137,11 +137,11 @@ impl Sources {
 /// queue: a queue nobody drains would grow with every key ever seen.
 ///
 /// Keys and values live in a slab (a vector with a free list) and the hash index holds
-/// only slot numbers, 4 bytes a key: the index of a few hundred thousand keys fits in
-/// the processor's cache, so a lookup costs one trip to memory (the slot, to compare
-/// the key) where a map holding keys or values costs two; growing the index moves no
-/// values; the queue of changed keys holds slot numbers (draining it costs no lookup);
-/// eviction walks the slab in order.
+/// only slot numbers, 4 bytes a key: the index of a few hundred thousand keys is a few
+/// megabytes and mostly stays in the processor's cache, so a lookup's trip to memory is
+/// the slot itself; growing the index moves no values; the queue of changed keys holds
+/// slot numbers (draining it costs no lookup); eviction walks the slab in order. The
+/// slab keeps its peak length; freed slots are reused first.
 #[derive(Debug)]
 pub struct Keyed<K, V, const CHANGES: bool = true> {
     index: hashbrown::HashTable<u32>,
