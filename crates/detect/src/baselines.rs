@@ -36,6 +36,12 @@ use crate::profile::OrgProfile;
 
 /// Distinct internal hosts counted exactly per peer; prevalence saturates here.
 pub const PREVALENCE_CAP: usize = 64;
+
+/// Whether a prevalence reached [`PREVALENCE_CAP`] (the true count may be any larger
+/// number): such a destination is never rare.
+pub fn is_saturated(hosts: usize) -> bool {
+    hosts >= PREVALENCE_CAP
+}
 /// Most external peers tracked.
 pub const MAX_PEERS: usize = 2_000_000;
 /// Most internal hosts tracked.
@@ -461,9 +467,23 @@ impl Baselines {
         self.hosts.len()
     }
 
-    /// Share of internal hosts that talked to `ip`, in [0, 1].
+    /// Share of internal hosts that talked to `ip`, in [0, 1] (see [`Baselines::share`]).
     pub fn prevalence_share(&self, ip: IpAddr) -> f64 {
-        self.prevalence(ip) as f64 / self.internal_hosts().max(1) as f64
+        self.share(self.prevalence(ip))
+    }
+
+    /// Share of the organisation's internal hosts that a prevalence of `hosts` stands
+    /// for, in [0, 1]. Prevalence is counted exactly up to [`PREVALENCE_CAP`] and stops
+    /// there, so a count at the cap says only "at least that many hosts": in an
+    /// organisation of thousands it would read as a small share — and every SaaS
+    /// keep-alive, update check and reputation lookup the whole company makes as *rare*.
+    /// A destination that many hosts use is as common as rarity can tell: share 1.
+    pub fn share(&self, hosts: usize) -> f64 {
+        if is_saturated(hosts) {
+            1.0
+        } else {
+            (hosts as f64 / self.internal_hosts().max(1) as f64).min(1.0)
+        }
     }
 
     /// Host name of an internal address, if known.

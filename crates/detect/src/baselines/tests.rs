@@ -80,6 +80,14 @@ fn prevalence_saturates() {
         b.observe(&conn(i64::from(i), &host, "1.1.1.1", 443), &p);
     }
     assert_eq!(b.prevalence("1.1.1.1".parse().unwrap()), PREVALENCE_CAP);
+    // At the cap the count says "at least": as common as can be told, not 64 of 200.
+    assert_eq!(b.prevalence_share("1.1.1.1".parse().unwrap()), 1.0);
+    for i in 0..10u32 {
+        let host = std::net::Ipv4Addr::from(0x0a00_0000 + i).to_string();
+        b.observe(&conn(300, &host, "2.2.2.2", 443), &p);
+    }
+    assert_eq!(b.prevalence_share("2.2.2.2".parse().unwrap()), 10.0 / 200.0);
+    assert_eq!(b.share(PREVALENCE_CAP - 1), 63.0 / 200.0);
 }
 
 #[test]

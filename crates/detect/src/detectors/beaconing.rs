@@ -336,7 +336,7 @@ fn report(
     // behind CDNs rotate addresses; the domain is what many hosts share).
     let prevalence = b.prevalence(peer).max(name.as_deref().map_or(0, |n| b.domain_prevalence(n)));
     let org = b.internal_hosts();
-    let share = prevalence as f64 / org.max(1) as f64;
+    let share = b.share(prevalence);
     let vendor = name.as_deref().and_then(crate::known::vendor);
     let (rarity, rarity_note) = if vendor.is_some() {
         (cfg.common_weight, "well-known vendor")

@@ -213,9 +213,7 @@ fn report(cfg: &Config, key: &(IpAddr, Text), p: &Pair, reported: bool, cx: &mut
         Some(ip) => b.prevalence(ip),
         None => b.domain_prevalence(dest),
     };
-    let org = b.internal_hosts();
-    let common =
-        prevalence >= cfg.common_hosts && prevalence as f64 / org.max(1) as f64 >= cfg.common_share;
+    let common = prevalence >= cfg.common_hosts && b.share(prevalence) >= cfg.common_share;
     let mut score: f64 = 0.0;
     let mut why = Vec::new();
     let mut attack = vec![T_ALT];

@@ -181,7 +181,7 @@ fn report_refused(
     let nameless = b.resolved(host, ip).is_none() && b.name_of(ip).is_none();
     let prevalence = b.prevalence(ip);
     let org = b.internal_hosts();
-    let rare = prevalence <= 2.max(org / 50);
+    let rare = prevalence <= 2.max(org / 50) && !crate::baselines::is_saturated(prevalence);
     let late: Vec<i64> = r.late.iter().copied().collect();
     // The first few gaps against the latest: a back-off grows from the start, even when
     // it settles at a cap later.
@@ -236,7 +236,7 @@ fn report(cfg: &Config, (host, ip): (IpAddr, IpAddr), p: &mut Pair, cx: &mut Ctx
     let org = b.internal_hosts();
     // Rare: two hosts at most (an ORB that attacked one host and is dialled by another
     // is still rare), or 2 % of a large organisation.
-    let rare = prevalence <= 2.max(org / 50);
+    let rare = prevalence <= 2.max(org / 50) && !crate::baselines::is_saturated(prevalence);
     if (!direct || !rare) && !p.reported {
         return;
     }

@@ -143,11 +143,9 @@ impl Detector for TlsAnomaly {
         let b = cx.baselines();
         let sni = t.server_name.as_deref();
         let prevalence = b.prevalence(f.resp_h).max(sni.map_or(0, |n| b.domain_prevalence(n)));
-        let org = b.internal_hosts();
         let vendor = sni.and_then(crate::known::vendor);
         if vendor.is_some()
-            || (prevalence >= self.cfg.common_hosts
-                && prevalence as f64 / org.max(1) as f64 >= self.cfg.common_share)
+            || (prevalence >= self.cfg.common_hosts && b.share(prevalence) >= self.cfg.common_share)
         {
             score *= self.cfg.common_weight;
         }

@@ -129,6 +129,25 @@ fn shared_keepalives_people_and_ntp_stay_quiet() {
     );
 }
 
+/// In an organisation larger than the prevalence cap, a keep-alive every host makes is
+/// shared infrastructure, not a rare destination: counted prevalence stops at the cap
+/// (64 of 400 hosts would read as 16 %, under the 20 % "common" line).
+#[test]
+fn keepalives_of_an_organisation_beyond_the_prevalence_cap_stay_quiet() {
+    let mut v = vec![];
+    for i in 0..400u32 {
+        let host = format!("10.0.{}.{}", i / 200 + 1, i % 200 + 10);
+        let mut t = f64::from(i);
+        while t < 43_200.0 {
+            v.push(ev::conn(t, &host, "192.0.2.80", 443, 400, 250, Some("ssl")));
+            t += 300.0 * (1.0 + 0.02 * jit(u64::from(i) * 1000 + t as u64));
+        }
+    }
+    let f = run(&mut det(), &sorted(v), &OrgProfile::default());
+    let loud: Vec<_> = f.iter().filter(|p| p.draft.score >= 50.0).collect();
+    assert!(loud.is_empty(), "{} of {}: {}", loud.len(), f.len(), loud[0].draft.summary);
+}
+
 #[test]
 fn judge_measures_period_jitter_and_gaps() {
     let cfg = Config::default();
