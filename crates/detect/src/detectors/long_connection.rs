@@ -19,7 +19,10 @@
 //! made of one unbroken session is the stronger signal, many short flows summing up is
 //! what beacons and busy clients do (the `beaconing` detector's ground). Only pairs
 //! whose flow the internal host originated are considered unless `include_inbound`:
-//! long inbound sessions are usually the services the edge exists for.
+//! long inbound sessions are usually the services the edge exists for. A DNS resolver's
+//! flows to port 53 are not summed: forwarding the organisation's lookups upstream is
+//! its job, and a million 40 ms forwards add up to hours without any session being held
+//! (tunnels through the resolvers are `dns_tunnel`'s, judged per client).
 //!
 //! **Thresholds and why.** RITA's defaults: 1 h (base), 4 h, 8 h, 12 h of summed
 //! connection time. Scores 15/30/40/48: a long connection alone is a lead, not an
@@ -215,6 +218,9 @@ impl Detector for LongConnection {
         } else {
             return;
         };
+        if f.resp_p == 53 && cx.baselines().is_resolver(host, p) {
+            return;
+        }
         let end = ev.ts().add_secs_f64(dur);
         let Some(pair) =
             self.pairs.upsert(&(host, peer), end, || Pair { first: ev.ts(), ..Pair::default() })

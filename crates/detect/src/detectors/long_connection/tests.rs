@@ -120,3 +120,34 @@ fn thresholds_must_ascend() {
     let cfg = Config { low_s: 10.0, ..Config::default() };
     assert!(LongConnection::new(cfg).is_err());
 }
+
+/// A UDP DNS flow of `dur` seconds from `o` to `r`.
+fn dns_flow(t: i64, o: &str, r: &str, dur: f64) -> Event {
+    let mut e = conn(t, o, r, dur);
+    if let Body::Conn(c) = &mut e.body {
+        c.flow.resp_p = 53;
+        c.flow.proto = Proto::Udp;
+        c.service = Some("dns".into());
+    }
+    e
+}
+
+/// A resolver forwarding lookups upstream sums hours of 40 ms flows: its job, not a held
+/// session. The same flows from a host that serves nobody still reach the base tier.
+#[test]
+fn a_resolvers_forwarding_is_not_a_long_connection() {
+    let mut v = background(20);
+    // Three clients make 10.0.0.53 a resolver.
+    for (i, c) in ["10.0.1.10", "10.0.1.11", "10.0.1.12"].iter().enumerate() {
+        v.push(dns_flow(30 + i as i64, c, "10.0.0.53", 0.01));
+    }
+    for k in 0..100_000i64 {
+        v.push(dns_flow(40 + k / 10, "10.0.0.53", "9.9.9.9", 0.04));
+        v.push(dns_flow(40 + k / 10, "10.0.1.20", "149.112.112.112", 0.04));
+    }
+    v.sort_by_key(|e| e.ts());
+    let f = run(&mut detector(), &v, &OrgProfile::default());
+    let hosts: Vec<String> = f.iter().map(|p| p.draft.entity.ip.unwrap().to_string()).collect();
+    assert!(hosts.iter().all(|h| h == "10.0.1.20"), "{hosts:?}");
+    assert!(!hosts.is_empty());
+}
