@@ -42,6 +42,7 @@ pub const PREVALENCE_CAP: usize = 64;
 pub fn is_saturated(hosts: usize) -> bool {
     hosts >= PREVALENCE_CAP
 }
+
 /// Most external peers tracked.
 pub const MAX_PEERS: usize = 2_000_000;
 /// Most internal hosts tracked.

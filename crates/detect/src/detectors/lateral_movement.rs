@@ -284,14 +284,14 @@ impl Detector for LateralMovement {
         }
         let (src, dst) = (f.orig_h, f.resp_h);
         // Who the source is, asked only of the few events that can make a finding.
-        let edge = |cx: &Ctx<'_>| cx.baselines().is_edge(src, cx.profile());
+        let faces_internet = |cx: &Ctx<'_>| cx.baselines().is_edge(src, cx.profile());
         match &ev.body {
             Body::DceRpc(d) => {
                 let (Some(e), Some(op)) = (d.endpoint.as_deref(), d.operation.as_deref()) else {
                     return;
                 };
                 let Some(act) = rpc_act(e, op) else { return };
-                let (admin, edge) = (self.is_admin(src, cx), edge(cx));
+                let (admin, edge) = (self.is_admin(src, cx), faces_internet(cx));
                 let ts = ev.ts();
                 let flood = if act == RpcAct::NetlogonAuth {
                     if self.netlogon.len() >= 100_000 && !self.netlogon.contains_key(&(src, dst)) {
@@ -444,7 +444,7 @@ impl Detector for LateralMovement {
                 let fanout = s.recent.len();
                 let admin = self.is_admin(src, cx);
                 let to_dc = cx.baselines().is_dc(dst);
-                if edge(cx) && !admin {
+                if faces_internet(cx) && !admin {
                     let what = format!("{proto} from an internet-facing host into the network");
                     self.emit(
                         ev,
