@@ -487,6 +487,12 @@ impl Baselines {
         }
     }
 
+    /// Whether a destination `hosts` internal hosts use is common: at least `min_hosts`
+    /// of them, standing for at least `min_share` of the organisation ([`Baselines::share`]).
+    pub fn is_common(&self, hosts: usize, min_hosts: usize, min_share: f64) -> bool {
+        hosts >= min_hosts && self.share(hosts) >= min_share
+    }
+
     /// Host name of an internal address, if known.
     pub fn host_name(&self, ip: IpAddr) -> Option<&str> {
         self.hosts.get(&ip)?.name.as_deref()

@@ -336,11 +336,10 @@ fn report(
     // behind CDNs rotate addresses; the domain is what many hosts share).
     let prevalence = b.prevalence(peer).max(name.as_deref().map_or(0, |n| b.domain_prevalence(n)));
     let org = b.internal_hosts();
-    let share = b.share(prevalence);
     let vendor = name.as_deref().and_then(crate::known::vendor);
     let (rarity, rarity_note) = if vendor.is_some() {
         (cfg.common_weight, "well-known vendor")
-    } else if prevalence >= cfg.common_hosts && share >= cfg.common_share {
+    } else if b.is_common(prevalence, cfg.common_hosts, cfg.common_share) {
         (cfg.common_weight, "shared by many hosts")
     } else if org < cfg.min_org_hosts {
         (cfg.unknown_rarity_weight, "unknown: too few internal hosts to measure rarity")

@@ -213,7 +213,7 @@ fn report(cfg: &Config, key: &(IpAddr, Text), p: &Pair, reported: bool, cx: &mut
         Some(ip) => b.prevalence(ip),
         None => b.domain_prevalence(dest),
     };
-    let common = prevalence >= cfg.common_hosts && b.share(prevalence) >= cfg.common_share;
+    let common = b.is_common(prevalence, cfg.common_hosts, cfg.common_share);
     let mut score: f64 = 0.0;
     let mut why = Vec::new();
     let mut attack = vec![T_ALT];

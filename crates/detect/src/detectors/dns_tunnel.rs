@@ -198,7 +198,7 @@ fn report(cfg: &Config, key: &(IpAddr, Text), p: &mut Pair, cx: &mut Ctx<'_>) {
     let vendor = crate::known::vendor(domain);
     let (weight, note) = if vendor.is_some() {
         (cfg.common_weight, "well-known vendor")
-    } else if prevalence >= cfg.common_hosts && b.share(prevalence) >= cfg.common_share {
+    } else if b.is_common(prevalence, cfg.common_hosts, cfg.common_share) {
         (cfg.common_weight, "shared by many hosts")
     } else if org >= 10 && prevalence <= 1 {
         (1.1, "only this host")

@@ -181,7 +181,7 @@ fn report_refused(
     let nameless = b.resolved(host, ip).is_none() && b.name_of(ip).is_none();
     let prevalence = b.prevalence(ip);
     let org = b.internal_hosts();
-    let rare = prevalence <= 2.max(org / 50) && !crate::baselines::is_saturated(prevalence);
+    let rare = is_rare(prevalence, org);
     let late: Vec<i64> = r.late.iter().copied().collect();
     // The first few gaps against the latest: a back-off grows from the start, even when
     // it settles at a cap later.
@@ -234,9 +234,7 @@ fn report(cfg: &Config, (host, ip): (IpAddr, IpAddr), p: &mut Pair, cx: &mut Ctx
         && b.name_of(ip).is_none();
     let prevalence = b.prevalence(ip);
     let org = b.internal_hosts();
-    // Rare: two hosts at most (an ORB that attacked one host and is dialled by another
-    // is still rare), or 2 % of a large organisation.
-    let rare = prevalence <= 2.max(org / 50) && !crate::baselines::is_saturated(prevalence);
+    let rare = is_rare(prevalence, org);
     if (!direct || !rare) && !p.reported {
         return;
     }
@@ -277,6 +275,12 @@ fn report(cfg: &Config, (host, ip): (IpAddr, IpAddr), p: &mut Pair, cx: &mut Ctx
         d.evidence = m;
     }
     cx.emit(d);
+}
+
+/// Rare: two hosts at most (an ORB that attacked one host and is dialled by another is
+/// still rare), or 2 % of a large organisation — never a count at the prevalence cap.
+fn is_rare(prevalence: usize, org: usize) -> bool {
+    prevalence <= 2.max(org / 50) && !crate::baselines::is_saturated(prevalence)
 }
 
 impl Detector for RareDestination {

@@ -144,8 +144,7 @@ impl Detector for TlsAnomaly {
         let sni = t.server_name.as_deref();
         let prevalence = b.prevalence(f.resp_h).max(sni.map_or(0, |n| b.domain_prevalence(n)));
         let vendor = sni.and_then(crate::known::vendor);
-        if vendor.is_some()
-            || (prevalence >= self.cfg.common_hosts && b.share(prevalence) >= self.cfg.common_share)
+        if vendor.is_some() || b.is_common(prevalence, self.cfg.common_hosts, self.cfg.common_share)
         {
             score *= self.cfg.common_weight;
         }
