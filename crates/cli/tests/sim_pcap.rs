@@ -6,10 +6,27 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn tmp(name: &str) -> PathBuf {
+/// A scratch directory, removed when dropped — on every way out of a test, an early
+/// return without tshark or a failed assertion too (a day's capture is 120 MB).
+struct Tmp(PathBuf);
+
+impl Drop for Tmp {
+    fn drop(&mut self) {
+        std::fs::remove_dir_all(&self.0).ok();
+    }
+}
+
+impl std::ops::Deref for Tmp {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+fn tmp(name: &str) -> Tmp {
     let d = std::env::temp_dir().join(format!("dwell-simpcap-{name}-{}", std::process::id()));
     std::fs::remove_dir_all(&d).ok();
-    d
+    Tmp(d)
 }
 
 fn dwell(args: &[&str], out: &Path) {
@@ -122,9 +139,6 @@ fn capture_reads_clean_in_tshark_and_says_what_the_logs_say() {
     // Every TCP connection of the logs is a TCP conversation of the capture.
     let tcp = column(&dir.join("conn.log"), "proto").iter().filter(|p| *p == "tcp").count();
     assert_eq!(streams.len(), tcp);
-    for d in [dir, again, logs] {
-        std::fs::remove_dir_all(d).ok();
-    }
 }
 
 /// Hosts with a finding at the alert score (≥ 50) in a results directory.
@@ -149,11 +163,11 @@ fn the_same_intruders_are_found_in_the_capture_and_in_the_logs() {
         .args(["analyze", "-q"])
         .arg(dir.join("capture.pcap"))
         .arg("--out")
-        .arg(&from_pcap)
+        .arg(&*from_pcap)
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let logs: Vec<PathBuf> = std::fs::read_dir(&dir)
+    let logs: Vec<PathBuf> = std::fs::read_dir(&*dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "log"))
@@ -162,7 +176,7 @@ fn the_same_intruders_are_found_in_the_capture_and_in_the_logs() {
         .args(["analyze", "-q"])
         .args(&logs)
         .arg("--out")
-        .arg(&from_logs)
+        .arg(&*from_logs)
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -178,7 +192,4 @@ fn the_same_intruders_are_found_in_the_capture_and_in_the_logs() {
         .collect();
     assert!(!l.is_empty() && l.is_subset(&malicious), "logs: {l:?} vs truth {malicious:?}");
     assert_eq!(p, l, "hosts alerted from the capture and from the logs");
-    for d in [dir, from_pcap, from_logs] {
-        std::fs::remove_dir_all(d).ok();
-    }
 }
