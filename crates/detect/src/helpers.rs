@@ -1,9 +1,10 @@
 //! Shared helpers that keep detectors small (Zeek's SumStats and Notice frameworks in
-//! spirit): bounded keyed state with idle eviction, sliding-window counters, score
-//! tiers, suppression, and the prevalence modifier.
+//! spirit): bounded keyed state with idle and least-recently-used eviction,
+//! sliding-window counters, score tiers, suppression, and the prevalence modifier.
 //!
-//! Every structure here is bounded: a cap on keys with a drop counter, or a fixed number
-//! of bins. Detectors compose them; none of them reads a clock — time is passed in.
+//! Every structure here is bounded: a cap on keys with a counter of keys displaced, or a
+//! fixed number of bins. Detectors compose them; none of them reads a clock — time is
+//! passed in.
 
 use std::hash::{BuildHasher, Hash};
 
@@ -136,6 +137,13 @@ impl Sources {
 /// drains (it judges each key as it changes) uses `Keyed<K, V, false>`, which keeps no
 /// queue: a queue nobody drains would grow with every key ever seen.
 ///
+/// A full map makes room rather than refusing: a new key displaces the least recently
+/// touched of [`SAMPLE`] keys drawn at random (Redis's approximated LRU), which is handed
+/// to the caller first so the detector can state what it concluded. Refusing instead
+/// would keep stale state forever and leave every intrusion that starts after the map
+/// fills unseen; a flood of fresh keys displaces the stalest state first, never a key
+/// touched recently.
+///
 /// Keys and values live in a slab (a vector with a free list) and the hash index holds
 /// only slot numbers, 4 bytes a key: the index of a few hundred thousand keys is a few
 /// megabytes and mostly stays in the processor's cache, so a lookup's trip to memory is
@@ -151,11 +159,16 @@ pub struct Keyed<K, V, const CHANGES: bool = true> {
     dirty: Vec<u32>,
     cap: usize,
     next_evict: Timestamp,
-    /// Keys refused because the map was full.
-    pub dropped: u64,
+    /// State of the sampling generator (xorshift; fixed seed, so runs repeat).
+    rng: u64,
+    /// Keys displaced to make room for new ones.
+    pub displaced: u64,
     /// Keys removed by idle eviction.
     pub evicted: u64,
 }
+
+/// Keys sampled when a full map must make room.
+pub const SAMPLE: usize = 8;
 
 #[derive(Debug)]
 struct Slot<K, V> {
@@ -171,7 +184,7 @@ fn slot_key<K, V>(slots: &[Option<Slot<K, V>>], at: u32) -> Option<&K> {
 }
 
 impl<K: Hash + Eq, V, const CHANGES: bool> Keyed<K, V, CHANGES> {
-    /// An empty map holding at most `cap` keys.
+    /// An empty map holding at most `cap` keys (at least one).
     pub fn new(cap: usize) -> Self {
         Keyed {
             index: hashbrown::HashTable::new(),
@@ -179,59 +192,104 @@ impl<K: Hash + Eq, V, const CHANGES: bool> Keyed<K, V, CHANGES> {
             slots: Vec::new(),
             free: Vec::new(),
             dirty: Vec::new(),
-            cap: cap.min(u32::MAX as usize),
+            cap: cap.clamp(1, u32::MAX as usize),
             next_evict: Timestamp::MIN,
-            dropped: 0,
+            rng: 0x9e37_79b9_7f4a_7c15,
+            displaced: 0,
             evicted: 0,
         }
     }
 
     /// The slot of `key`, if present.
     fn find(&self, key: &K) -> Option<u32> {
-        let slots = &self.slots;
-        let h = self.hasher.hash_one(key);
-        self.index.find(h, |&at| slot_key(slots, at) == Some(key)).copied()
+        self.find_hashed(self.hasher.hash_one(key), key)
     }
 
-    /// The value of `key`, created with `init` if absent; `None` (and a drop counted) if
-    /// the key is new and the map is full. Marks the key changed and touched at `now`.
-    pub fn upsert(&mut self, key: &K, now: Timestamp, init: impl FnOnce() -> V) -> Option<&mut V>
+    /// The value of `key`, created with `init` if absent. A new key in a full map first
+    /// displaces the stalest of [`SAMPLE`] sampled keys, handed to `displaced`. Marks the
+    /// key changed and touched at `now`. (`None` is never returned: the key was just
+    /// found or placed; the lint that forbids panics here asks for the `Option`.)
+    pub fn upsert(
+        &mut self,
+        key: &K,
+        now: Timestamp,
+        init: impl FnOnce() -> V,
+        displaced: impl FnOnce(K, V),
+    ) -> Option<&mut V>
     where
         K: Clone,
     {
-        // One hash lookup whether the key is new or not.
-        let full = self.index.len() >= self.cap;
-        let Keyed { index, hasher, slots, free, .. } = self;
-        let h = hasher.hash_one(key);
-        let entry = index.entry(
-            h,
-            |&at| slot_key(slots, at) == Some(key),
-            |&at| slot_key(slots, at).map_or(0, |k| hasher.hash_one(k)),
-        );
-        let at = match entry {
-            hashbrown::hash_table::Entry::Occupied(o) => *o.get(),
-            hashbrown::hash_table::Entry::Vacant(_) if full => {
-                self.dropped += 1;
-                return None;
-            }
-            hashbrown::hash_table::Entry::Vacant(v) => {
-                let slot = Slot { key: key.clone(), value: init(), last: now, dirty: false };
-                let at = match free.pop() {
-                    Some(at) => {
-                        if let Some(s) = slots.get_mut(at as usize) {
-                            *s = Some(slot);
-                        }
-                        at
+        let h = self.hasher.hash_one(key);
+        let at = match self.find_hashed(h, key) {
+            Some(at) => at,
+            None => {
+                if self.index.len() >= self.cap {
+                    if let Some((k, v)) = self.displace() {
+                        displaced(k, v);
                     }
+                }
+                let slot = Slot { key: key.clone(), value: init(), last: now, dirty: false };
+                let at = match self.free.pop() {
+                    Some(at) => at,
                     None => {
-                        slots.push(Some(slot));
-                        (slots.len() - 1) as u32
+                        self.slots.push(None);
+                        (self.slots.len() - 1) as u32
                     }
                 };
-                *v.insert(at).get()
+                if let Some(s) = self.slots.get_mut(at as usize) {
+                    *s = Some(slot);
+                }
+                let Keyed { index, hasher, slots, .. } = self;
+                index.insert_unique(h, at, |&i| {
+                    slot_key(slots, i).map_or(0, |k| hasher.hash_one(k))
+                });
+                at
             }
         };
         self.touch(at, now)
+    }
+
+    /// The slot of `key`, whose hash is `h`, if present.
+    fn find_hashed(&self, h: u64, key: &K) -> Option<u32> {
+        let slots = &self.slots;
+        self.index.find(h, |&at| slot_key(slots, at) == Some(key)).copied()
+    }
+
+    /// Removes the least recently touched of [`SAMPLE`] keys drawn at random.
+    fn displace(&mut self) -> Option<(K, V)> {
+        let n = self.slots.len() as u64;
+        let mut best: Option<(Timestamp, u32)> = None;
+        for _ in 0..SAMPLE {
+            self.rng ^= self.rng << 13;
+            self.rng ^= self.rng >> 7;
+            self.rng ^= self.rng << 17;
+            let at = (self.rng % n.max(1)) as u32;
+            if let Some(Some(s)) = self.slots.get(at as usize) {
+                if best.is_none_or(|(t, _)| s.last < t) {
+                    best = Some((s.last, at));
+                }
+            }
+        }
+        // Every sample an empty slot (a map far below its slab's peak): the first key.
+        let at = match best {
+            Some((_, at)) => at,
+            None => self.slots.iter().position(Option::is_some)? as u32,
+        };
+        let out = self.remove_slot(at)?;
+        self.displaced += 1;
+        Some(out)
+    }
+
+    /// Empties slot `at`, unindexes its key and frees the slot. A queued slot number
+    /// left behind is skipped by the drain: the slot is empty, or reused and not yet
+    /// marked.
+    fn remove_slot(&mut self, at: u32) -> Option<(K, V)> {
+        let s = self.slots.get_mut(at as usize)?.take()?;
+        if let Ok(e) = self.index.find_entry(self.hasher.hash_one(&s.key), |&i| i == at) {
+            e.remove();
+        }
+        self.free.push(at);
+        Some((s.key, s.value))
     }
 
     /// Marks slot `at` touched at `now` (and changed), returning its value.
@@ -273,20 +331,13 @@ impl<K: Hash + Eq, V, const CHANGES: bool> Keyed<K, V, CHANGES> {
         }
         self.next_evict = now.add_secs_f64(idle_s / 4.0);
         let cutoff = now.add_secs_f64(-idle_s);
-        for (at, entry) in self.slots.iter_mut().enumerate() {
-            if entry.as_ref().is_none_or(|s| s.last >= cutoff) {
+        for at in 0..self.slots.len() {
+            if self.slots.get(at).and_then(Option::as_ref).is_none_or(|s| s.last >= cutoff) {
                 continue;
             }
-            if let Some(s) = entry.take() {
-                // A queued slot number left behind is skipped: the slot is empty, or
-                // reused and not yet marked.
-                let at = at as u32;
-                if let Ok(e) = self.index.find_entry(self.hasher.hash_one(&s.key), |&i| i == at) {
-                    e.remove();
-                }
-                self.free.push(at);
+            if let Some((k, v)) = self.remove_slot(at as u32) {
                 self.evicted += 1;
-                f(&s.key, s.value);
+                f(&k, v);
             }
         }
     }
@@ -539,12 +590,17 @@ impl<K: Hash + Eq + Clone> Suppressor<K> {
     pub fn allow(&mut self, key: &K, now: Timestamp) -> bool {
         let interval = self.interval_s;
         let mut fresh = false;
-        let Some(last) = self.last.upsert(key, now, || {
-            fresh = true;
-            now
-        }) else {
-            return false;
-        };
+        // A key displaced when full had long been allowed (the stalest of a sample).
+        let last = self.last.upsert(
+            key,
+            now,
+            || {
+                fresh = true;
+                now
+            },
+            |_, _| {},
+        );
+        let Some(last) = last else { return false };
         if fresh || now.secs_since(*last) >= interval {
             *last = now;
             true
@@ -585,14 +641,16 @@ mod tests {
     fn keyed_caps_and_evicts() {
         let mut k: Keyed<u32, u32> = Keyed::new(2);
         let t = |s| Timestamp::from_secs(s);
-        *k.upsert(&1, t(0), || 0).unwrap() += 1;
-        *k.upsert(&2, t(10), || 0).unwrap() += 1;
-        assert!(k.upsert(&3, t(10), || 0).is_none());
-        assert_eq!(k.dropped, 1);
+        let mut out = vec![];
+        *k.upsert(&1, t(0), || 0, |_, _| unreachable!()).unwrap() += 1;
+        *k.upsert(&2, t(10), || 0, |_, _| unreachable!()).unwrap() += 1;
+        *k.upsert(&3, t(10), || 0, |key, v| out.push((key, v))).unwrap() += 1;
+        // Full: the stalest key made room, handed over with its value.
+        assert_eq!((out, k.displaced, k.len(), k.get(&1)), (vec![(1, 1)], 1, 2, None));
         let mut seen = vec![];
         k.drain_dirty(|key, _| seen.push(*key));
         seen.sort();
-        assert_eq!(seen, [1, 2]);
+        assert_eq!(seen, [2, 3]);
         let mut again = 0;
         k.drain_dirty(|_, _| again += 1);
         assert_eq!(again, 0);
@@ -626,13 +684,13 @@ mod tests {
     fn keyed_without_changes_keeps_no_queue() {
         let mut k: Keyed<u32, u32, false> = Keyed::new(1000);
         for i in 0..500u32 {
-            *k.upsert(&i, Timestamp::from_secs(i64::from(i)), || 0).unwrap() += 1;
+            *k.upsert(&i, Timestamp::from_secs(i64::from(i)), || 0, |_, _| {}).unwrap() += 1;
             *k.get_mut(&i, Timestamp::from_secs(i64::from(i))).unwrap() += 1;
         }
         assert_eq!((k.len(), k.dirty.len(), k.get(&7)), (500, 0, Some(&2)));
         let mut tracked: Keyed<u32, u32> = Keyed::new(1000);
         for i in 0..500u32 {
-            tracked.upsert(&i, Timestamp::from_secs(0), || 0);
+            tracked.upsert(&i, Timestamp::from_secs(0), || 0, |_, _| {});
         }
         assert_eq!(tracked.dirty.len(), 500);
     }
@@ -659,19 +717,23 @@ mod tests {
             let key = (x >> 8) as u8 % 16;
             match (x >> 16) % 10 {
                 0..=4 => {
-                    let got = k.upsert(&key, t, || 0).map(|v| {
+                    let mut out = None;
+                    let got = k.upsert(&key, t, || 0, |key, v| out = Some((key, v))).map(|v| {
                         *v += step;
                         *v
                     });
-                    if model.contains_key(&key) || model.len() < 12 {
-                        let e = model.entry(key).or_insert((0, now));
-                        e.0 += step;
-                        e.1 = e.1.max(now);
-                        changed.insert(key);
-                        assert_eq!(got, Some(e.0));
-                    } else {
-                        assert_eq!(got, None);
+                    // A new key in a full map displaced a held one, with its value.
+                    let full = !model.contains_key(&key) && model.len() == 12;
+                    assert_eq!(out.is_some(), full);
+                    if let Some((gone, v)) = out {
+                        assert_eq!(model.remove(&gone).map(|e| e.0), Some(v));
+                        changed.remove(&gone);
                     }
+                    let e = model.entry(key).or_insert((0, now));
+                    e.0 += step;
+                    e.1 = e.1.max(now);
+                    changed.insert(key);
+                    assert_eq!(got, Some(e.0));
                 }
                 5 | 6 => {
                     let got = k.get_mut(&key, t).map(|v| *v);
@@ -714,7 +776,31 @@ mod tests {
             }
             assert_eq!(k.len(), model.len());
         }
-        assert!(k.evicted > 1000 && k.dropped > 0, "{} {}", k.evicted, k.dropped);
+        assert!(k.evicted > 1000 && k.displaced > 0, "{} {}", k.evicted, k.displaced);
+    }
+
+    /// A full map makes room with stale keys: 1,024 keys touched at seconds 0-1,023,
+    /// then 256 new ones. Each displaced key is the stalest of eight samples, so nearly
+    /// all come from the older half (one from the newer half needs all eight samples
+    /// there: (1/2)^8 at first, (3/4)^8 = 10 % by the end as the old keys run out) and
+    /// none is a newcomer; the generator's seed is fixed, so the run repeats.
+    #[test]
+    fn a_full_map_displaces_stale_keys() {
+        let mut k: Keyed<u32, u32, false> = Keyed::new(1024);
+        for i in 0..1024u32 {
+            k.upsert(&i, Timestamp::from_secs(i64::from(i)), || i, |_, _| unreachable!());
+        }
+        let mut gone = Vec::new();
+        for i in 0..256u32 {
+            let key = 10_000 + i;
+            k.upsert(&key, Timestamp::from_secs(5_000), || 0, |key, v| gone.push((key, v)));
+        }
+        assert_eq!((gone.len(), k.len(), k.displaced), (256, 1024, 256));
+        assert!(gone.iter().all(|&(key, v)| key == v && key < 1024), "{gone:?}");
+        let newer = gone.iter().filter(|&&(key, _)| key >= 512).count();
+        let mean = gone.iter().map(|&(key, _)| f64::from(key)).sum::<f64>() / 256.0;
+        // Random choice would give 128 from the newer half and a mean of 512.
+        assert!(newer <= 13 && mean < 256.0, "{newer} {mean}");
     }
 
     #[test]

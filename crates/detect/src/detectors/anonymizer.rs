@@ -153,17 +153,21 @@ impl Anonymizer {
         peer: Peer,
     ) {
         let ts = ev.ts();
-        let Some(s) = self.pairs.upsert(&(host, kind), ts, || Seen {
-            score: 0.0,
-            what: String::new(),
-            attack: Vec::new(),
-            peer: peer.clone(),
-            first: ts,
-            last: ts,
-            events: 0,
-            sources: Sources::default(),
-        }) else {
-            cx.count("dropped.pairs_full", 1);
+        let Some(s) = self.pairs.upsert(
+            &(host, kind),
+            ts,
+            || Seen {
+                score: 0.0,
+                what: String::new(),
+                attack: Vec::new(),
+                peer: peer.clone(),
+                first: ts,
+                last: ts,
+                events: 0,
+                sources: Sources::default(),
+            },
+            |_, _| cx.count("displaced.pairs", 1),
+        ) else {
             return;
         };
         s.events += 1;

@@ -435,14 +435,15 @@ impl Detector for Beaconing {
         }
         let ts = ev.ts();
         let key = (f.orig_h, f.resp_h, f.resp_p);
-        let cfg = &self.cfg;
-        let Some(pair) = self.pairs.upsert(&key, ts, || Pair {
-            first: ts,
-            last_eval: ts,
-            base: ts.0 - 86_400_000_000,
-            ..Pair::default()
-        }) else {
-            cx.count("dropped.pairs_full", 1);
+        let (cfg, s) = (&self.cfg, &mut self.scratch);
+        // A pair displaced to make room is judged as an idle one is.
+        let displaced = |k: (IpAddr, IpAddr, u16), mut p: Pair| {
+            cx.count("displaced.pairs", 1);
+            report(cfg, &k, &mut p, s, cx);
+        };
+        let init =
+            || Pair { first: ts, last_eval: ts, base: ts.0 - 86_400_000_000, ..Pair::default() };
+        let Some(pair) = self.pairs.upsert(&key, ts, init, displaced) else {
             return;
         };
         pair.total += 1;

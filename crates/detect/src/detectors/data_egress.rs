@@ -44,7 +44,6 @@
 //! **References.** MITRE ATT&CK TA0010; the public reporting's 35-day mean and 48-hour
 //! median time to exfiltration.
 
-use std::collections::hash_map::Entry;
 use std::net::IpAddr;
 
 use dwell_model::{Body, Event, Kind, Peer, Stage, Technique, Text, Timestamp};
@@ -84,7 +83,8 @@ detector_config! {
         pub report_score: f64 = 30.0,
         /// Seconds of event time between evaluations of a pair.
         pub eval_every_s: f64 = 3600.0,
-        /// Most (host, destination) pairs tracked; beyond it new pairs are dropped and counted.
+        /// Most (host, destination address) pairs tracked; beyond it a new pair displaces
+        /// the least recently used of a sample (judged already) and is counted.
         pub max_pairs: usize = 500_000,
     }
 }
@@ -114,12 +114,7 @@ pub static REGISTRATION: Registration = Registration { meta: &META, build };
 
 fn build(cx: &BuildCx<'_>) -> Result<Box<dyn Detector>, ConfigError> {
     let cfg: Config = parse_config(META.id, cx.settings(META.id))?;
-    Ok(Box::new(DataEgress {
-        hosts: Keyed::new(cfg.max_pairs),
-        cfg,
-        reported: Default::default(),
-        pairs_total: 0,
-    }))
+    Ok(Box::new(DataEgress::new(cfg)))
 }
 
 #[derive(Clone, Debug, Default)]
@@ -134,32 +129,43 @@ struct Pair {
     big: u64,
     /// The addresses of a group (per-address pairs leave it empty: the key says it).
     ips: Vec<IpAddr>,
+    /// The generation of the host entry that lists this address for judging (0: none).
+    listed: u64,
     sources: Sources,
 }
 
-/// What one host uploaded, per destination address.
+/// A host's destination addresses worth judging, and when it was last judged.
 #[derive(Debug, Default)]
 struct HostUploads {
-    dests: std::collections::HashMap<IpAddr, Pair, foldhash::fast::RandomState>,
+    /// Addresses that received `GROUP_MIN_BYTES` or more (at most `MAX_JUDGED`).
+    judged: Vec<IpAddr>,
     last_eval: Timestamp,
+    /// Which entry of this host this is (a displaced host comes back as a new one).
+    generation: u64,
 }
 
 /// Addresses that received less than this from a host are not grouped when judging
 /// (browsing sends kilobytes to thousands of addresses).
 const GROUP_MIN_BYTES: u64 = 64 * 1024;
-/// Most destination addresses tracked per host.
-const MAX_DESTS_PER_HOST: usize = 50_000;
+/// Most addresses per host judged (a backup server's thousands of vault addresses are
+/// one destination by name; past this the rest still count towards nothing).
+const MAX_JUDGED: usize = 4096;
 
 /// The detector.
 pub struct DataEgress {
     cfg: Config,
-    /// Per host, per destination address; grouped by destination name when judged.
+    /// Per (host, destination address); grouped by destination name when judged.
+    pairs: Keyed<(IpAddr, IpAddr), Pair, false>,
+    /// Per host: which of its addresses are judged, and which hosts uploaded since the
+    /// last evaluation.
     hosts: Keyed<IpAddr, HostUploads>,
     /// Statements made, per (host, destination), so later ones can update them.
-    reported: std::collections::HashSet<(IpAddr, Text), foldhash::fast::RandomState>,
-    /// (host, destination) pairs held across all hosts: bounded by `max_pairs`.
-    pairs_total: usize,
+    reported: Reported,
+    /// Host entries created so far: each entry's generation.
+    hosts_made: u64,
 }
+
+type Reported = std::collections::HashSet<(IpAddr, Text), foldhash::fast::RandomState>;
 
 fn mb(b: f64) -> String {
     if b >= 1e9 {
@@ -315,33 +321,57 @@ fn report(cfg: &Config, key: &(IpAddr, Text), p: &Pair, reported: bool, cx: &mut
 }
 
 impl DataEgress {
-    /// Groups one host's addresses by destination name and judges each group.
-    fn judge_host(&mut self, host: IpAddr, cx: &mut Ctx<'_>) {
-        let Some(h) = self.hosts.get(&host) else { return };
-        let mut groups: std::collections::BTreeMap<Text, Pair> = Default::default();
-        let b = cx.baselines();
-        // In the order the addresses were first used, not the map's (seeded, so it
-        // differs between runs): a group's first address names the finding, and a
-        // finding must keep its name from one report to the next and from run to run.
-        let mut dests: Vec<(&IpAddr, &Pair)> =
-            h.dests.iter().filter(|(_, p)| p.bytes >= GROUP_MIN_BYTES).collect();
-        dests.sort_by_key(|(ip, p)| (p.first, **ip));
-        for (ip, p) in dests {
-            let dest = match b.name_of(*ip) {
-                Some(n) => Text::from(registered_domain(n).as_str()),
-                None => Text::from(ip.to_string().as_str()),
-            };
-            merge(groups.entry(dest).or_default(), *ip, p);
+    fn new(cfg: Config) -> Self {
+        DataEgress {
+            pairs: Keyed::new(cfg.max_pairs),
+            // A host holds at least one pair: never more hosts than pairs.
+            hosts: Keyed::new(cfg.max_pairs),
+            cfg,
+            reported: Default::default(),
+            hosts_made: 0,
         }
-        let min = self.cfg.share_bytes.min(self.cfg.bulk_bytes);
-        for (dest, p) in groups {
-            let key = (host, dest);
-            let was = self.reported.contains(&key);
-            if was {
-                report(&self.cfg, &key, &p, true, cx);
-            } else if p.bytes >= min && report(&self.cfg, &key, &p, false, cx) {
-                self.reported.insert(key);
-            }
+    }
+
+    /// Judges one host (see [`judge`]).
+    fn judge_host(&mut self, host: IpAddr, cx: &mut Ctx<'_>) {
+        if let Some(h) = self.hosts.get(&host) {
+            judge(&self.cfg, &self.pairs, &mut self.reported, host, h, cx);
+        }
+    }
+}
+
+/// Groups one host's judged addresses by destination name and judges each group.
+fn judge(
+    cfg: &Config,
+    pairs: &Keyed<(IpAddr, IpAddr), Pair, false>,
+    reported: &mut Reported,
+    host: IpAddr,
+    h: &HostUploads,
+    cx: &mut Ctx<'_>,
+) {
+    let mut groups: std::collections::BTreeMap<Text, Pair> = Default::default();
+    let b = cx.baselines();
+    // In the order the addresses were first used, not the map's (seeded, so it differs
+    // between runs): a group's first address names the finding, and a finding must keep
+    // its name from one report to the next and from run to run. An address displaced
+    // since it was listed is gone from the judgement.
+    let mut dests: Vec<(&IpAddr, &Pair)> =
+        h.judged.iter().filter_map(|ip| Some((ip, pairs.get(&(host, *ip))?))).collect();
+    dests.sort_by_key(|(ip, p)| (p.first, **ip));
+    for (ip, p) in dests {
+        let dest = match b.name_of(*ip) {
+            Some(n) => Text::from(registered_domain(n).as_str()),
+            None => Text::from(ip.to_string().as_str()),
+        };
+        merge(groups.entry(dest).or_default(), *ip, p);
+    }
+    let min = cfg.share_bytes.min(cfg.bulk_bytes);
+    for (dest, p) in groups {
+        let key = (host, dest);
+        if reported.contains(&key) {
+            report(cfg, &key, &p, true, cx);
+        } else if p.bytes >= min && report(cfg, &key, &p, false, cx) {
+            reported.insert(key);
         }
     }
 }
@@ -363,23 +393,25 @@ impl Detector for DataEgress {
             return;
         }
         let ts = ev.ts();
-        let Some(h) = self.hosts.upsert(&f.orig_h, ts, HostUploads::default) else {
-            cx.count("dropped.hosts_full", 1);
+        let DataEgress { cfg, pairs, hosts, reported, hosts_made } = self;
+        // A host displaced to make room (the stalest of a sample) is judged first; so
+        // is none of its pairs, each the stalest of a sample when displaced: the host
+        // was judged since their last upload, hours of event time before under any load.
+        let init = || {
+            *hosts_made += 1;
+            HostUploads { generation: *hosts_made, ..HostUploads::default() }
+        };
+        let displaced = |host, h: HostUploads| {
+            cx.count("displaced.hosts", 1);
+            judge(cfg, pairs, reported, host, &h, cx);
+        };
+        let Some(h) = hosts.upsert(&f.orig_h, ts, init, displaced) else {
             return;
         };
-        let held = h.dests.len();
-        let pair = match h.dests.entry(f.resp_h) {
-            Entry::Occupied(o) => o.into_mut(),
-            Entry::Vacant(v) => {
-                // Two bounds: per host, and over all hosts (a scan-like spray to fresh
-                // addresses from every host must not grow state without end).
-                if held >= MAX_DESTS_PER_HOST || self.pairs_total >= self.cfg.max_pairs {
-                    cx.count("dropped.destinations_full", 1);
-                    return;
-                }
-                self.pairs_total += 1;
-                v.insert(Pair { first: ts, last: ts, ..Pair::default() })
-            }
+        let init = || Pair { first: ts, last: ts, ..Pair::default() };
+        let displaced = |_, _| cx.count("displaced.pairs", 1);
+        let Some(pair) = pairs.upsert(&(f.orig_h, f.resp_h), ts, init, displaced) else {
+            return;
         };
         pair.first = pair.first.min(ts);
         pair.last = pair.last.max(ts);
@@ -399,6 +431,25 @@ impl Detector for DataEgress {
                     pair.days.remove(0);
                 }
             }
+        }
+        let list = pair.bytes >= GROUP_MIN_BYTES && pair.listed != h.generation;
+        if !list {
+            return;
+        }
+        pair.listed = h.generation;
+        let host = f.orig_h;
+        if h.judged.len() >= MAX_JUDGED {
+            // Addresses displaced since they were listed make room first.
+            h.judged.retain(|ip| pairs.get(&(host, *ip)).is_some());
+        }
+        // A displaced address that came back may still be listed.
+        if h.judged.contains(&f.resp_h) {
+            return;
+        }
+        if h.judged.len() < MAX_JUDGED {
+            h.judged.push(f.resp_h);
+        } else {
+            cx.count("dropped.judged_full", 1);
         }
     }
 

@@ -204,15 +204,20 @@ impl Detector for Dga {
         if rcode != 3 || cx.baselines().domain_prevalence(&reg) > self.cfg.max_prevalence {
             return;
         }
-        let Some(c) = self.clients.upsert(&client, ts, Client::default) else {
-            cx.count("dropped.clients_full", 1);
+        let cfg = &self.cfg;
+        // A client displaced to make room states its open windows first.
+        let displaced = |k: IpAddr, mut c: Client| {
+            cx.count("displaced.clients", 1);
+            report(cfg, k, &mut c, cx);
+        };
+        let Some(c) = self.clients.upsert(&client, ts, Client::default, displaced) else {
             return;
         };
         let secs = ts.secs();
         let (hour, day) = (secs - secs.rem_euclid(3600), secs - secs.rem_euclid(86_400));
         if c.hour.start != hour || c.day.start != day {
             // State the closing window before it rolls.
-            report(&self.cfg, client, c, cx);
+            report(cfg, client, c, cx);
         }
         c.hour.roll(hour, ts);
         c.day.roll(day, ts);

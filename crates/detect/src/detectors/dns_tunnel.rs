@@ -307,13 +307,14 @@ impl Detector for DnsTunnel {
         let ts = ev.ts();
         let key = (client, Text::from(reg.as_str()));
         let h = self.hasher.hash_one(q);
-        let Some(pair) = self.pairs.upsert(&key, ts, || Pair {
-            first: ts,
-            last: ts,
-            last_eval: ts,
-            ..Pair::default()
-        }) else {
-            cx.count("dropped.pairs_full", 1);
+        let cfg = &self.cfg;
+        // A pair displaced to make room is judged as an idle one is.
+        let displaced = |k: (IpAddr, Text), mut p: Pair| {
+            cx.count("displaced.pairs", 1);
+            report(cfg, &k, &mut p, cx);
+        };
+        let init = || Pair { first: ts, last: ts, last_eval: ts, ..Pair::default() };
+        let Some(pair) = self.pairs.upsert(&key, ts, init, displaced) else {
             return;
         };
         pair.queries += 1;

@@ -184,10 +184,12 @@ impl Detector for HttpAnomaly {
             cx.emit(d);
         }
         let cfg = &self.cfg;
-        let Some(pair) =
-            self.pairs.upsert(&(f.orig_h, f.resp_h), ts, || Pair { first: ts, ..Pair::default() })
-        else {
-            cx.count("dropped.pairs_full", 1);
+        let Some(pair) = self.pairs.upsert(
+            &(f.orig_h, f.resp_h),
+            ts,
+            || Pair { first: ts, ..Pair::default() },
+            |_, _| cx.count("displaced.pairs", 1),
+        ) else {
             return;
         };
         pair.requests += 1;

@@ -149,17 +149,21 @@ impl IntelMatch {
         let Match { host, ind, peer, how, field } = m;
         let key = (host, format!("{}:{}", ind.kind.as_str(), ind.value));
         let ts = ev.ts();
-        let Some(h) = self.hits.upsert(&key, ts, || Hit {
-            indicator: ind.clone(),
-            peer: peer.clone(),
-            first: ts,
-            last: ts,
-            count: 0,
-            how,
-            fields: Vec::new(),
-            sources: Sources::default(),
-        }) else {
-            cx.count("dropped.tracked_full", 1);
+        let Some(h) = self.hits.upsert(
+            &key,
+            ts,
+            || Hit {
+                indicator: ind.clone(),
+                peer: peer.clone(),
+                first: ts,
+                last: ts,
+                count: 0,
+                how,
+                fields: Vec::new(),
+                sources: Sources::default(),
+            },
+            |_, _| cx.count("displaced.tracked", 1),
+        ) else {
             return;
         };
         let first_hit = h.count == 0;

@@ -222,10 +222,16 @@ impl Detector for LongConnection {
             return;
         }
         let end = ev.ts().add_secs_f64(dur);
-        let Some(pair) =
-            self.pairs.upsert(&(host, peer), end, || Pair { first: ev.ts(), ..Pair::default() })
-        else {
-            cx.count("dropped.pairs_full", 1);
+        let (tiers, cfg) = (&self.tiers, &self.cfg);
+        // A pair displaced to make room is closed as an idle one is.
+        let displaced = |k: (IpAddr, IpAddr), p: Pair| {
+            cx.count("displaced.pairs", 1);
+            if p.reported_tier.is_some() {
+                report(tiers, cfg, k, &p, cx);
+            }
+        };
+        let init = || Pair { first: ev.ts(), ..Pair::default() };
+        let Some(pair) = self.pairs.upsert(&(host, peer), end, init, displaced) else {
             return;
         };
         pair.first = pair.first.min(ev.ts());

@@ -302,12 +302,14 @@ impl Detector for RareDestination {
             let hard = probe(c) == Probe::Hard;
             let key = (f.orig_h, f.resp_h, f.resp_p);
             if hard {
-                if let Some(r) = self.refused.upsert(&key, ts, || Refused {
-                    first: ts,
-                    last: ts,
-                    last_eval: ts,
-                    ..Refused::default()
-                }) {
+                let cfg = &self.cfg;
+                // A pair displaced to make room is judged first.
+                let displaced = |k, r: Refused| {
+                    cx.count("displaced.refused", 1);
+                    report_refused(cfg, k, &r, cx);
+                };
+                let init = || Refused { first: ts, last: ts, last_eval: ts, ..Refused::default() };
+                if let Some(r) = self.refused.upsert(&key, ts, init, displaced) {
                     r.attempts += 1;
                     r.first = r.first.min(ts);
                     r.last = r.last.max(ts);
@@ -320,8 +322,6 @@ impl Detector for RareDestination {
                         }
                     }
                     r.sources.push(ev.header.src);
-                } else {
-                    cx.count("dropped.refused_full", 1);
                 }
             } else if let Some(r) = self.refused.get_mut(&key, ts) {
                 r.answered += 1;
@@ -336,13 +336,13 @@ impl Detector for RareDestination {
         if !web || matches!(c.conn_state.as_deref(), Some("S0" | "REJ" | "OTH")) {
             return;
         }
-        let Some(pair) = self.pairs.upsert(&(f.orig_h, f.resp_h), ts, || Pair {
-            first: ts,
-            last: ts,
-            last_eval: ts,
-            ..Pair::default()
-        }) else {
-            cx.count("dropped.pairs_full", 1);
+        let cfg = &self.cfg;
+        let displaced = |k, mut p: Pair| {
+            cx.count("displaced.pairs", 1);
+            report(cfg, k, &mut p, cx);
+        };
+        let init = || Pair { first: ts, last: ts, last_eval: ts, ..Pair::default() };
+        let Some(pair) = self.pairs.upsert(&(f.orig_h, f.resp_h), ts, init, displaced) else {
             return;
         };
         pair.sessions += 1;

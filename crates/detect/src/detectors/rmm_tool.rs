@@ -223,16 +223,20 @@ impl Detector for RmmTool {
             cx.count("approved_uses", 1);
             return;
         }
-        let Some(u) = self.pairs.upsert(&(client, tool), ts, || Use {
-            inbound,
-            first: ts,
-            last: ts,
-            events: 0,
-            names: Vec::new(),
-            verdict: v,
-            sources: Sources::default(),
-        }) else {
-            cx.count("dropped.pairs_full", 1);
+        let Some(u) = self.pairs.upsert(
+            &(client, tool),
+            ts,
+            || Use {
+                inbound,
+                first: ts,
+                last: ts,
+                events: 0,
+                names: Vec::new(),
+                verdict: v,
+                sources: Sources::default(),
+            },
+            |_, _| cx.count("displaced.pairs", 1),
+        ) else {
             return;
         };
         u.events += 1;

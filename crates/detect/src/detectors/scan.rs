@@ -169,18 +169,17 @@ impl Scan {
     }
 
     /// Adds a probe to `key`'s episode; an episode idle for longer than `gap_s` is
-    /// stated and started afresh. `false` when the table is full.
-    fn add(
-        &mut self,
-        key: Key,
-        ev: &Event,
-        cx: &mut Ctx<'_>,
-        what: impl FnOnce(&mut Episode),
-    ) -> bool {
+    /// stated and started afresh, and so is one displaced to make room.
+    fn add(&mut self, key: Key, ev: &Event, cx: &mut Ctx<'_>, what: impl FnOnce(&mut Episode)) {
         let ts = ev.ts();
         let fresh = || Episode { first: ts, last: ts, ..Episode::default() };
-        let Some(e) = self.episodes.upsert(&key, ts, fresh) else {
-            return false;
+        let (cfg, days) = (&self.cfg, &mut self.days);
+        let displaced = |k, mut e: Episode| {
+            cx.count("displaced.episodes", 1);
+            report(cfg, k, &mut e, days, cx);
+        };
+        let Some(e) = self.episodes.upsert(&key, ts, fresh, displaced) else {
+            return;
         };
         if ts.secs_since(e.last) > self.cfg.gap_s {
             report(&self.cfg, key, e, &mut self.days, cx);
@@ -191,7 +190,6 @@ impl Scan {
         e.probes += 1;
         e.sources.push(ev.header.src);
         what(e);
-        true
     }
 }
 
@@ -226,7 +224,7 @@ fn report(
     }
     e.reported = n;
     let day = e.last.secs().div_euclid(86_400);
-    let seen_days = match days.upsert(&key, e.last, Vec::new) {
+    let seen_days = match days.upsert(&key, e.last, Vec::new, |_, _| {}) {
         Some(d) => {
             if !d.contains(&day) && d.len() < 64 {
                 d.push(day);
@@ -346,10 +344,9 @@ impl Detector for Scan {
         let icmp = f.proto == Proto::Icmp;
         let port_hash = self.hasher.hash_one((f.proto, f.resp_p));
         let host_hash = self.hasher.hash_one(f.resp_h);
-        let mut full = false;
         if !icmp {
             let port = f.resp_p;
-            full |= !self.add(Key::Vertical(f.orig_h, f.resp_h), ev, cx, |e| {
+            self.add(Key::Vertical(f.orig_h, f.resp_h), ev, cx, |e| {
                 e.hard += u64::from(hard);
                 if e.targets.add_hash(port_hash)
                     && e.ports.len() < e.ports.capacity()
@@ -363,7 +360,7 @@ impl Detector for Scan {
         let target = f.resp_h;
         let counts = internal_target || hard;
         if counts {
-            full |= !self.add(
+            self.add(
                 Key::Sweep(f.orig_h, f.proto, if icmp { f.orig_p } else { port }),
                 ev,
                 cx,
@@ -379,9 +376,6 @@ impl Detector for Scan {
                     }
                 },
             );
-        }
-        if full {
-            cx.count("dropped.episodes_full", 1);
         }
     }
 

@@ -126,8 +126,9 @@ impl Detector for TlsAnomaly {
             return;
         }
         let key = (f.orig_h, f.resp_h);
-        let Some(seen) = self.pairs.upsert(&key, ts, || (ts, 0)) else {
-            cx.count("dropped.pairs_full", 1);
+        let Some(seen) =
+            self.pairs.upsert(&key, ts, || (ts, 0), |_, _| cx.count("displaced.pairs", 1))
+        else {
             return;
         };
         seen.1 += 1;

@@ -235,3 +235,43 @@ fn median_by_selection_equals_median_by_sorting() {
     }
     assert_eq!(median(&mut []), 0.0);
 }
+
+/// An implant that starts after the table of pairs has filled is still found: browsing
+/// to ever-new addresses (30 hosts, 10 new addresses an hour each, 14,400 pairs for a
+/// table of 2,000) fills the table within seven hours; the beacon starting on day two
+/// takes the place of stale browsing pairs. (A table that refuses new pairs when full
+/// never sees it.)
+#[test]
+fn a_beacon_that_starts_after_the_table_is_full_is_found() {
+    let cfg = Config { max_pairs: 2000, ..Config::default() };
+    let mut d = Beaconing { pairs: Keyed::new(cfg.max_pairs), cfg, scratch: Scratch::default() };
+    let mut v = org(30, 2.0 * 86400.0);
+    for h in 0..48u32 {
+        for i in 0..30u32 {
+            for j in 0..10u32 {
+                let t = f64::from(h) * 3600.0 + f64::from(i * 10 + j) * 11.0;
+                let n = h * 300 + i * 10 + j;
+                let dst = format!("198.18.{}.{}", n / 250, n % 250 + 1);
+                v.push(ev::conn(
+                    t,
+                    &format!("10.0.1.{}", i + 10),
+                    &dst,
+                    443,
+                    900,
+                    40_000,
+                    Some("ssl"),
+                ));
+            }
+        }
+    }
+    let mut t = 86_400.0;
+    for k in 0..280u64 {
+        v.push(ev::conn(t, "10.0.0.20", "203.0.113.9", 443, 300 + k % 50, 200, Some("ssl")));
+        t += 300.0 * (1.0 + 0.1 * jit(k));
+    }
+    let f = run(&mut d, &sorted(v), &OrgProfile::default());
+    let hit = f.iter().find(|p| p.draft.entity.ip == Some("10.0.0.20".parse().unwrap()));
+    let hit = hit.expect("the beacon that started after the table filled");
+    assert!(hit.draft.score >= 60.0, "{}", hit.draft.summary);
+    assert!(d.pairs.displaced > 10_000, "{}", d.pairs.displaced);
+}

@@ -3,13 +3,7 @@ use crate::testing::{decode_all, ev, run};
 use crate::OrgProfile;
 
 fn det() -> DataEgress {
-    let cfg = Config::default();
-    DataEgress {
-        hosts: Keyed::new(cfg.max_pairs),
-        cfg,
-        reported: Default::default(),
-        pairs_total: 0,
-    }
+    DataEgress::new(Config::default())
 }
 
 const DAY: f64 = 86_400.0;
@@ -168,4 +162,55 @@ fn real_data_without_large_uploads_is_quiet() {
             f.iter().map(|p| &p.draft.summary).collect::<Vec<_>>()
         );
     }
+}
+
+/// An upload that starts after the table of pairs has filled is still judged: twenty
+/// hosts send a few hundred kilobytes to ever-new addresses (50 an hour each, 48,000
+/// pairs for a table of 2,000) and on day two one of them sends 30 MB to a file-sharing
+/// service; its pair takes the place of stale ones. (A table that refuses new pairs
+/// when full never sees it.)
+#[test]
+fn an_upload_that_starts_after_the_table_is_full_is_found() {
+    let mut d = DataEgress::new(Config { max_pairs: 2000, ..Config::default() });
+    let mut v = Vec::new();
+    for h in 0..48u32 {
+        for i in 0..20u32 {
+            for j in 0..50u32 {
+                let t = f64::from(h) * 3600.0 + f64::from(i * 50 + j) * 3.0;
+                let n = h * 1000 + i * 50 + j;
+                let dst = format!("198.18.{}.{}", n / 250, n % 250 + 1);
+                v.push(ev::conn(
+                    t,
+                    &format!("10.0.1.{}", i + 10),
+                    &dst,
+                    443,
+                    300_000,
+                    9_000,
+                    Some("ssl"),
+                ));
+            }
+        }
+    }
+    let t0 = DAY + 40_000.0;
+    v.push(ev::dns(
+        t0 - 1.0,
+        "10.0.1.15",
+        "10.0.0.10",
+        "content.dropboxapi.com",
+        1,
+        0,
+        &["162.125.1.14"],
+    ));
+    for k in 0..30u32 {
+        let t = t0 + f64::from(k) * 60.0;
+        v.push(ev::conn(t, "10.0.1.15", "162.125.1.14", 443, 1_000_000, 9_000, Some("ssl")));
+    }
+    let f = run(&mut d, &sorted(v), &OrgProfile::default());
+    let hit = f.iter().find(|p| {
+        p.draft.peer.as_ref().and_then(|p| p.domain.as_deref()) == Some("dropboxapi.com")
+    });
+    let hit = hit.expect("the upload that started after the table filled");
+    assert_eq!(hit.draft.entity.ip, Some("10.0.1.15".parse().unwrap()));
+    assert!(hit.draft.score >= 55.0, "{}", hit.draft.summary);
+    assert!(d.pairs.displaced > 40_000, "{}", d.pairs.displaced);
 }
