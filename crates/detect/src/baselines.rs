@@ -43,6 +43,15 @@ pub fn is_saturated(hosts: usize) -> bool {
     hosts >= PREVALENCE_CAP
 }
 
+/// A prevalence as a summary states it: "at least 64" at the cap, else the count.
+pub fn hosts_text(hosts: usize) -> String {
+    if is_saturated(hosts) {
+        format!("at least {PREVALENCE_CAP}")
+    } else {
+        hosts.to_string()
+    }
+}
+
 /// Most external peers tracked.
 pub const MAX_PEERS: usize = 2_000_000;
 /// Most internal hosts tracked.

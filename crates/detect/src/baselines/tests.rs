@@ -88,6 +88,8 @@ fn prevalence_saturates() {
     }
     assert_eq!(b.prevalence_share("2.2.2.2".parse().unwrap()), 10.0 / 200.0);
     assert_eq!(b.share(PREVALENCE_CAP - 1), 63.0 / 200.0);
+    // And a summary says so.
+    assert_eq!((hosts_text(PREVALENCE_CAP), hosts_text(10)), ("at least 64".into(), "10".into()));
 }
 
 #[test]

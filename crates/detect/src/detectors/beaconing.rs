@@ -372,7 +372,7 @@ fn report(
         p.total,
         human(times.last().map_or(0.0, |l| (l - times[0]) as f64 / 1e6)),
         j.size_median,
-        prevalence,
+        crate::baselines::hosts_text(prevalence),
         if prevalence == 1 { "" } else { "s" },
         if prevalence == 1 { "es" } else { "" },
     );

@@ -271,7 +271,8 @@ fn report(cfg: &Config, key: &(IpAddr, Text), p: &Pair, reported: bool, cx: &mut
     let mut score = score.min(95.0);
     if common {
         score *= cfg.common_weight;
-        why.push(format!("{prevalence} hosts use this destination"));
+        let n = crate::baselines::hosts_text(prevalence);
+        why.push(format!("{n} hosts use this destination"));
     }
     if score < cfg.report_score && !reported {
         return false;

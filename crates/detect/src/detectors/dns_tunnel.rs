@@ -220,7 +220,7 @@ fn report(cfg: &Config, key: &(IpAddr, Text), p: &mut Pair, cx: &mut Ctx<'_>) {
         mean_label,
         txt_share * 100.0,
         if burst { format!(", up to {} queries in one hour", p.max_hour) } else { String::new() },
-        prevalence,
+        crate::baselines::hosts_text(prevalence),
         if prevalence == 1 { "" } else { "s" },
         if prevalence == 1 { "s" } else { "" },
     );

@@ -172,7 +172,7 @@ fn report(
         if p.flows == 1 { "" } else { "s" },
         p.longest_s / 3600.0,
         ports.join(", "),
-        prevalence,
+        crate::baselines::hosts_text(prevalence),
         if prevalence == 1 { "" } else { "s" },
         if prevalence == 1 { "s" } else { "" },
     );

@@ -194,8 +194,9 @@ fn report_refused(
         (true, true) => 50.0,
         (true, false) => 55.0,
     };
+    let hosts = crate::baselines::hosts_text(prevalence);
     let summary = format!(
-        "{host} tried {ip} port {port} {} times over {:.0} min and every attempt was refused or unanswered; it keeps retrying every {:.1} s without backing off, the address has no name anywhere in the data and {prevalence} internal host{} tr{} it: an implant that cannot reach its server",
+        "{host} tried {ip} port {port} {} times over {:.0} min and every attempt was refused or unanswered; it keeps retrying every {:.1} s without backing off, the address has no name anywhere in the data and {hosts} internal host{} tr{} it: an implant that cannot reach its server",
         r.attempts,
         span / 60.0,
         late_gap.unwrap_or(0.0),
@@ -249,8 +250,9 @@ fn report(cfg: &Config, (host, ip): (IpAddr, IpAddr), p: &mut Pair, cx: &mut Ctx
     }
     p.reported = true;
     let ports: Vec<String> = p.ports.iter().map(u16::to_string).collect();
+    let hosts = crate::baselines::hosts_text(prevalence);
     let summary = format!(
-        "{host} held {} session{} with {ip} (port {}) over {} day{}, {:.1} h in all, without resolving it; no name for this address appears anywhere in the data and {prevalence} internal host{} use{} it",
+        "{host} held {} session{} with {ip} (port {}) over {} day{}, {:.1} h in all, without resolving it; no name for this address appears anywhere in the data and {hosts} internal host{} use{} it",
         p.sessions,
         if p.sessions == 1 { "" } else { "s" },
         ports.join(", "),

@@ -153,8 +153,9 @@ impl Detector for TlsAnomaly {
             return;
         }
         let what: Vec<&str> = found.iter().map(|(w, _)| *w).collect();
+        let hosts = crate::baselines::hosts_text(prevalence);
         let summary = format!(
-            "{} reached {}{} over TLS with a {} certificate (subject {:?}, issuer {:?}); {prevalence} internal host{} use{} this destination",
+            "{} reached {}{} over TLS with a {} certificate (subject {:?}, issuer {:?}); {hosts} internal host{} use{} this destination",
             f.orig_h,
             sni.map(|s| format!("{s} ")).unwrap_or_default(),
             f.resp_h,
