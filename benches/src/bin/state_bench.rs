@@ -2,7 +2,7 @@
 //! DNS lookups and TLS-less connections from 5 000 internal hosts to ever-new random
 //! names and addresses — the worst case for per-pair state (every event a new pair) —
 //! through every detector and the baselines (`DNS_SHARE=N`: N % lookups, default 50), and prints resident memory every million
-//! events, the throughput, and the counters of state refused at the caps. Memory must
+//! events, the throughput, and the counters of state refused or displaced at the caps. Memory must
 //! level off at the caps instead of growing with the input.
 
 use std::net::{IpAddr, Ipv4Addr};
@@ -138,7 +138,7 @@ fn main() {
         findings.len()
     );
     for (k, v) in &metrics.counters {
-        if k.contains("dropped") || k.contains("evicted") {
+        if k.contains("dropped") || k.contains("evicted") || k.contains("displaced") {
             println!("  {k}: {v}");
         }
     }
