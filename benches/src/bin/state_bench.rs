@@ -1,9 +1,10 @@
 //! Bounded state under hostile volume: `state_bench [EVENTS]` (default 10 000 000) streams
-//! DNS lookups and TLS-less connections from 5 000 internal hosts to ever-new random
-//! names and addresses — the worst case for per-pair state (every event a new pair) —
-//! through every detector and the baselines (`DNS_SHARE=N`: N % lookups, default 50), and prints resident memory every million
-//! events, the throughput, and the counters of state refused or displaced at the caps. Memory must
-//! level off at the caps instead of growing with the input.
+//! DNS lookups and TLS-less connections from internal hosts (`HOSTS=N`, default 5 000;
+//! 1 000 000 is a spoofed-source flood) to ever-new random names and addresses — the
+//! worst case for per-pair state (every event a new pair) — through every detector and
+//! the baselines (`DNS_SHARE=N`: N % lookups, default 50), and prints resident memory
+//! every million events, the throughput, and the counters of state refused or displaced
+//! at the caps. Memory must level off at the caps instead of growing with the input.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
@@ -58,11 +59,14 @@ fn main() {
     let a: Text = "A".into();
     // Percent of events that are DNS lookups (the rest are connections).
     let dns_share: u64 = std::env::var("DNS_SHARE").ok().and_then(|v| v.parse().ok()).unwrap_or(50);
+    // Internal source addresses (10.1.0.1 upwards): 1 000 000 is a spoofed-source flood.
+    let hosts: u64 =
+        std::env::var("HOSTS").ok().and_then(|v| v.parse().ok()).unwrap_or(5000).clamp(1, 1 << 23);
     let c0 = dwell_bench::cpu_seconds();
     println!("events  rss_mb");
     for i in 0..n {
-        let host = r.next() % 5000;
-        let client = IpAddr::V4(Ipv4Addr::new(10, 1, (host / 250) as u8, (host % 250) as u8 + 1));
+        let host = r.next() % hosts;
+        let client = IpAddr::V4(Ipv4Addr::from(0x0a01_0001 + host as u32));
         // Two events per millisecond of event time: ~1.4 days for 10 M events.
         let ts = Timestamp(t0 + (i as i64) * 500);
         let header = Header {
