@@ -86,6 +86,27 @@ pub fn intel(text: &str) -> Arc<IntelSet> {
     Arc::new(s)
 }
 
+/// Browsing to ever-new addresses, the traffic that fills a table of pairs: for 48
+/// hours, each of `hosts` hosts (10.0.1.10 upwards) opens a TLS connection to
+/// `per_hour` addresses (198.18.0.0/15) it never used before, sending `up` bytes.
+pub fn fresh_destinations(hosts: u32, per_hour: u32, up: u64) -> Vec<Event> {
+    let mut v = Vec::new();
+    let spacing = 3600.0 / f64::from(hosts * per_hour);
+    for h in 0..48u32 {
+        for i in 0..hosts {
+            for j in 0..per_hour {
+                let k = i * per_hour + j;
+                let t = f64::from(h) * 3600.0 + f64::from(k) * spacing;
+                let n = h * hosts * per_hour + k;
+                let dst = format!("198.18.{}.{}", n / 250, n % 250 + 1);
+                let src = format!("10.0.1.{}", i + 10);
+                v.push(ev::conn(t, &src, &dst, 443, up, 9_000, Some("ssl")));
+            }
+        }
+    }
+    v
+}
+
 /// Builders of synthetic events for unit tests.
 pub mod ev {
     use dwell_model::*;

@@ -246,24 +246,7 @@ fn a_beacon_that_starts_after_the_table_is_full_is_found() {
     let cfg = Config { max_pairs: 2000, ..Config::default() };
     let mut d = Beaconing { pairs: Keyed::new(cfg.max_pairs), cfg, scratch: Scratch::default() };
     let mut v = org(30, 2.0 * 86400.0);
-    for h in 0..48u32 {
-        for i in 0..30u32 {
-            for j in 0..10u32 {
-                let t = f64::from(h) * 3600.0 + f64::from(i * 10 + j) * 11.0;
-                let n = h * 300 + i * 10 + j;
-                let dst = format!("198.18.{}.{}", n / 250, n % 250 + 1);
-                v.push(ev::conn(
-                    t,
-                    &format!("10.0.1.{}", i + 10),
-                    &dst,
-                    443,
-                    900,
-                    40_000,
-                    Some("ssl"),
-                ));
-            }
-        }
-    }
+    v.extend(crate::testing::fresh_destinations(30, 10, 900));
     let mut t = 86_400.0;
     for k in 0..280u64 {
         v.push(ev::conn(t, "10.0.0.20", "203.0.113.9", 443, 300 + k % 50, 200, Some("ssl")));

@@ -172,25 +172,7 @@ fn real_data_without_large_uploads_is_quiet() {
 #[test]
 fn an_upload_that_starts_after_the_table_is_full_is_found() {
     let mut d = DataEgress::new(Config { max_pairs: 2000, ..Config::default() });
-    let mut v = Vec::new();
-    for h in 0..48u32 {
-        for i in 0..20u32 {
-            for j in 0..50u32 {
-                let t = f64::from(h) * 3600.0 + f64::from(i * 50 + j) * 3.0;
-                let n = h * 1000 + i * 50 + j;
-                let dst = format!("198.18.{}.{}", n / 250, n % 250 + 1);
-                v.push(ev::conn(
-                    t,
-                    &format!("10.0.1.{}", i + 10),
-                    &dst,
-                    443,
-                    300_000,
-                    9_000,
-                    Some("ssl"),
-                ));
-            }
-        }
-    }
+    let mut v = crate::testing::fresh_destinations(20, 50, 300_000);
     let t0 = DAY + 40_000.0;
     v.push(ev::dns(
         t0 - 1.0,
