@@ -116,7 +116,8 @@ detector_config! {
         pub eval_every_s: f64 = 3600.0,
         /// Seconds without a check-in after which a pair is judged a last time and forgotten.
         pub idle_s: f64 = 259_200.0,
-        /// Most pairs tracked; beyond it new pairs are dropped and counted.
+        /// Most pairs tracked; beyond it a new pair displaces an idle one (judged first) and
+        /// is counted.
         pub max_pairs: usize = 500_000,
     }
 }

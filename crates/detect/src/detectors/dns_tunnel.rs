@@ -89,7 +89,8 @@ detector_config! {
         pub eval_every_s: f64 = 3600.0,
         /// Seconds without a query after which a pair is judged a last time and forgotten.
         pub idle_s: f64 = 604_800.0,
-        /// Most (host, domain) pairs tracked; beyond it new pairs are dropped and counted.
+        /// Most (host, domain) pairs tracked; beyond it a new pair displaces an idle one
+        /// (judged first) and is counted.
         pub max_pairs: usize = 200_000,
     }
 }

@@ -63,7 +63,8 @@ detector_config! {
         pub inbound_score: f64 = 30.0,
         /// Score of a listed address that connected inbound and got data back.
         pub inbound_answered_score: f64 = 45.0,
-        /// Most (host, indicator) pairs tracked; beyond it new ones are dropped and counted.
+        /// Most (host, indicator) pairs tracked; beyond it a new one displaces an idle one
+        /// and is counted.
         pub max_tracked: usize = 100_000,
     }
 }

@@ -74,7 +74,8 @@ detector_config! {
         pub include_inbound: bool = false,
         /// Seconds without a flow after which a pair is closed and forgotten.
         pub idle_s: f64 = 86_400.0,
-        /// Most pairs tracked at once; beyond it new pairs are dropped and counted.
+        /// Most pairs tracked at once; beyond it a new pair displaces an idle one (closed as
+        /// an idle pair is) and is counted.
         pub max_pairs: usize = 1_000_000,
     }
 }
