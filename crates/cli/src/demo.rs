@@ -41,14 +41,11 @@ pub fn run(a: DemoArgs) -> Result<()> {
         sim.counts.iter().find(|(k, _)| *k == "winlog").map_or(0, |(_, n)| *n),
         sim.elapsed_s
     );
-    let profile = config::parse_profile(
-        "internal_networks = [\"10.0.0.0/8\"]\n\
-         dns_resolvers = [\"10.10.0.10\", \"10.10.0.11\"]\n\
-         edge_hosts = [\"10.100.0.5\", \"10.100.0.10\", \"10.100.0.15\"]\n\
-         admin_hosts = [\"10.10.0.50\"]\n\
-         [[rmm.approved]]\ntool = \"screenconnect\"\n",
-    )
-    .map_err(|e| anyhow::anyhow!("demo profile: {e}"))?;
+    // The organisation's profile as the simulator wrote it (what its SOC would hold).
+    let text = std::fs::read_to_string(&sim.profile)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", sim.profile.display()))?;
+    let profile = config::parse_profile(&text)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", sim.profile.display()))?;
     let opts = RunOptions { leave_state_to_exit: true, ..RunOptions::default() };
     let inputs = Inputs::resolve(std::slice::from_ref(&sim_dir), &opts.decode)?;
     let pb = progress::bar(inputs.total_bytes(), false);

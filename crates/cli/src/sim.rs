@@ -40,11 +40,13 @@ pub fn simulate(a: SimulateArgs) -> Result<()> {
         _ => String::new(),
     };
     eprintln!(
-        "wrote {} in {:.2} s ({rate}): {}; ground truth: {}",
+        "wrote {} in {:.2} s ({rate}): {}; ground truth: {}\nanalyse with the organisation's profile: dwell analyze {} --config {}",
         a.out.display(),
         summary.elapsed_s,
         lines.join(", "),
-        summary.truth.display()
+        summary.truth.display(),
+        a.out.display(),
+        summary.profile.display()
     );
     Ok(())
 }

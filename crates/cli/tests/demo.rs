@@ -65,16 +65,8 @@ fn benign_enterprise_with_endpoints_stays_quiet() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let winlog = std::fs::read_to_string(sim.join("endpoint/winlogbeat.jsonl")).unwrap();
     assert!(winlog.lines().count() > 1000, "{} Windows records", winlog.lines().count());
-    let profile = dir.join("profile.toml");
-    std::fs::write(
-        &profile,
-        "internal_networks = [\"10.0.0.0/8\"]\n\
-         dns_resolvers = [\"10.10.0.10\", \"10.10.0.11\"]\n\
-         edge_hosts = [\"10.100.0.5\", \"10.100.0.10\", \"10.100.0.15\"]\n\
-         admin_hosts = [\"10.10.0.50\"]\n\
-         [[rmm.approved]]\ntool = \"screenconnect\"\n",
-    )
-    .unwrap();
+    // The organisation's profile, as the simulator writes it for its SOC.
+    let profile = sim.join("profile.toml");
     let out = dir.join("out");
     let o = Command::new(env!("CARGO_BIN_EXE_dwell"))
         .arg("analyze")

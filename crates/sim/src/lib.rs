@@ -137,6 +137,8 @@ pub struct SimSummary {
     pub counts: zeek::Counts,
     /// Path of `truth.json`.
     pub truth: PathBuf,
+    /// Path of `profile.toml`, the organisation profile to analyse with.
+    pub profile: PathBuf,
     /// Seconds it took.
     pub elapsed_s: f64,
 }
@@ -262,5 +264,12 @@ pub fn simulate(
     let text = serde_json::to_string_pretty(&truth)
         .map_err(|e| SimError::Io { path: tpath.clone(), source: e.into() })?;
     std::fs::write(&tpath, text + "\n").map_err(io(&tpath))?;
-    Ok(SimSummary { counts, truth: tpath, elapsed_s: started.elapsed().as_secs_f64() })
+    let ppath = out.join("profile.toml");
+    std::fs::write(&ppath, world.profile_toml()).map_err(io(&ppath))?;
+    Ok(SimSummary {
+        counts,
+        truth: tpath,
+        profile: ppath,
+        elapsed_s: started.elapsed().as_secs_f64(),
+    })
 }

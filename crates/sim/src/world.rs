@@ -313,6 +313,31 @@ impl World {
         w
     }
 
+    /// The organisation profile a SOC would hold for this network (dwell's TOML): its
+    /// address space, resolvers (the DCs), internet-facing hosts, the jump host admins
+    /// work from, and the ledger of sanctioned remote-management tools (ScreenConnect,
+    /// which the helpdesk uses). The intrusions are nowhere in it.
+    pub fn profile_toml(&self) -> String {
+        let list = |ix: &mut dyn Iterator<Item = usize>| {
+            let v: Vec<String> = ix.map(|i| format!("\"{}\"", ip_str(self.hosts[i].ip))).collect();
+            format!("[{}]", v.join(", "))
+        };
+        let admins = (0..self.hosts.len()).filter(|&i| self.hosts[i].role == Role::JumpHost);
+        format!(
+            "# The simulated organisation, as its SOC would describe it to dwell.\n\
+             internal_networks = [\"10.0.0.0/8\"]\n\
+             dns_resolvers = {}\n\
+             edge_hosts = {}\n\
+             admin_hosts = {}\n\
+             \n\
+             [[rmm.approved]]\n\
+             tool = \"screenconnect\"\n",
+            list(&mut self.dcs.iter().copied()),
+            list(&mut self.edges.iter().copied()),
+            list(&mut admins.into_iter()),
+        )
+    }
+
     fn push_host(&mut self, ip: u32, name: String, role: Role) {
         let i = self.hosts.len();
         match role {
@@ -411,5 +436,27 @@ mod tests {
                 assert!(o[0] != 10 && o[0] != 127 && o[0] < 224, "{}", ip_str(*ip));
             }
         }
+    }
+
+    /// The profile names the hosts by their roles in this world — the DCs as resolvers,
+    /// the internet-facing hosts, the jump host — and sanctions the helpdesk's RMM tool,
+    /// whose relay is one of the world's domains.
+    #[test]
+    fn profile_describes_the_world() {
+        let w = World::new(7, 50);
+        let p = w.profile_toml();
+        let ips = |ix: &[usize]| {
+            ix.iter()
+                .map(|&i| format!("\"{}\"", ip_str(w.hosts[i].ip)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        assert!(p.contains(&format!("dns_resolvers = [{}]\n", ips(&w.dcs))), "{p}");
+        assert!(p.contains(&format!("edge_hosts = [{}]\n", ips(&w.edges))), "{p}");
+        let jump = w.hosts.iter().position(|h| h.role == Role::JumpHost).unwrap();
+        assert!(p.contains(&format!("admin_hosts = [{}]\n", ips(&[jump]))), "{p}");
+        assert!(p.contains("[[rmm.approved]]\ntool = \"screenconnect\"\n"), "{p}");
+        let relay = w.domains.iter().find(|d| d.name == "relay.screenconnect.com").unwrap();
+        assert!(matches!(relay.kind, Kind::RmmApproved));
     }
 }
