@@ -84,7 +84,7 @@ detector_config! {
         /// Seconds of event time between evaluations of a pair.
         pub eval_every_s: f64 = 3600.0,
         /// Most (host, destination address) pairs tracked; beyond it a new pair displaces
-        /// the least recently used of a sample (judged already) and is counted.
+        /// an idle one (judged with its host at its last change) and is counted.
         pub max_pairs: usize = 500_000,
     }
 }
@@ -148,7 +148,8 @@ struct HostUploads {
 /// (browsing sends kilobytes to thousands of addresses).
 const GROUP_MIN_BYTES: u64 = 64 * 1024;
 /// Most addresses per host judged (a backup server's thousands of vault addresses are
-/// one destination by name; past this the rest still count towards nothing).
+/// one destination by name); past it an address is counted (`dropped.judged_full`),
+/// not judged.
 const MAX_JUDGED: usize = 4096;
 
 /// The detector.
@@ -163,6 +164,9 @@ pub struct DataEgress {
     reported: Reported,
     /// Host entries created so far: each entry's generation.
     hosts_made: u64,
+    /// Judged pairs displaced since the last evaluation: their hosts are judged with
+    /// them at the next (a pair's last uploads may not have been judged yet).
+    orphans: Vec<((IpAddr, IpAddr), Pair)>,
 }
 
 type Reported = std::collections::HashSet<(IpAddr, Text), foldhash::fast::RandomState>;
@@ -330,34 +334,45 @@ impl DataEgress {
             cfg,
             reported: Default::default(),
             hosts_made: 0,
+            orphans: Vec::new(),
         }
     }
 
-    /// Judges one host (see [`judge`]).
-    fn judge_host(&mut self, host: IpAddr, cx: &mut Ctx<'_>) {
-        if let Some(h) = self.hosts.get(&host) {
-            judge(&self.cfg, &self.pairs, &mut self.reported, host, h, cx);
+    /// Judges each of `hosts` (see [`judge`]), with the displaced pairs held for them,
+    /// and lets those go.
+    fn judge_hosts(&mut self, mut hosts: Vec<IpAddr>, cx: &mut Ctx<'_>) {
+        let orphans = std::mem::take(&mut self.orphans);
+        hosts.extend(orphans.iter().map(|((host, _), _)| *host));
+        hosts.sort_unstable();
+        hosts.dedup();
+        let none = HostUploads::default();
+        for host in hosts {
+            let h = self.hosts.get(&host).unwrap_or(&none);
+            let extra = orphans.iter().filter(|((o, _), _)| *o == host).map(|((_, ip), p)| (ip, p));
+            judge(&self.cfg, &self.pairs, &mut self.reported, host, h, extra, cx);
         }
     }
 }
 
 /// Groups one host's judged addresses by destination name and judges each group.
-fn judge(
+fn judge<'a>(
     cfg: &Config,
-    pairs: &Keyed<(IpAddr, IpAddr), Pair, false>,
+    pairs: &'a Keyed<(IpAddr, IpAddr), Pair, false>,
     reported: &mut Reported,
     host: IpAddr,
-    h: &HostUploads,
+    h: &'a HostUploads,
+    displaced: impl Iterator<Item = (&'a IpAddr, &'a Pair)>,
     cx: &mut Ctx<'_>,
 ) {
     let mut groups: std::collections::BTreeMap<Text, Pair> = Default::default();
     let b = cx.baselines();
     // In the order the addresses were first used, not the map's (seeded, so it differs
     // between runs): a group's first address names the finding, and a finding must keep
-    // its name from one report to the next and from run to run. An address displaced
-    // since it was listed is gone from the judgement.
+    // its name from one report to the next and from run to run. A pair displaced
+    // since the last evaluation is given in `displaced`.
     let mut dests: Vec<(&IpAddr, &Pair)> =
         h.judged.iter().filter_map(|ip| Some((ip, pairs.get(&(host, *ip))?))).collect();
+    dests.extend(displaced);
     dests.sort_by_key(|(ip, p)| (p.first, **ip));
     for (ip, p) in dests {
         let dest = match b.name_of(*ip) {
@@ -394,23 +409,27 @@ impl Detector for DataEgress {
             return;
         }
         let ts = ev.ts();
-        let DataEgress { cfg, pairs, hosts, reported, hosts_made } = self;
-        // A host displaced to make room (the stalest of a sample) is judged first; so
-        // is none of its pairs, each the stalest of a sample when displaced: the host
-        // was judged since their last upload, hours of event time before under any load.
+        let DataEgress { cfg, pairs, hosts, reported, hosts_made, orphans } = self;
+        // A host displaced to make room (an idle one) is judged first; a displaced pair
+        // that was judged is held for its host's next evaluation.
         let init = || {
             *hosts_made += 1;
             HostUploads { generation: *hosts_made, ..HostUploads::default() }
         };
         let displaced = |host, h: HostUploads| {
             cx.count("displaced.hosts", 1);
-            judge(cfg, pairs, reported, host, &h, cx);
+            judge(cfg, pairs, reported, host, &h, std::iter::empty(), cx);
         };
         let Some(h) = hosts.upsert(&f.orig_h, ts, init, displaced) else {
             return;
         };
         let init = || Pair { first: ts, last: ts, ..Pair::default() };
-        let displaced = |_, _| cx.count("displaced.pairs", 1);
+        let displaced = |key, p: Pair| {
+            cx.count("displaced.pairs", 1);
+            if p.listed != 0 {
+                orphans.push((key, p));
+            }
+        };
         let Some(pair) = pairs.upsert(&(f.orig_h, f.resp_h), ts, init, displaced) else {
             return;
         };
@@ -463,18 +482,13 @@ impl Detector for DataEgress {
                 due.push(*host);
             }
         });
-        for host in due {
-            self.judge_host(host, cx);
-        }
+        self.judge_hosts(due, cx);
     }
 
     fn on_finish(&mut self, cx: &mut Ctx<'_>) {
         let mut all = Vec::new();
         self.hosts.for_each(|host, _| all.push(*host));
-        all.sort();
-        for host in all {
-            self.judge_host(host, cx);
-        }
+        self.judge_hosts(all, cx);
     }
 }
 

@@ -196,3 +196,36 @@ fn an_upload_that_starts_after_the_table_is_full_is_found() {
     assert!(hit.draft.score >= 55.0, "{}", hit.draft.summary);
     assert!(d.pairs.displaced > 40_000, "{}", d.pairs.displaced);
 }
+
+/// Uploads made after a host's last evaluation are judged even when their pair is
+/// displaced before the host is evaluated again: 30 MB to a file-sharing service within
+/// half an hour, then silence, while the organisation's browsing displaces every idle
+/// pair of a 100-pair table. The statement counts all 30 MB (without displaced pairs
+/// held for their host's next evaluation it said 12 MB: what had been judged before).
+#[test]
+fn uploads_of_a_displaced_pair_are_judged() {
+    let mut d = DataEgress::new(Config { max_pairs: 100, ..Config::default() });
+    let mut v = crate::testing::fresh_destinations(20, 50, 300_000);
+    let t0 = 3_000.0;
+    v.push(ev::dns(
+        t0 - 1.0,
+        "10.0.1.90",
+        "10.0.0.10",
+        "content.dropboxapi.com",
+        1,
+        0,
+        &["162.125.1.14"],
+    ));
+    for k in 0..30u32 {
+        let t = t0 + f64::from(k) * 60.0;
+        v.push(ev::conn(t, "10.0.1.90", "162.125.1.14", 443, 1_000_000, 9_000, Some("ssl")));
+    }
+    let f = run(&mut d, &sorted(v), &OrgProfile::default());
+    let hit = f.iter().find(|p| p.draft.entity.ip == Some("10.0.1.90".parse().unwrap()));
+    let hit = hit.expect("the uploads of the displaced pair");
+    assert_eq!(hit.draft.evidence["bytes_out"], 30_000_000, "{}", hit.draft.summary);
+    assert!(d
+        .pairs
+        .get(&("10.0.1.90".parse().unwrap(), "162.125.1.14".parse().unwrap()))
+        .is_none());
+}
