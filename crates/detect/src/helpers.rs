@@ -599,7 +599,7 @@ impl<K: Hash + Eq + Clone> Suppressor<K> {
     pub fn allow(&mut self, key: &K, now: Timestamp) -> bool {
         let interval = self.interval_s;
         let mut fresh = false;
-        // A key displaced when full had long been allowed (the stalest of a sample).
+        // A key displaced when full was idle: it had long been allowed.
         let last = self.last.upsert(
             key,
             now,
@@ -654,7 +654,7 @@ mod tests {
         *k.upsert(&1, t(0), || 0, |_, _| unreachable!()).unwrap() += 1;
         *k.upsert(&2, t(10), || 0, |_, _| unreachable!()).unwrap() += 1;
         *k.upsert(&3, t(10), || 0, |key, v| out.push((key, v))).unwrap() += 1;
-        // Full: the stalest key made room, handed over with its value.
+        // Full: an idle key (the first the hand meets) made room, handed over with its value.
         assert_eq!((out, k.displaced, k.len(), k.get(&1)), (vec![(1, 1)], 1, 2, None));
         let mut seen = vec![];
         k.drain_dirty(|key, _| seen.push(*key));
