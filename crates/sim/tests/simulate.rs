@@ -34,7 +34,7 @@ fn same_seed_same_bytes_other_seed_other_bytes() {
     dwell_sim::simulate(&small(5), &b, |_| {}).unwrap();
     dwell_sim::simulate(&small(6), &c, |_| {}).unwrap();
     let (fa, fb, fc) = (files(&a), files(&b), files(&c));
-    assert_eq!(fa.len(), 9, "8 logs and truth.json");
+    assert_eq!(fa.len(), 10, "8 logs, truth.json and profile.toml");
     assert!(fa == fb, "byte-identical output for the same seed");
     assert!(fa != fc);
     for d in [a, b, c] {
