@@ -341,14 +341,18 @@ impl DataEgress {
     /// Judges each of `hosts` (see [`judge`]), with the displaced pairs held for them,
     /// and lets those go.
     fn judge_hosts(&mut self, mut hosts: Vec<IpAddr>, cx: &mut Ctx<'_>) {
-        let orphans = std::mem::take(&mut self.orphans);
+        let mut orphans = std::mem::take(&mut self.orphans);
+        // By host, so each host finds its own in one slice (not a scan of all).
+        orphans.sort_by_key(|((host, _), _)| *host);
         hosts.extend(orphans.iter().map(|((host, _), _)| *host));
         hosts.sort_unstable();
         hosts.dedup();
         let none = HostUploads::default();
         for host in hosts {
             let h = self.hosts.get(&host).unwrap_or(&none);
-            let extra = orphans.iter().filter(|((o, _), _)| *o == host).map(|((_, ip), p)| (ip, p));
+            let from = orphans.partition_point(|((o, _), _)| *o < host);
+            let to = orphans.partition_point(|((o, _), _)| *o <= host);
+            let extra = orphans[from..to].iter().map(|((_, ip), p)| (ip, p));
             judge(&self.cfg, &self.pairs, &mut self.reported, host, h, extra, cx);
         }
     }
