@@ -164,6 +164,25 @@ fn real_data_without_large_uploads_is_quiet() {
     }
 }
 
+/// `host` looks up Dropbox's upload name and sends 30 MB there, a megabyte a minute
+/// from `t0`.
+fn dropbox_uploads(host: &str, t0: f64) -> Vec<Event> {
+    let mut v = vec![ev::dns(
+        t0 - 1.0,
+        host,
+        "10.0.0.10",
+        "content.dropboxapi.com",
+        1,
+        0,
+        &["162.125.1.14"],
+    )];
+    for k in 0..30u32 {
+        let t = t0 + f64::from(k) * 60.0;
+        v.push(ev::conn(t, host, "162.125.1.14", 443, 1_000_000, 9_000, Some("ssl")));
+    }
+    v
+}
+
 /// An upload that starts after the table of pairs has filled is still judged: twenty
 /// hosts send a few hundred kilobytes to ever-new addresses (50 an hour each, 48,000
 /// pairs for a table of 2,000) and on day two one of them sends 30 MB to a file-sharing
@@ -173,20 +192,7 @@ fn real_data_without_large_uploads_is_quiet() {
 fn an_upload_that_starts_after_the_table_is_full_is_found() {
     let mut d = DataEgress::new(Config { max_pairs: 2000, ..Config::default() });
     let mut v = crate::testing::fresh_destinations(20, 50, 300_000);
-    let t0 = DAY + 40_000.0;
-    v.push(ev::dns(
-        t0 - 1.0,
-        "10.0.1.15",
-        "10.0.0.10",
-        "content.dropboxapi.com",
-        1,
-        0,
-        &["162.125.1.14"],
-    ));
-    for k in 0..30u32 {
-        let t = t0 + f64::from(k) * 60.0;
-        v.push(ev::conn(t, "10.0.1.15", "162.125.1.14", 443, 1_000_000, 9_000, Some("ssl")));
-    }
+    v.extend(dropbox_uploads("10.0.1.15", DAY + 40_000.0));
     let f = run(&mut d, &sorted(v), &OrgProfile::default());
     let hit = f.iter().find(|p| {
         p.draft.peer.as_ref().and_then(|p| p.domain.as_deref()) == Some("dropboxapi.com")
@@ -206,20 +212,7 @@ fn an_upload_that_starts_after_the_table_is_full_is_found() {
 fn uploads_of_a_displaced_pair_are_judged() {
     let mut d = DataEgress::new(Config { max_pairs: 100, ..Config::default() });
     let mut v = crate::testing::fresh_destinations(20, 50, 300_000);
-    let t0 = 3_000.0;
-    v.push(ev::dns(
-        t0 - 1.0,
-        "10.0.1.90",
-        "10.0.0.10",
-        "content.dropboxapi.com",
-        1,
-        0,
-        &["162.125.1.14"],
-    ));
-    for k in 0..30u32 {
-        let t = t0 + f64::from(k) * 60.0;
-        v.push(ev::conn(t, "10.0.1.90", "162.125.1.14", 443, 1_000_000, 9_000, Some("ssl")));
-    }
+    v.extend(dropbox_uploads("10.0.1.90", 3_000.0));
     let f = run(&mut d, &sorted(v), &OrgProfile::default());
     let hit = f.iter().find(|p| p.draft.entity.ip == Some("10.0.1.90".parse().unwrap()));
     let hit = hit.expect("the uploads of the displaced pair");
